@@ -9,11 +9,11 @@ namespace haven::server::storage {
 namespace {
 
 constexpr const char* kFamilyNames[kFamilyCount] = {
-    rocksdb::kDefaultColumnFamilyName.c_str(), "vault", "consent", "audit"};
+    "default", "vault", "consent", "audit"};
 
 }  // namespace
 
-absl::Status FromRocksDb(const rocksdb::Status& status, std::string_view what) {
+absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
   // RocksDB messages name files and codes, never values; keep them for
   // operators but prefix what we were doing.
@@ -72,8 +72,8 @@ Database::~Database() {
   db_->Close();
 }
 
-absl::Status Database::CompactRange(Family f, std::string_view begin,
-                                    std::string_view end) {
+absl::Status Database::CompactRange(Family f, absl::string_view begin,
+                                    absl::string_view end) {
   rocksdb::FlushOptions flush;
   flush.wait = true;
   if (auto s = db_->Flush(flush, family(f)); !s.ok()) {

@@ -9,7 +9,7 @@
 
 #include <memory>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
@@ -30,7 +30,7 @@ inline constexpr int kFamilyCount = 4;
 
 // Converts a RocksDB status; `what` names the operation for the message and
 // must not hold secrets or content.
-absl::Status FromRocksDb(const rocksdb::Status& status, std::string_view what);
+absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view what);
 
 class Database {
  public:
@@ -59,8 +59,8 @@ class Database {
 
   // Flushes memtables and compacts `family` over [begin, end) (both empty =
   // whole family), so deleted values leave every live file.
-  absl::Status CompactRange(Family f, std::string_view begin,
-                            std::string_view end);
+  absl::Status CompactRange(Family f, absl::string_view begin,
+                            absl::string_view end);
   // Flushes every family's memtable to SST files.
   absl::Status Flush();
 
