@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what Haven needs to build, test and run, from Debian 12's
+# packages only. Idempotent: packages already present are left alone, and
+# the package lists are refreshed at most once, only when something is
+# missing.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  g++ make cmake git pkg-config ca-certificates
+  # libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libsodium-dev librocksdb-dev libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # certificates for the demo federation and tests
+  openssl
+  # the Python example client and the independent log verifier
+  python3 python3-grpcio python3-protobuf python3-cryptography
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+  else
+    echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "setup: done"

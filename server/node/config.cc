@@ -1,0 +1,234 @@
+#include "server/node/config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace haven::server::node {
+namespace {
+
+namespace fs = std::filesystem;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::TextFormat;
+
+// Collects the first syntax error as "file:line:col: message".
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit FirstErrorCollector(std::string file) : file_(std::move(file)) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (!first_.empty()) return;
+    // The parser counts from 0; editors count from 1.
+    first_ = absl::StrCat(file_, ":", line + 1, ":", column + 1, ": ", message);
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber,
+                  const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string file_;
+  std::string first_;
+};
+
+std::string Absolute(const fs::path& base_dir, const std::string& value) {
+  if (value.empty()) return value;
+  fs::path p(value);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  return (base_dir / p).lexically_normal().string();
+}
+
+// Records "file:line" for each set field of `message`, recursively.
+void RecordLocations(const std::string& file, const google::protobuf::Message& m,
+                     const TextFormat::ParseInfoTree& tree,
+                     const std::string& prefix,
+                     std::map<std::string, std::string>* out) {
+  const auto* descriptor = m.GetDescriptor();
+  const auto* reflection = m.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    const std::string name = prefix + field->name();
+    int count = field->is_repeated() ? reflection->FieldSize(m, field)
+                                     : (reflection->HasField(m, field) ? 1 : 0);
+    for (int j = 0; j < count; ++j) {
+      auto loc = tree.GetLocation(field, field->is_repeated() ? j : -1);
+      std::string key =
+          field->is_repeated() ? absl::StrCat(name, "[", j, "]") : name;
+      if (loc.line >= 0) (*out)[key] = absl::StrCat(file, ":", loc.line + 1);
+      if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+        const auto* nested =
+            tree.GetTreeForNested(field, field->is_repeated() ? j : -1);
+        if (nested == nullptr) continue;
+        const auto& sub = field->is_repeated()
+                              ? reflection->GetRepeatedMessage(m, field, j)
+                              : reflection->GetMessage(m, field);
+        RecordLocations(file, sub, *nested, key + ".", out);
+      }
+    }
+  }
+}
+
+bool ValidHostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  int port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port)) return false;
+  return port >= 0 && port <= 65535;
+}
+
+bool IsLowerHex(const std::string& s, size_t length) {
+  if (s.size() != length) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string LoadedConfig::Where(const std::string& field_path) const {
+  auto it = locations.find(field_path);
+  if (it != locations.end()) return absl::StrCat(it->second, ": ", field_path);
+  return absl::StrCat(path, ": ", field_path);
+}
+
+absl::StatusOr<LoadedConfig> LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config file ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+
+  LoadedConfig loaded;
+  std::error_code ec;
+  fs::path absolute_path = fs::absolute(path, ec);
+  loaded.path = path;
+
+  TextFormat::Parser parser;
+  FirstErrorCollector errors(path);
+  TextFormat::ParseInfoTree tree;
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(text.str(), &loaded.config)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed config: ", errors.first()));
+  }
+  RecordLocations(path, loaded.config, tree, "", &loaded.locations);
+
+  haven::v1::NodeConfig& c = loaded.config;
+  auto missing = [&](const std::string& field) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid config: ", path, ": ", field, ": required but not set"));
+  };
+  auto invalid = [&](const std::string& field, const std::string& why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid config: ", loaded.Where(field), ": ", why));
+  };
+
+  if (c.agency_id().empty()) return missing("agency_id");
+  for (char ch : c.agency_id()) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
+      return invalid("agency_id", "use lower-case letters, digits and '-'");
+    }
+  }
+  if (c.listen_address().empty()) return missing("listen_address");
+  if (!ValidHostPort(c.listen_address())) {
+    return invalid("listen_address", "expected host:port, e.g. 127.0.0.1:7441");
+  }
+  if (!c.peer_listen_address().empty() &&
+      !ValidHostPort(c.peer_listen_address())) {
+    return invalid("peer_listen_address", "expected host:port");
+  }
+  if (c.data_dir().empty()) return missing("data_dir");
+  if (c.master_key_file().empty()) return missing("master_key_file");
+  if (!c.has_tls()) return missing("tls");
+  if (c.tls().cert_file().empty()) return missing("tls.cert_file");
+  if (c.tls().key_file().empty()) return missing("tls.key_file");
+  if (c.tls().ca_file().empty()) return missing("tls.ca_file");
+  for (int i = 0; i < c.principals_size(); ++i) {
+    const auto& p = c.principals(i);
+    std::string field = absl::StrCat("principals[", i, "]");
+    if (p.name().empty()) return invalid(field, "name: required");
+    if (p.role() == haven::v1::ROLE_UNSPECIFIED) {
+      return invalid(field, "role: required (CASEWORKER, ADVOCATE, AUDITOR "
+                            "or ADMIN)");
+    }
+    if (!IsLowerHex(p.token_sha256(), 64)) {
+      return invalid(field,
+                     "token_sha256: expected 64 lower-case hex characters "
+                     "(the SHA-256 of the token, never the token)");
+    }
+  }
+
+  // Resolve paths relative to the config file.
+  fs::path base = absolute_path.parent_path();
+  c.set_data_dir(Absolute(base, c.data_dir()));
+  c.set_master_key_file(Absolute(base, c.master_key_file()));
+  c.set_manifest_file(Absolute(base, c.manifest_file()));
+  c.set_policy_file(Absolute(base, c.policy_file()));
+  auto* tls = c.mutable_tls();
+  tls->set_cert_file(Absolute(base, tls->cert_file()));
+  tls->set_key_file(Absolute(base, tls->key_file()));
+  tls->set_ca_file(Absolute(base, tls->ca_file()));
+  return loaded;
+}
+
+absl::Status CheckConfigFiles(const LoadedConfig& loaded) {
+  const haven::v1::NodeConfig& c = loaded.config;
+  auto fail = [&](const std::string& field, const std::string& path,
+                  const std::string& why) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(loaded.Where(field), ": ", path, " ", why));
+  };
+  std::error_code ec;
+  if (!fs::exists(c.data_dir(), ec)) {
+    return fail("data_dir", c.data_dir(),
+                "does not exist (create it, or run havend --init)");
+  }
+  if (!fs::is_directory(c.data_dir(), ec)) {
+    return fail("data_dir", c.data_dir(), "is not a directory");
+  }
+  if (access(c.data_dir().c_str(), R_OK | W_OK | X_OK) != 0) {
+    return fail("data_dir", c.data_dir(),
+                "is not readable and writable by this user");
+  }
+  auto check_readable = [&](const std::string& field,
+                            const std::string& path) -> absl::Status {
+    if (path.empty()) return absl::OkStatus();
+    if (!fs::exists(path, ec)) {
+      return fail(field, path, "does not exist");
+    }
+    if (!fs::is_regular_file(path, ec)) {
+      return fail(field, path, "is not a regular file");
+    }
+    if (access(path.c_str(), R_OK) != 0) {
+      return fail(field, path, "is not readable by this user");
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& [field, path] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"master_key_file", c.master_key_file()},
+           {"tls.cert_file", c.tls().cert_file()},
+           {"tls.key_file", c.tls().key_file()},
+           {"tls.ca_file", c.tls().ca_file()},
+           {"manifest_file", c.manifest_file()},
+           {"policy_file", c.policy_file()}}) {
+    if (absl::Status s = check_readable(field, path); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace haven::server::node
