@@ -1,5 +1,6 @@
 #include "server/node/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -200,9 +202,26 @@ absl::Status CheckConfigFiles(const LoadedConfig& loaded) {
   if (!fs::is_directory(c.data_dir(), ec)) {
     return fail("data_dir", c.data_dir(), "is not a directory");
   }
-  if (access(c.data_dir().c_str(), R_OK | W_OK | X_OK) != 0) {
+  // Checked on the mode bits as well as with access(2): root passes
+  // access(2) whatever the mode, but a data dir its owner cannot use is a
+  // mistake to report, not to work around.
+  struct stat st {};
+  if (stat(c.data_dir().c_str(), &st) != 0 ||
+      (st.st_mode & S_IRWXU) != S_IRWXU ||
+      access(c.data_dir().c_str(), R_OK | W_OK | X_OK) != 0) {
     return fail("data_dir", c.data_dir(),
-                "is not readable and writable by this user");
+                absl::StrCat("is not readable and writable by this user (mode ",
+                             absl::StrFormat("%04o", st.st_mode & 07777), ")"));
+  }
+  if (st.st_uid != geteuid()) {
+    return fail("data_dir", c.data_dir(),
+                "is owned by another user; the node must own its data dir");
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    return fail("data_dir", c.data_dir(),
+                absl::StrCat("is accessible by group or others (mode ",
+                             absl::StrFormat("%04o", st.st_mode & 07777),
+                             "); run chmod 700"));
   }
   auto check_readable = [&](const std::string& field,
                             const std::string& path) -> absl::Status {

@@ -1,0 +1,233 @@
+// End-to-end tests of the havend process: configuration errors, TLS health,
+// reflection and clean shutdown, with real processes on 127.0.0.1.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "proto/reflection_client.grpc.pb.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_node.h"
+
+namespace haven::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+
+class HavendTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_ = new TempDir();
+    std::string error;
+    ASSERT_TRUE(MakeCertificates(pki_->path(), {"safe-harbor", "legal-aid"},
+                                 &error))
+        << error;
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+
+  TestNode::Options NodeOptions() {
+    TestNode::Options options;
+    options.root_dir = dir_.path();
+    options.pki_dir = pki_->path();
+    return options;
+  }
+
+  std::shared_ptr<grpc::Channel> Channel(const TestNode& node) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = ReadFileOrEmpty(node.ca_file());
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride(node.agency_id());
+    return grpc::CreateCustomChannel(node.local_address(),
+                                     grpc::SslCredentials(tls), args);
+  }
+
+  // Runs havend on `config` and returns its exit code and stderr.
+  int RunHavend(const std::string& config, std::string* output) {
+    return RunCommand({HavendPath(), "--config", config}, output,
+                      std::chrono::seconds(30));
+  }
+
+  static TempDir* pki_;
+  TempDir dir_;
+};
+TempDir* HavendTest::pki_ = nullptr;
+
+TEST_F(HavendTest, StandardHealthClientGetsServingOverTls) {
+  TestNode node(NodeOptions());
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+
+  auto stub = grpc::health::v1::Health::NewStub(Channel(node));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status =
+      stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(node.Stop(), 0);
+}
+
+TEST_F(HavendTest, PlaintextClientIsRefused) {
+  TestNode node(NodeOptions());
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  auto channel = grpc::CreateChannel(node.local_address(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(3));
+  grpc::health::v1::HealthCheckResponse response;
+  EXPECT_FALSE(
+      stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response)
+          .ok());
+}
+
+TEST_F(HavendTest, ReflectionListsHavenServices) {
+  TestNode node(NodeOptions());
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(Channel(node));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  auto stream = stub->ServerReflectionInfo(&context);
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  ASSERT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  std::set<std::string> names;
+  for (const auto& service : response.list_services_response().service()) {
+    names.insert(service.name());
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_THAT(names, IsSupersetOf({"haven.v1.RecordService",
+                                   "haven.v1.ConsentService",
+                                   "haven.v1.ExchangeService",
+                                   "haven.v1.AuditService",
+                                   "haven.v1.AdminService"}));
+}
+
+TEST_F(HavendTest, SigtermStopsCleanlyAndLogsIt) {
+  TestNode node(NodeOptions());
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  EXPECT_EQ(node.Stop(), 0);
+  std::string log = node.Log();
+  EXPECT_THAT(log, HasSubstr("node_stopping signal=Terminated"));
+  EXPECT_THAT(log, HasSubstr("node_stopped"));
+}
+
+TEST_F(HavendTest, LogNeverContainsTokensOrMasterKey) {
+  TestNode node(NodeOptions());
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  std::string output;
+  EXPECT_EQ(node.Havenctl("caseworker", {"health"}, &output), 0) << output;
+  EXPECT_EQ(node.Stop(), 0);
+  std::string log = node.Log();
+  std::string key = ReadFileOrEmpty(node.dir() + "/master.key");
+  key.pop_back();  // newline
+  EXPECT_THAT(log, Not(HasSubstr(key)));
+  for (const char* role : TestNode::kRoles) {
+    EXPECT_THAT(log, Not(HasSubstr(node.token(role))));
+  }
+}
+
+TEST_F(HavendTest, MalformedConfigNamesFileLineAndField) {
+  std::string config = dir_.Join("bad.textproto");
+  std::ofstream(config) << "agency_id: \"safe-harbor\"\n"
+                        << "listen_adress: \"127.0.0.1:0\"\n";
+  std::string output;
+  EXPECT_EQ(RunHavend(config, &output), 2);
+  EXPECT_THAT(output, AllOf(HasSubstr(config + ":2:"),
+                            HasSubstr("listen_adress")));
+}
+
+TEST_F(HavendTest, SyntaxErrorNamesFileAndLine) {
+  std::string config = dir_.Join("bad.textproto");
+  std::ofstream(config) << "agency_id: \"safe-harbor\"\n"
+                        << "\n"
+                        << "tls { cert_file: \"x\" \n";
+  std::string output;
+  EXPECT_EQ(RunHavend(config, &output), 2);
+  EXPECT_THAT(output, HasSubstr(config + ":4:"));
+}
+
+TEST_F(HavendTest, WrongValueNamesLineAndField) {
+  TestNode node(NodeOptions());
+  std::ofstream(node.config_path(), std::ios::app)
+      << "listen_address: \"localhost\"\n";
+  std::string output;
+  EXPECT_EQ(RunHavend(node.config_path(), &output), 2);
+  EXPECT_THAT(output, HasSubstr("listen_address"));
+  EXPECT_THAT(output, HasSubstr(node.config_path() + ":"));
+}
+
+TEST_F(HavendTest, MissingMasterKeyFileIsNamed) {
+  TestNode node(NodeOptions());
+  std::filesystem::remove(node.dir() + "/master.key");
+  std::string output;
+  EXPECT_NE(RunHavend(node.config_path(), &output), 0);
+  EXPECT_THAT(output, AllOf(HasSubstr("master_key_file"),
+                            HasSubstr(node.dir() + "/master.key"),
+                            HasSubstr("does not exist")));
+}
+
+TEST_F(HavendTest, UnreadableDataDirIsNamed) {
+  TestNode node(NodeOptions());
+  chmod((node.dir() + "/data").c_str(), 0);
+  std::string output;
+  EXPECT_NE(RunHavend(node.config_path(), &output), 0);
+  chmod((node.dir() + "/data").c_str(), 0700);
+  EXPECT_THAT(output, AllOf(HasSubstr("data_dir"), HasSubstr(node.dir() + "/data"),
+                            HasSubstr("not readable and writable")));
+}
+
+TEST_F(HavendTest, MissingDataDirIsNamed) {
+  TestNode node(NodeOptions());
+  std::filesystem::remove_all(node.dir() + "/data");
+  std::string output;
+  EXPECT_NE(RunHavend(node.config_path(), &output), 0);
+  EXPECT_THAT(output, AllOf(HasSubstr("data_dir"), HasSubstr("does not exist")));
+}
+
+TEST_F(HavendTest, HavenctlHealthExitCodes) {
+  TestNode node(NodeOptions());
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  std::string output;
+  EXPECT_EQ(node.Havenctl("", {"health", "--json"}, &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("\"status\":\"SERVING\""));
+  std::string address = node.local_address();
+  EXPECT_EQ(node.Stop(), 0);
+  // Same address, node gone: scripts see "unavailable".
+  EXPECT_EQ(RunCommand({HavenctlPath(), "--node", address, "--ca",
+                        node.ca_file(), "--timeout", "2", "health"},
+                       &output),
+            3);
+  EXPECT_EQ(RunCommand({HavenctlPath(), "no-such-command"}, &output), 2);
+  EXPECT_EQ(RunCommand({HavenctlPath(), "--help"}, &output), 0);
+  EXPECT_THAT(output, HasSubstr("Exit codes"));
+}
+
+}  // namespace
+}  // namespace haven::testing

@@ -1,0 +1,50 @@
+// Subprocess: a real child process for end-to-end tests.
+//
+// Output goes to files so a test can read it while the child runs. The
+// destructor kills (SIGKILL) and reaps a child still running, so a failing
+// test never leaves processes behind. Not thread-safe.
+#ifndef HAVEN_TESTS_TESTING_SUBPROCESS_H_
+#define HAVEN_TESTS_TESTING_SUBPROCESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace haven::testing {
+
+class Subprocess {
+ public:
+  // Starts argv[0] with `argv`, stdout and stderr appended to the files.
+  // Aborts the test binary if the process cannot be spawned.
+  Subprocess(const std::vector<std::string>& argv,
+             const std::string& stdout_path, const std::string& stderr_path);
+  ~Subprocess();
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  void Signal(int signal_number);
+  // Waits up to `timeout`; returns the exit code (128+signal if killed) or
+  // nullopt if still running.
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+};
+
+// Runs a command to completion (bounded by `timeout`); returns the exit code
+// and fills `output` with stdout+stderr. Kills it on timeout (returns -1).
+int RunCommand(const std::vector<std::string>& argv, std::string* output,
+               std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// Reads a whole file ("" if missing).
+std::string ReadFileOrEmpty(const std::string& path);
+
+}  // namespace haven::testing
+
+#endif  // HAVEN_TESTS_TESTING_SUBPROCESS_H_

@@ -1,0 +1,142 @@
+#include "tests/testing/test_node.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "server/crypto/digest.h"
+#include "server/crypto/secret_bytes.h"
+#include "absl/strings/escaping.h"
+
+namespace haven::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string RandomHex(size_t bytes) {
+  auto secret = server::crypto::SecretBytes::Random(bytes);
+  return absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(secret.data()), secret.size()));
+}
+
+void WriteFile(const std::string& path, const std::string& content,
+               mode_t mode) {
+  std::ofstream(path, std::ios::trunc) << content;
+  chmod(path.c_str(), mode);
+}
+
+}  // namespace
+
+std::string HavendPath() { return HAVEN_TEST_HAVEND; }
+std::string HavenctlPath() { return HAVEN_TEST_HAVENCTL; }
+std::string SourceDir() { return HAVEN_TEST_SOURCE_DIR; }
+
+bool MakeCertificates(const std::string& dir,
+                      const std::vector<std::string>& agencies,
+                      std::string* error) {
+  std::vector<std::string> argv = {"/bin/bash",
+                                   SourceDir() + "/deploy/make-certs.sh", dir};
+  argv.insert(argv.end(), agencies.begin(), agencies.end());
+  std::string output;
+  int code = RunCommand(argv, &output);
+  if (code != 0 && error != nullptr) *error = output;
+  return code == 0;
+}
+
+TestNode::TestNode(Options options) : options_(std::move(options)) {
+  dir_ = options_.root_dir + "/" + options_.agency_id;
+  fs::create_directories(dir_ + "/data");
+  chmod((dir_ + "/data").c_str(), 0700);
+  config_path_ = dir_ + "/node.textproto";
+  log_path_ = dir_ + "/havend.log";
+  ca_file_ = options_.pki_dir + "/ca.crt";
+  const std::string pki = options_.pki_dir + "/" + options_.agency_id;
+
+  WriteFile(dir_ + "/master.key", RandomHex(32) + "\n", 0600);
+  std::string config = "agency_id: \"" + options_.agency_id + "\"\n" +
+                       "listen_address: \"127.0.0.1:0\"\n";
+  if (options_.peer_api) config += "peer_listen_address: \"127.0.0.1:0\"\n";
+  config += "data_dir: \"data\"\nmaster_key_file: \"master.key\"\n";
+  config += "tls { cert_file: \"" + pki + "/node.crt\" key_file: \"" + pki +
+            "/node.key\" ca_file: \"" + ca_file_ + "\" }\n";
+  for (const char* role : kRoles) {
+    std::string token = RandomHex(32);
+    tokens_[role] = token;
+    WriteFile(dir_ + "/" + role + ".token", token + "\n", 0600);
+    std::string upper = role;
+    for (char& c : upper) c = static_cast<char>(toupper(c));
+    config += "principals { name: \"" + options_.agency_id + "-" + role +
+              "\" role: " + upper + " token_sha256: \"" +
+              server::crypto::Sha256Hex(token) + "\" }\n";
+  }
+  config += options_.extra_config;
+  WriteFile(config_path_, config, 0600);
+}
+
+TestNode::~TestNode() { Kill(); }
+
+bool TestNode::Start(std::string* error) {
+  process_ = std::make_unique<Subprocess>(
+      std::vector<std::string>{HavendPath(), "--config", config_path_},
+      dir_ + "/havend.out", log_path_);
+  // Bounded wait for the start line; havend writes it once both ports are
+  // bound.
+  static const std::regex kStarted(
+      R"(node_started .*local=(\S+) peer=(\S+))");
+  for (int attempt = 0; attempt < 600; ++attempt) {
+    std::smatch match;
+    std::string log = Log();
+    if (std::regex_search(log, match, kStarted)) {
+      local_address_ = match[1];
+      peer_address_ = match[2] == "disabled" ? "" : std::string(match[2]);
+      return true;
+    }
+    if (auto code = process_->Wait(std::chrono::milliseconds(50))) {
+      if (error) *error = "havend exited with " + std::to_string(*code) + ": " + Log();
+      return false;
+    }
+  }
+  if (error) *error = "havend did not start within 30 s: " + Log();
+  return false;
+}
+
+int TestNode::Stop() {
+  if (process_ == nullptr) return -1;
+  process_->Signal(SIGTERM);
+  auto code = process_->Wait(std::chrono::seconds(20));
+  return code ? *code : -1;
+}
+
+void TestNode::Kill() {
+  if (process_ != nullptr) process_.reset();  // SIGKILL + reap
+}
+
+std::string TestNode::token(const std::string& role) const {
+  auto it = tokens_.find(role);
+  return it == tokens_.end() ? "" : it->second;
+}
+
+std::string TestNode::token_file(const std::string& role) const {
+  return dir_ + "/" + role + ".token";
+}
+
+int TestNode::Havenctl(const std::string& role,
+                       const std::vector<std::string>& args,
+                       std::string* output) const {
+  std::vector<std::string> argv = {HavenctlPath(), "--node", local_address_,
+                                   "--ca", ca_file_, "--server-name",
+                                   options_.agency_id};
+  if (!role.empty()) {
+    argv.push_back("--token-file");
+    argv.push_back(token_file(role));
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, output);
+}
+
+}  // namespace haven::testing

@@ -1,0 +1,115 @@
+#include "server/node/config.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace haven::server::node {
+namespace {
+
+using ::haven::testing::IsOk;
+using ::haven::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr char kGoodConfig[] = R"(agency_id: "legal-aid"
+listen_address: "127.0.0.1:7442"
+data_dir: "data"
+master_key_file: "master.key"
+tls {
+  cert_file: "tls/node.crt"
+  key_file: "tls/node.key"
+  ca_file: "/etc/haven/ca.crt"
+}
+principals { name: "ana" role: CASEWORKER token_sha256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" }
+)";
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& text) {
+    std::string path = dir_.Join("node.textproto");
+    std::ofstream(path) << text;
+    return path;
+  }
+  haven::testing::TempDir dir_;
+};
+
+TEST_F(ConfigTest, GoodConfigLoadsWithPathsResolvedAgainstItsDirectory) {
+  auto loaded = LoadConfig(Write(kGoodConfig));
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(loaded->config.data_dir(), dir_.Join("data"));
+  EXPECT_EQ(loaded->config.tls().cert_file(), dir_.Join("tls/node.crt"));
+  EXPECT_EQ(loaded->config.tls().ca_file(), "/etc/haven/ca.crt");
+}
+
+TEST_F(ConfigTest, UnknownFieldNamesFileLineAndField) {
+  std::string path = Write(std::string(kGoodConfig) + "\ndata_dri: \"x\"\n");
+  auto loaded = LoadConfig(path);
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(loaded.status().message()),
+              AllOf(HasSubstr(path + ":12:"), HasSubstr("data_dri")));
+}
+
+TEST_F(ConfigTest, MissingRequiredFieldIsNamed) {
+  auto loaded = LoadConfig(Write("agency_id: \"legal-aid\"\n"));
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(loaded.status().message()),
+              HasSubstr("listen_address: required"));
+}
+
+TEST_F(ConfigTest, BadValueNamesItsLine) {
+  std::string text = kGoodConfig;
+  text.replace(text.find("127.0.0.1:7442"), 14, "no-port");
+  std::string path = Write(text);
+  auto loaded = LoadConfig(path);
+  EXPECT_THAT(std::string(loaded.status().message()),
+              AllOf(HasSubstr(path + ":2: listen_address"),
+                    HasSubstr("host:port")));
+}
+
+TEST_F(ConfigTest, PrincipalWithPlainTokenIsRejectedWithoutEchoingIt) {
+  std::string text = kGoodConfig;
+  text += "principals { name: \"bo\" role: AUDITOR token_sha256: \"my-secret-token\" }\n";
+  auto loaded = LoadConfig(Write(text));
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  std::string message(loaded.status().message());
+  EXPECT_THAT(message, HasSubstr("principals[1]"));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("my-secret-token")));
+}
+
+TEST_F(ConfigTest, MissingConfigFileIsNotFound) {
+  EXPECT_THAT(LoadConfig(dir_.Join("absent.textproto")),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ConfigTest, CheckFilesNamesMissingMasterKey) {
+  std::filesystem::create_directory(dir_.Join("data"));
+  chmod(dir_.Join("data").c_str(), 0700);
+  auto loaded = LoadConfig(Write(kGoodConfig));
+  ASSERT_THAT(loaded, IsOk());
+  absl::Status status = CheckConfigFiles(*loaded);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(status.message()),
+              AllOf(HasSubstr(":4: master_key_file"),
+                    HasSubstr(dir_.Join("master.key")),
+                    HasSubstr("does not exist")));
+}
+
+TEST_F(ConfigTest, CheckFilesRefusesDataDirOpenToOthers) {
+  std::filesystem::create_directory(dir_.Join("data"));
+  chmod(dir_.Join("data").c_str(), 0755);
+  auto loaded = LoadConfig(Write(kGoodConfig));
+  ASSERT_THAT(loaded, IsOk());
+  absl::Status status = CheckConfigFiles(*loaded);
+  EXPECT_THAT(std::string(status.message()),
+              AllOf(HasSubstr("data_dir"), HasSubstr("chmod 700")));
+}
+
+}  // namespace
+}  // namespace haven::server::node
