@@ -10,7 +10,9 @@
 #include "grpcpp/server_builder.h"
 #include "server/auth/authenticator.h"
 #include "server/node/event_log.h"
+#include "server/federation/manifest.h"
 #include "server/services/services.h"
+#include "server/services/work_pool.h"
 #include "server/storage/database.h"
 
 namespace haven::server::node {
@@ -40,6 +42,8 @@ std::string WithPort(const std::string& address, int port) {
 struct Node::Modules {
   std::unique_ptr<storage::Database> database;
   std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<federation::FederationRegistry> federation;
+  std::unique_ptr<services::WorkPool> pool;
   services::ServiceContext service_context;
   std::string tls_cert;
   std::string tls_key;
@@ -71,9 +75,27 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
   if (!database.ok()) return database.status();
   modules->database = *std::move(database);
 
+  auto federation = federation::FederationRegistry::Create(c.manifest_file());
+  if (!federation.ok()) return federation.status();
+  modules->federation = *std::move(federation);
+  if (!c.manifest_file().empty() &&
+      modules->federation->current()->Find(c.agency_id()) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        node->config_.Where("manifest_file"), ": ", c.manifest_file(),
+        " does not list this node's agency '", c.agency_id(), "'"));
+  }
+
   modules->authenticator = std::make_unique<auth::Authenticator>(c.principals());
-  modules->service_context.agency_id = c.agency_id();
-  modules->service_context.authenticator = modules->authenticator.get();
+  // Bodies of RPCs (synced writes, peer calls) run here, not on gRPC's
+  // reactor threads.
+  modules->pool = std::make_unique<services::WorkPool>(8);
+  services::ServiceContext& context = modules->service_context;
+  context.agency_id = c.agency_id();
+  context.authenticator = modules->authenticator.get();
+  context.pool = modules->pool.get();
+  context.federation = modules->federation.get();
+  context.version = HAVEN_VERSION_STRING;
+  context.started = absl::Now();
   node->modules_ = std::move(modules);
   return node;
 }

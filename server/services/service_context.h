@@ -8,13 +8,20 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "server/auth/authenticator.h"
+#include "server/federation/manifest.h"
+#include "server/services/work_pool.h"
 
 namespace haven::server::services {
 
 struct ServiceContext {
   std::string agency_id;
   const auth::Authenticator* authenticator = nullptr;
+  WorkPool* pool = nullptr;
+  federation::FederationRegistry* federation = nullptr;
+  std::string version;
+  absl::Time started;
 };
 
 }  // namespace haven::server::services

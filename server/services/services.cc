@@ -5,6 +5,8 @@
 #include "haven/v1/consent.grpc.pb.h"
 #include "haven/v1/exchange.grpc.pb.h"
 #include "haven/v1/records.grpc.pb.h"
+#include "server/services/admin_service.h"
+#include "server/services/peer_service.h"
 
 namespace haven::server::services {
 namespace {
@@ -18,8 +20,6 @@ class ConsentServiceImpl final
 class ExchangeServiceImpl final
     : public haven::v1::ExchangeService::CallbackService {};
 class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {};
-class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {};
-class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {};
 
 }  // namespace
 
@@ -30,14 +30,14 @@ std::vector<std::unique_ptr<grpc::Service>> MakeLocalServices(
   services.push_back(std::make_unique<ConsentServiceImpl>());
   services.push_back(std::make_unique<ExchangeServiceImpl>());
   services.push_back(std::make_unique<AuditServiceImpl>());
-  services.push_back(std::make_unique<AdminServiceImpl>());
+  services.push_back(std::make_unique<AdminServiceImpl>(context));
   return services;
 }
 
 std::vector<std::unique_ptr<grpc::Service>> MakePeerServices(
     const ServiceContext& context) {
   std::vector<std::unique_ptr<grpc::Service>> services;
-  services.push_back(std::make_unique<PeerServiceImpl>());
+  services.push_back(std::make_unique<PeerServiceImpl>(context));
   return services;
 }
 

@@ -1,0 +1,62 @@
+// The federation manifest: which agencies are members of the task force,
+// their sector, endpoint, certificate fingerprint, signing key and status.
+//
+// Manifest is an immutable, validated snapshot. FederationRegistry holds the
+// current one and swaps it atomically on reload, so a call sees either the
+// old manifest or the new one, never a mix. FederationRegistry is
+// thread-safe.
+#ifndef HAVEN_SERVER_FEDERATION_MANIFEST_H_
+#define HAVEN_SERVER_FEDERATION_MANIFEST_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "haven/v1/federation.pb.h"
+
+namespace haven::server::federation {
+
+class Manifest {
+ public:
+  // Parses text format; errors name "file:line:col" or the member and field.
+  static absl::StatusOr<std::shared_ptr<const Manifest>> Parse(
+      const std::string& text, const std::string& source_name);
+  static absl::StatusOr<std::shared_ptr<const Manifest>> LoadFile(
+      const std::string& path);
+
+  // The member with this agency id, or nullptr.
+  const haven::v1::Member* Find(const std::string& agency_id) const;
+  const haven::v1::FederationManifest& proto() const { return proto_; }
+
+ private:
+  explicit Manifest(haven::v1::FederationManifest proto);
+
+  haven::v1::FederationManifest proto_;
+  std::map<std::string, int> index_;  // agency id -> position in proto_
+};
+
+class FederationRegistry {
+ public:
+  // `path` may be empty: then there is no federation and every peer is
+  // refused.
+  static absl::StatusOr<std::unique_ptr<FederationRegistry>> Create(
+      const std::string& path);
+
+  std::shared_ptr<const Manifest> current() const;
+  // Re-reads the file. On error the current manifest stays in force.
+  absl::StatusOr<std::shared_ptr<const Manifest>> Reload();
+
+ private:
+  explicit FederationRegistry(std::string path) : path_(std::move(path)) {}
+
+  const std::string path_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Manifest> current_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace haven::server::federation
+
+#endif  // HAVEN_SERVER_FEDERATION_MANIFEST_H_

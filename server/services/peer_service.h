@@ -1,0 +1,39 @@
+// PeerService: node-to-node calls over mutual TLS.
+#ifndef HAVEN_SERVER_SERVICES_PEER_SERVICE_H_
+#define HAVEN_SERVER_SERVICES_PEER_SERVICE_H_
+
+#include "haven/v1/exchange.grpc.pb.h"
+#include "server/services/peer_unary.h"
+
+namespace haven::server::services {
+
+class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {
+ public:
+  explicit PeerServiceImpl(const ServiceContext& context) : context_(context) {}
+
+  HAVEN_PEER_RPC(Echo, EchoRequest, EchoResponse) {
+    response->set_payload(request.payload());
+    return absl::OkStatus();
+  }
+  HAVEN_PEER_RPC(Disclose, DiscloseRequest, DiscloseResponse) {
+    return absl::UnimplementedError("disclosure is not available yet");
+  }
+  HAVEN_PEER_RPC(OfferHandle, OfferHandleRequest, OfferHandleResponse) {
+    return absl::UnimplementedError("handles are not available yet");
+  }
+  HAVEN_PEER_RPC(NotifyRevocation, NotifyRevocationRequest,
+                 NotifyRevocationResponse) {
+    return absl::UnimplementedError("revocation notices are not available yet");
+  }
+  HAVEN_PEER_RPC(ExchangeCheckpoint, ExchangeCheckpointRequest,
+                 ExchangeCheckpointResponse) {
+    return absl::UnimplementedError("checkpoint exchange is not available yet");
+  }
+
+ private:
+  const ServiceContext& context_;
+};
+
+}  // namespace haven::server::services
+
+#endif  // HAVEN_SERVER_SERVICES_PEER_SERVICE_H_

@@ -1,0 +1,57 @@
+// RunPeerUnary: the shape of every PeerService RPC. The caller is identified
+// from its verified client certificate and the current manifest (never from
+// the request), suspended members are refused, then the body runs on the
+// work pool with the caller's manifest entry.
+#ifndef HAVEN_SERVER_SERVICES_PEER_UNARY_H_
+#define HAVEN_SERVER_SERVICES_PEER_UNARY_H_
+
+#include <functional>
+
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+#include "haven/v1/federation.pb.h"
+#include "server/federation/peer_identity.h"
+#include "server/services/grpc_status.h"
+#include "server/services/service_context.h"
+
+namespace haven::server::services {
+
+using PeerBody = std::function<absl::Status(const haven::v1::Member&)>;
+
+inline grpc::ServerUnaryReactor* RunPeerUnary(
+    grpc::CallbackServerContext* call, const ServiceContext& services,
+    PeerBody body) {
+  grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
+  auto auth = call->auth_context();
+  auto manifest = services.federation->current();
+  absl::StatusOr<haven::v1::Member> peer =
+      auth == nullptr
+          ? absl::UnauthenticatedError("no TLS client certificate")
+          : federation::IdentifyPeer(*auth, *manifest);
+  if (!peer.ok()) {
+    reactor->Finish(ToGrpcStatus(peer.status()));
+    return reactor;
+  }
+  services.pool->Schedule(
+      [reactor, peer = *std::move(peer), body = std::move(body)] {
+        reactor->Finish(ToGrpcStatus(body(peer)));
+      });
+  return reactor;
+}
+
+}  // namespace haven::server::services
+
+#define HAVEN_PEER_RPC(Method, Request, Response)                            \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,        \
+                                   const haven::v1::Request* request,        \
+                                   haven::v1::Response* response) override { \
+    return ::haven::server::services::RunPeerUnary(                          \
+        call, context_, [this, request, response](const haven::v1::Member& peer) { \
+          return Do##Method(peer, *request, response);                       \
+        });                                                                  \
+  }                                                                          \
+  absl::Status Do##Method(const haven::v1::Member& peer,                     \
+                          const haven::v1::Request& request,                 \
+                          haven::v1::Response* response)
+
+#endif  // HAVEN_SERVER_SERVICES_PEER_UNARY_H_

@@ -1,0 +1,25 @@
+// HAVEN_UNARY_RPC declares the gRPC override for one unary method and routes
+// it through RunUnary: authenticate, check the role, then run
+// `absl::Status Do<Method>(const auth::Principal&, const Req&, Resp*)` on the
+// work pool. Keeping this in one macro means no RPC can forget the role
+// check. The class must have a `const ServiceContext& context_` member.
+#ifndef HAVEN_SERVER_SERVICES_RPC_MACROS_H_
+#define HAVEN_SERVER_SERVICES_RPC_MACROS_H_
+
+#include "server/services/unary.h"
+
+#define HAVEN_UNARY_RPC(Method, Request, Response, ...)                      \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,        \
+                                   const haven::v1::Request* request,        \
+                                   haven::v1::Response* response) override { \
+    return ::haven::server::services::RunUnary(                              \
+        call, context_, {__VA_ARGS__},                                       \
+        [this, request, response](const ::haven::server::auth::Principal& who) { \
+          return Do##Method(who, *request, response);                        \
+        });                                                                  \
+  }                                                                          \
+  absl::Status Do##Method(const ::haven::server::auth::Principal& who,       \
+                          const haven::v1::Request& request,                 \
+                          haven::v1::Response* response)
+
+#endif  // HAVEN_SERVER_SERVICES_RPC_MACROS_H_

@@ -1,0 +1,45 @@
+// RunUnary: the one shape every unary RPC of the node takes.
+//
+//   1. authenticate the caller and check its role (before anything else);
+//   2. run the body on the work pool, off the reactor thread;
+//   3. finish with the body's status, converted in one place.
+//
+// The body fills the response and returns an absl::Status whose message is
+// safe to show the caller (no content, keys or tokens).
+#ifndef HAVEN_SERVER_SERVICES_UNARY_H_
+#define HAVEN_SERVER_SERVICES_UNARY_H_
+
+#include <functional>
+#include <initializer_list>
+
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+#include "server/auth/authenticator.h"
+#include "server/services/grpc_status.h"
+#include "server/services/service_context.h"
+#include "server/services/work_pool.h"
+
+namespace haven::server::services {
+
+using UnaryBody = std::function<absl::Status(const auth::Principal&)>;
+
+inline grpc::ServerUnaryReactor* RunUnary(
+    grpc::CallbackServerContext* context, const ServiceContext& services,
+    std::initializer_list<haven::v1::Role> roles, UnaryBody body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<auth::Principal> principal =
+      services.authenticator->Require(*context, roles);
+  if (!principal.ok()) {
+    reactor->Finish(ToGrpcStatus(principal.status()));
+    return reactor;
+  }
+  services.pool->Schedule(
+      [reactor, principal = *std::move(principal), body = std::move(body)] {
+        reactor->Finish(ToGrpcStatus(body(principal)));
+      });
+  return reactor;
+}
+
+}  // namespace haven::server::services
+
+#endif  // HAVEN_SERVER_SERVICES_UNARY_H_
