@@ -26,6 +26,7 @@ absl::StatusOr<Args> Args::Parse(int argc, const char* const* argv,
     size_t eq = name.find('=');
     if (eq != std::string::npos) {
       args.flags_[name.substr(0, eq)] = name.substr(eq + 1);
+      args.all_.emplace_back(name.substr(0, eq), name.substr(eq + 1));
       continue;
     }
     if (boolean_flags.count(name) > 0) {
@@ -37,6 +38,7 @@ absl::StatusOr<Args> Args::Parse(int argc, const char* const* argv,
           absl::StrCat("flag --", name, " needs a value"));
     }
     args.flags_[name] = argv[++i];
+    args.all_.emplace_back(name, argv[i]);
   }
   return args;
 }
@@ -59,6 +61,18 @@ std::vector<std::string> Args::Unknown(const std::set<std::string>& known) const
     if (known.count(name) == 0) unknown.push_back(name);
   }
   return unknown;
+}
+
+}  // namespace haven::client::cli
+
+namespace haven::client::cli {
+
+std::vector<std::string> Args::GetAll(const std::string& flag) const {
+  std::vector<std::string> values;
+  for (const auto& [name, value] : all_) {
+    if (name == flag) values.push_back(value);
+  }
+  return values;
 }
 
 }  // namespace haven::client::cli

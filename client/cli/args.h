@@ -25,12 +25,15 @@ class Args {
   bool Has(const std::string& flag) const { return flags_.count(flag) > 0; }
   std::optional<std::string> Get(const std::string& flag) const;
   std::string GetOr(const std::string& flag, const std::string& fallback) const;
+  // Every value of a flag given more than once, in order.
+  std::vector<std::string> GetAll(const std::string& flag) const;
   // Flags given that are not in `known` (for a clear usage error).
   std::vector<std::string> Unknown(const std::set<std::string>& known) const;
 
  private:
   std::vector<std::string> positional_;
-  std::map<std::string, std::string> flags_;
+  std::map<std::string, std::string> flags_;  // last value of each flag
+  std::vector<std::pair<std::string, std::string>> all_;
 };
 
 }  // namespace haven::client::cli

@@ -9,6 +9,9 @@
 namespace haven::client::cli {
 
 std::vector<Command> HealthCommands();
+std::vector<Command> RecordsCommands();
+std::vector<Command> AdminCommands();
+std::vector<Command> AuditCommands();
 
 }  // namespace haven::client::cli
 

@@ -43,7 +43,8 @@ Exit codes: 0 ok, 1 the node refused or failed, 2 usage error,
 
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
-  for (auto group : {HealthCommands}) {
+  for (auto group : {HealthCommands, RecordsCommands, AdminCommands,
+                     AuditCommands}) {
     for (auto& command : group()) all.push_back(std::move(command));
   }
   return all;

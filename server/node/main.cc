@@ -3,13 +3,16 @@
 // Exit codes: 0 clean stop; 1 could not start (storage, keys, ports);
 // 2 usage or configuration error.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/crypto/master_key.h"
 #include "server/node/config.h"
 #include "server/node/event_log.h"
 #include "server/node/node.h"
@@ -27,8 +30,10 @@ and audit log, served over gRPC with TLS.
 
 Options:
   --config FILE   node configuration (haven.v1.NodeConfig, text format)
-  --init          prepare a new node: create the data dir and master key
-                  named in the config if they do not exist, then exit
+  --init          prepare a node: create the data dir (mode 0700) and the
+                  master key file (mode 0600) named in the config if they
+                  do not exist, initialise the database, print the node's
+                  verifier key (for the federation manifest) and exit
   --help          show this help
   --version       print the version
 
@@ -76,7 +81,25 @@ int main(int argc, char** argv) {
   haven::server::node::SetEventLogAgency(loaded->config.agency_id());
 
   if (init) {
-    return Fail(2, "--init is not available in this build");
+    // Idempotent: creates only what is missing, never overwrites a key.
+    const auto& c = loaded->config;
+    std::error_code ec;
+    if (!std::filesystem::exists(c.data_dir(), ec)) {
+      std::filesystem::create_directories(c.data_dir(), ec);
+      if (ec) {
+        return Fail(1, absl::StrCat("cannot create data dir ", c.data_dir(),
+                                    ": ", ec.message()));
+      }
+      chmod(c.data_dir().c_str(), 0700);
+      std::printf("created data dir %s\n", c.data_dir().c_str());
+    }
+    if (!std::filesystem::exists(c.master_key_file(), ec)) {
+      auto key = haven::server::crypto::CreateMasterKeyFile(c.master_key_file());
+      if (!key.ok()) return Fail(1, std::string(key.status().message()));
+      std::printf("created master key %s (mode 0600); back it up offline: "
+                  "without it the data dir cannot be read\n",
+                  c.master_key_file().c_str());
+    }
   }
 
   if (absl::Status s = haven::server::node::CheckConfigFiles(*loaded); !s.ok()) {
@@ -93,6 +116,10 @@ int main(int argc, char** argv) {
 
   auto node = haven::server::node::Node::Create(*std::move(loaded));
   if (!node.ok()) return Fail(1, std::string(node.status().message()));
+  if (init) {
+    std::printf("verifier_key: %s\n", (*node)->verifier_key().c_str());
+    return 0;
+  }
   if (absl::Status s = (*node)->Start(); !s.ok()) {
     return Fail(1, std::string(s.message()));
   }

@@ -10,7 +10,26 @@
 #include "grpcpp/server_builder.h"
 #include "server/auth/authenticator.h"
 #include "server/node/event_log.h"
+#include "policy/clock.h"
+#include "policy/policy_holder.h"
+#include "server/audit/audit_log.h"
+#include "server/consent/consent_registry.h"
+#include "server/consent/consent_store.h"
+#include "server/exchange/handle_store.h"
+#include "server/exchange/holder.h"
+#include "server/exchange/notice_board.h"
+#include "server/exchange/peer_client.h"
+#include "server/exchange/replay_guard.h"
+#include "server/exchange/requester.h"
+#include "server/exchange/signing.h"
+#include "policy/loader.h"
+#include "server/audit/audit_store.h"
+#include "server/crypto/ed25519_signer.h"
+#include "server/crypto/master_key.h"
+#include "server/crypto/node_keys.h"
 #include "server/federation/manifest.h"
+#include "server/audit/audit_recorder.h"
+#include "server/vault/record_vault.h"
 #include "server/services/services.h"
 #include "server/services/work_pool.h"
 #include "server/storage/database.h"
@@ -30,6 +49,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
   return buffer.str();
 }
 
+}  // namespace
+
+std::string AuditOrigin(const std::string& agency_id) {
+  return exchange::CheckpointOrigin(agency_id);
+}
+
+namespace {
+
 // Replaces the port of "host:port" with `port`.
 std::string WithPort(const std::string& address, int port) {
   return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
@@ -44,6 +71,21 @@ struct Node::Modules {
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<federation::FederationRegistry> federation;
   std::unique_ptr<services::WorkPool> pool;
+  std::unique_ptr<crypto::Ed25519Signer> signer;
+  crypto::SecretBytes pseudonym_key;
+  std::unique_ptr<vault::RecordVault> vault;
+  std::unique_ptr<audit::AuditStore> audit_store;
+  std::unique_ptr<audit::AuditLog> audit_log;
+  std::unique_ptr<audit::AuditRecorder> recorder;
+  std::unique_ptr<consent::ConsentStore> consent_store;
+  std::unique_ptr<consent::ConsentRegistry> consents;
+  std::unique_ptr<policy::PolicyHolder> policy;
+  std::unique_ptr<exchange::HandleStore> handles;
+  std::unique_ptr<exchange::ReplayGuard> replay;
+  std::unique_ptr<exchange::PeerClient> peers;
+  std::unique_ptr<exchange::NoticeBoard> notices;
+  std::unique_ptr<exchange::Holder> holder;
+  std::unique_ptr<exchange::Requester> requester;
   services::ServiceContext service_context;
   std::string tls_cert;
   std::string tls_key;
@@ -69,11 +111,80 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
   modules->tls_key = *std::move(key);
   modules->tls_ca = *std::move(ca);
 
+  auto master_key = crypto::LoadMasterKeyFile(c.master_key_file());
+  if (!master_key.ok()) {
+    return absl::Status(master_key.status().code(),
+                        absl::StrCat(node->config_.Where("master_key_file"), ": ",
+                                     master_key.status().message()));
+  }
+
   storage::Database::Options db_options;
   db_options.path = c.data_dir();
   auto database = storage::Database::Open(std::move(db_options));
   if (!database.ok()) return database.status();
   modules->database = *std::move(database);
+
+  auto signing_seed = crypto::DeriveSigningSeed(*master_key);
+  if (!signing_seed.ok()) return signing_seed.status();
+  auto signer = crypto::Ed25519Signer::FromSeed(*signing_seed);
+  if (!signer.ok()) return signer.status();
+  modules->signer = *std::move(signer);
+  auto pseudonym_key = crypto::DerivePseudonymKey(*master_key);
+  if (!pseudonym_key.ok()) return pseudonym_key.status();
+  modules->pseudonym_key = *std::move(pseudonym_key);
+
+  vault::RecordVault::Options vault_options;
+  vault_options.db = modules->database.get();
+  vault_options.master_key = *std::move(master_key);
+  auto vault = vault::RecordVault::Create(std::move(vault_options));
+  if (!vault.ok()) {
+    return absl::Status(vault.status().code(),
+                        absl::StrCat(vault.status().message(), " (data dir ",
+                                     c.data_dir(), ", master key ",
+                                     c.master_key_file(), ")"));
+  }
+  modules->vault = *std::move(vault);
+
+  modules->audit_store =
+      std::make_unique<audit::RocksDbAuditStore>(modules->database.get());
+  audit::AuditLog::Options log_options;
+  log_options.origin = AuditOrigin(c.agency_id());
+  log_options.signer = modules->signer.get();
+  log_options.store = modules->audit_store.get();
+  auto audit_log = audit::AuditLog::Open(std::move(log_options));
+  if (!audit_log.ok()) return audit_log.status();
+  modules->audit_log = *std::move(audit_log);
+  modules->recorder = std::make_unique<audit::AuditRecorder>(
+      c.agency_id(), modules->audit_log.get(), &modules->pseudonym_key);
+
+  modules->consent_store =
+      std::make_unique<consent::RocksDbConsentStore>(modules->database.get());
+  consent::ConsentRegistry::Options consent_options;
+  consent_options.store = modules->consent_store.get();
+  consent_options.clock = policy::SystemClock::Get();
+  consent_options.signer = modules->signer.get();
+  consent_options.issuer = c.agency_id();
+  auto consents = consent::ConsentRegistry::Create(std::move(consent_options));
+  if (!consents.ok()) return consents.status();
+  modules->consents = *std::move(consents);
+
+  modules->policy = std::make_unique<policy::PolicyHolder>();
+  if (!c.policy_file().empty()) {
+    auto loaded = policy::LoadPolicyFile(c.policy_file());
+    if (!loaded.ok()) return loaded.status();
+    if (loaded->policy.agency_id() != c.agency_id()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          node->config_.Where("policy_file"), ": ", c.policy_file(),
+          " is the policy of '", loaded->policy.agency_id(), "', not of '",
+          c.agency_id(), "'"));
+    }
+    auto compiled = policy::CompiledPolicy::Compile(loaded->policy);
+    if (!compiled.ok()) return compiled.status();
+    modules->policy->Replace(*compiled);
+    for (const auto& warning : loaded->warnings) {
+      LogEvent("policy_warning", {{"warning", warning}});
+    }
+  }
 
   auto federation = federation::FederationRegistry::Create(c.manifest_file());
   if (!federation.ok()) return federation.status();
@@ -84,6 +195,24 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
         node->config_.Where("manifest_file"), ": ", c.manifest_file(),
         " does not list this node's agency '", c.agency_id(), "'"));
   }
+
+  modules->handles =
+      std::make_unique<exchange::HandleStore>(modules->database.get());
+  modules->replay = std::make_unique<exchange::ReplayGuard>(absl::Seconds(120));
+  modules->peers = std::make_unique<exchange::PeerClient>(
+      exchange::PeerClient::Tls{modules->tls_cert, modules->tls_key,
+                                modules->tls_ca},
+      absl::Seconds(10));
+  modules->notices = std::make_unique<exchange::NoticeBoard>();
+  modules->holder = std::make_unique<exchange::Holder>(exchange::Holder::Deps{
+      c.agency_id(), policy::SystemClock::Get(), modules->signer.get(),
+      modules->replay.get(), modules->handles.get(), modules->policy.get(),
+      modules->consents.get(), modules->vault.get(), modules->recorder.get()});
+  modules->requester =
+      std::make_unique<exchange::Requester>(exchange::Requester::Deps{
+          c.agency_id(), policy::SystemClock::Get(), modules->signer.get(),
+          modules->federation.get(), modules->peers.get(),
+          modules->recorder.get()});
 
   modules->authenticator = std::make_unique<auth::Authenticator>(c.principals());
   // Bodies of RPCs (synced writes, peer calls) run here, not on gRPC's
@@ -96,7 +225,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
   context.federation = modules->federation.get();
   context.version = HAVEN_VERSION_STRING;
   context.started = absl::Now();
+  context.vault = modules->vault.get();
+  context.audit = modules->recorder.get();
+  context.consents = modules->consents.get();
+  context.policy = modules->policy.get();
+  context.holder = modules->holder.get();
+  context.requester = modules->requester.get();
+  context.handles = modules->handles.get();
+  context.notices = modules->notices.get();
   node->modules_ = std::move(modules);
+  node->WireExchangeHooks();
   return node;
 }
 
@@ -151,10 +289,23 @@ absl::Status Node::Start() {
     peer_address_ = WithPort(c.peer_listen_address(), peer_port);
     for (auto& service : peer_services) services_.push_back(std::move(service));
   }
+  haven::v1::AuditEntry started;
+  started.set_kind(haven::v1::NODE_STARTED);
+  started.set_detail(absl::StrCat("havend ", HAVEN_VERSION_STRING));
+  if (auto logged = modules_->recorder->Record(started, "havend", "");
+      !logged.ok()) {
+    Shutdown(absl::ZeroDuration());
+    return logged.status();
+  }
   return absl::OkStatus();
 }
 
+const std::string& Node::verifier_key() const {
+  return modules_->audit_log->VerifierKey();
+}
+
 void Node::Shutdown(absl::Duration grace) {
+  if (local_server_ == nullptr && peer_server_ == nullptr) return;
   auto deadline = absl::ToChronoTime(absl::Now() + grace);
   for (auto* server : {local_server_.get(), peer_server_.get()}) {
     if (server == nullptr) continue;
@@ -166,6 +317,98 @@ void Node::Shutdown(absl::Duration grace) {
   }
   local_server_.reset();
   peer_server_.reset();
+  haven::v1::AuditEntry stopped;
+  stopped.set_kind(haven::v1::NODE_STOPPED);
+  // Best effort: a node that cannot log its stop is stopping anyway.
+  (void)modules_->recorder->Record(stopped, "havend", "");
+}
+
+}  // namespace haven::server::node
+
+namespace haven::server::node {
+
+// Consent changes reach grantee nodes from the work pool, after the change
+// is durable and logged, so an advocate's call never waits on a peer. A
+// grantee that cannot be reached is noted in the event log; its next
+// request is decided on the current consent anyway.
+void Node::WireExchangeHooks() {
+  Modules* m = modules_.get();
+  const std::string self = config_.config.agency_id();
+
+  auto send_notices = [m, self](const std::string& subject_id,
+                                const std::string& consent_id,
+                                const std::string& change,
+                                std::function<bool(const haven::v1::Member&)>
+                                    affected) {
+    auto handles = m->handles->HandlesForSubject(subject_id);
+    if (!handles.ok()) return;
+    auto manifest = m->federation->current();
+    for (const auto& handle : *handles) {
+      const haven::v1::Member* grantee =
+          manifest->Find(handle.grantee_agency_id());
+      if (grantee == nullptr || !affected(*grantee)) continue;
+      haven::v1::NotifyRevocationRequest call;
+      auto* notice = call.mutable_notice();
+      notice->set_notice_id(absl::StrCat(consent_id, "/", change, "/",
+                                         absl::ToUnixNanos(absl::Now())));
+      notice->set_holder_agency_id(self);
+      notice->set_handle(handle.handle());
+      notice->set_consent_id(consent_id);
+      notice->set_change(change);
+      notice->set_effective_unix(absl::ToUnixSeconds(absl::Now()));
+      call.set_signature(exchange::Sign(*m->signer, exchange::kNoticeContext,
+                                        exchange::Deterministic(*notice)));
+      haven::v1::Member target = *grantee;
+      m->pool->Schedule([m, target, call] {
+        absl::Status sent = m->peers->NotifyRevocation(target, call);
+        LogEvent(sent.ok() ? "revocation_notice_sent"
+                           : "revocation_notice_failed",
+                 {{"to", target.agency_id()},
+                  {"status", absl::StatusCodeToString(sent.code())}});
+      });
+    }
+  };
+
+  services::ServiceContext& context = m->service_context;
+  context.on_consent_recorded = [m, self](const haven::v1::Consent& consent) {
+    if (!consent.grantee().has_agency_id()) return;
+    const std::string grantee_id = consent.grantee().agency_id();
+    auto manifest = m->federation->current();
+    const haven::v1::Member* grantee = manifest->Find(grantee_id);
+    if (grantee == nullptr || grantee_id == self) return;
+    auto handle = m->handles->IssueHandle(self, consent.subject_id(),
+                                          grantee_id, absl::Now());
+    if (!handle.ok()) {
+      LogEvent("handle_issue_failed",
+               {{"status", absl::StatusCodeToString(handle.status().code())}});
+      return;
+    }
+    haven::v1::OfferHandleRequest call;
+    *call.mutable_handle() = *handle;
+    call.set_signature(exchange::Sign(*m->signer, exchange::kHandleContext,
+                                      exchange::Deterministic(*handle)));
+    haven::v1::Member target = *grantee;
+    m->pool->Schedule([m, target, call] {
+      absl::Status sent = m->peers->OfferHandle(target, call);
+      LogEvent(sent.ok() ? "handle_sent" : "handle_send_failed",
+               {{"to", target.agency_id()},
+                {"status", absl::StatusCodeToString(sent.code())}});
+    });
+  };
+  context.on_consent_withdrawn = [send_notices](const haven::v1::Consent& consent,
+                                                const std::string& change) {
+    haven::v1::Grantee grantee = consent.grantee();
+    send_notices(consent.subject_id(), consent.consent_id(), change,
+                 [grantee](const haven::v1::Member& member) {
+                   return grantee.has_agency_id()
+                              ? member.agency_id() == grantee.agency_id()
+                              : member.sector() == grantee.sector();
+                 });
+  };
+  context.on_refusal_recorded = [send_notices](const std::string& subject_id) {
+    send_notices(subject_id, "", "refused",
+                 [](const haven::v1::Member&) { return true; });
+  };
 }
 
 }  // namespace haven::server::node

@@ -19,6 +19,9 @@
 
 namespace haven::server::node {
 
+// The origin line of this agency's checkpoints and its signed-note key name.
+std::string AuditOrigin(const std::string& agency_id);
+
 class Node {
  public:
   static absl::StatusOr<std::unique_ptr<Node>> Create(LoadedConfig config);
@@ -33,9 +36,13 @@ class Node {
   // Addresses actually bound (port 0 in the config is resolved here).
   const std::string& local_address() const { return local_address_; }
   const std::string& peer_address() const { return peer_address_; }
+  // The node's signed-note verifier key (for the federation manifest).
+  const std::string& verifier_key() const;
 
  private:
   explicit Node(LoadedConfig config);
+  // Connects consent changes to handle issuance and revocation notices.
+  void WireExchangeHooks();
   struct Modules;
 
   LoadedConfig config_;

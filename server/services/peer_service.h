@@ -15,20 +15,12 @@ class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {
     response->set_payload(request.payload());
     return absl::OkStatus();
   }
-  HAVEN_PEER_RPC(Disclose, DiscloseRequest, DiscloseResponse) {
-    return absl::UnimplementedError("disclosure is not available yet");
-  }
-  HAVEN_PEER_RPC(OfferHandle, OfferHandleRequest, OfferHandleResponse) {
-    return absl::UnimplementedError("handles are not available yet");
-  }
+  HAVEN_PEER_RPC(Disclose, DiscloseRequest, DiscloseResponse);
+  HAVEN_PEER_RPC(OfferHandle, OfferHandleRequest, OfferHandleResponse);
   HAVEN_PEER_RPC(NotifyRevocation, NotifyRevocationRequest,
-                 NotifyRevocationResponse) {
-    return absl::UnimplementedError("revocation notices are not available yet");
-  }
+                 NotifyRevocationResponse);
   HAVEN_PEER_RPC(ExchangeCheckpoint, ExchangeCheckpointRequest,
-                 ExchangeCheckpointResponse) {
-    return absl::UnimplementedError("checkpoint exchange is not available yet");
-  }
+                 ExchangeCheckpointResponse);
 
  private:
   const ServiceContext& context_;

@@ -1,18 +1,37 @@
 // ServiceContext: what the gRPC services borrow from the node.
 //
-// Plain pointers, owned by the Node, which outlives every service. Fields are
-// filled in as modules come up; a service whose module is absent answers
-// UNAVAILABLE rather than guessing.
+// Plain pointers to modules owned by the Node, which sets every one of them
+// before any service starts and outlives every service.
 #ifndef HAVEN_SERVER_SERVICES_SERVICE_CONTEXT_H_
 #define HAVEN_SERVER_SERVICES_SERVICE_CONTEXT_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/time/time.h"
+#include "haven/v1/consent.pb.h"
 #include "server/auth/authenticator.h"
 #include "server/federation/manifest.h"
 #include "server/services/work_pool.h"
 
+namespace haven::server::vault {
+class RecordVault;
+}
+namespace haven::server::consent {
+class ConsentRegistry;
+}
+namespace haven::policy {
+class PolicyHolder;
+}
+namespace haven::server::exchange {
+class Holder;
+class Requester;
+class HandleStore;
+class NoticeBoard;
+}
+namespace haven::server::audit {
+class AuditRecorder;
+}
 namespace haven::server::services {
 
 struct ServiceContext {
@@ -22,6 +41,22 @@ struct ServiceContext {
   federation::FederationRegistry* federation = nullptr;
   std::string version;
   absl::Time started;
+  vault::RecordVault* vault = nullptr;
+  const audit::AuditRecorder* audit = nullptr;
+  consent::ConsentRegistry* consents = nullptr;
+  policy::PolicyHolder* policy = nullptr;
+  exchange::Holder* holder = nullptr;
+  exchange::Requester* requester = nullptr;
+  exchange::HandleStore* handles = nullptr;
+  exchange::NoticeBoard* notices = nullptr;
+
+  // Hooks for the exchange between agencies (handles and revocation
+  // notices); empty when the node has no federation. Called after the
+  // change is durable and logged.
+  std::function<void(const haven::v1::Consent&)> on_consent_recorded;
+  std::function<void(const haven::v1::Consent&, const std::string& change)>
+      on_consent_withdrawn;
+  std::function<void(const std::string& subject_id)> on_refusal_recorded;
 };
 
 }  // namespace haven::server::services

@@ -81,6 +81,8 @@ TestNode::TestNode(Options options) : options_(std::move(options)) {
 TestNode::~TestNode() { Kill(); }
 
 bool TestNode::Start(std::string* error) {
+  // The log is appended to across restarts: read only what this run writes.
+  const size_t log_offset = Log().size();
   process_ = std::make_unique<Subprocess>(
       std::vector<std::string>{HavendPath(), "--config", config_path_},
       dir_ + "/havend.out", log_path_);
@@ -90,7 +92,7 @@ bool TestNode::Start(std::string* error) {
       R"(node_started .*local=(\S+) peer=(\S+))");
   for (int attempt = 0; attempt < 600; ++attempt) {
     std::smatch match;
-    std::string log = Log();
+    std::string log = Log().substr(log_offset);
     if (std::regex_search(log, match, kStarted)) {
       local_address_ = match[1];
       peer_address_ = match[2] == "disabled" ? "" : std::string(match[2]);

@@ -1,0 +1,42 @@
+#include "client/verify/crypto.h"
+
+#include <sodium.h>
+
+#include <cstdlib>
+
+namespace haven::client {
+namespace {
+
+void EnsureSodium() {
+  static const bool initialized = [] { return sodium_init() >= 0; }();
+  // Without libsodium nothing can be verified; refusing to run is the only
+  // safe answer.
+  if (!initialized) std::abort();
+}
+
+const unsigned char* Bytes(absl::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+std::string Sha256(absl::string_view data) {
+  EnsureSodium();
+  std::string out(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()), Bytes(data),
+                     data.size());
+  return out;
+}
+
+bool VerifyEd25519(absl::string_view public_key, absl::string_view message,
+                   absl::string_view signature) {
+  EnsureSodium();
+  if (public_key.size() != crypto_sign_PUBLICKEYBYTES ||
+      signature.size() != crypto_sign_BYTES) {
+    return false;
+  }
+  return crypto_sign_verify_detached(Bytes(signature), Bytes(message),
+                                     message.size(), Bytes(public_key)) == 0;
+}
+
+}  // namespace haven::client

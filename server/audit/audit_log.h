@@ -1,0 +1,174 @@
+// AuditLog: the node's append-only, tamper-evident audit log.
+//
+// Leaves are the deterministic serialization of haven.v1.AuditEntry; tree
+// hashing is RFC 6962 (client/verify/merkle.h). The store keeps, in the
+// kAudit family:
+//   'L' + be64(index)              leaf bytes
+//   'N' + u8(level) + be64(index)  hash of the perfect subtree of 2^level
+//                                  leaves starting at leaf index << level
+//   'S'                            be64 tree size
+//   'C'                            latest signed checkpoint note
+// so inclusion and consistency proofs take O(log n) reads.
+//
+// Appends are durable before they return (synced write) and fail closed: if
+// the write or its sync fails, Append returns UNAVAILABLE, the in-memory tree
+// does not advance, and the caller must not perform the logged operation.
+// Concurrent appends are group-committed: the first waiting appender leads,
+// takes every queued entry (up to Options::max_batch), writes them in one
+// batch with one sync and one new signed checkpoint, and wakes the others.
+// If a failed sync left a batch's keys behind, the next batch overwrites
+// them (keys are by index); on restart such a batch, if it reached the disk,
+// is part of the log (an entry for an operation that did not happen is
+// harmless; the reverse is what the log prevents).
+//
+// Thread-safe.
+#ifndef HAVEN_SERVER_AUDIT_AUDIT_LOG_H_
+#define HAVEN_SERVER_AUDIT_AUDIT_LOG_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "haven/v1/audit.pb.h"
+#include "server/audit/audit_store.h"
+#include "server/crypto/ed25519_signer.h"
+
+namespace haven::server::audit {
+
+class AuditLog {
+ public:
+  struct Options {
+    // Checkpoint origin and signed-note key name, e.g.
+    // "agency-a.haven.example/log". No whitespace, no '+'.
+    std::string origin;
+    // The node's signing key. Not owned; must outlive the log.
+    const crypto::Ed25519Signer* signer = nullptr;
+    // Not owned; must outlive the log.
+    AuditStore* store = nullptr;
+    // Sync every batch. Only bulk loaders in benchmarks turn this off.
+    bool sync = true;
+    // Most leaves in one group commit.
+    size_t max_batch = 4096;
+  };
+
+  // Opens the log, reading its size, tree frontier and latest checkpoint.
+  // Cheap check only: the stored checkpoint must verify under the signer's
+  // key and match the stored size and tree hashes; DATA_LOSS otherwise.
+  // (Replaying every leaf is the auditor's job: client/verify/log_replay.h.)
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(Options options);
+
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // The bytes a leaf holds for `entry`: deterministic protobuf encoding.
+  static std::string CanonicalLeaf(const v1::AuditEntry& entry);
+
+  // Appends `entry`, returning its leaf index once it is durably written and
+  // covered by a signed checkpoint. UNAVAILABLE ("audit log unavailable;
+  // operation not performed") if it cannot be written.
+  absl::StatusOr<uint64_t> Append(const v1::AuditEntry& entry);
+  // Appends several entries at consecutive indices in one commit; returns the
+  // first index. Same failure rule as Append.
+  absl::StatusOr<uint64_t> AppendBatch(
+      const std::vector<v1::AuditEntry>& entries);
+
+  // Number of entries covered by the latest checkpoint.
+  uint64_t Size() const;
+  // The latest signed checkpoint (note text verbatim plus parsed fields).
+  v1::Checkpoint LatestCheckpoint() const;
+  // "<origin>+<key id>+<base64(0x01 || public key)>".
+  const std::string& VerifierKey() const { return verifier_key_; }
+  const std::string& origin() const { return origin_; }
+
+  // Entries [start, start + count) clipped to Size(); at most 1000.
+  // OUT_OF_RANGE if start > Size(). DATA_LOSS if a stored leaf is missing.
+  absl::StatusOr<std::vector<v1::IndexedEntry>> GetEntries(
+      uint64_t start, uint64_t count) const;
+  // Inclusion proof for `index` in the tree of `tree_size` leaves (0 means
+  // Size()). INVALID_ARGUMENT unless index < tree_size <= Size().
+  absl::StatusOr<v1::InclusionProof> InclusionProof(uint64_t index,
+                                                    uint64_t tree_size) const;
+  // Consistency proof from old_size to new_size (0 means Size()), with the
+  // old root. INVALID_ARGUMENT unless old_size <= new_size <= Size().
+  absl::StatusOr<v1::ConsistencyProof> ConsistencyProof(
+      uint64_t old_size, uint64_t new_size) const;
+  // Root of the tree of the first `tree_size` leaves (<= Size()).
+  absl::StatusOr<std::string> RootAt(uint64_t tree_size) const;
+
+  // Group commits done since Open (for tests and benchmarks).
+  int64_t batches() const;
+
+ private:
+  // Tree nodes at this level and above (one per 2^level leaves) are kept in
+  // memory once written or read, so a proof reads only a few low-level nodes
+  // from storage. Memory: 32 bytes * n / 2^(level-1), i.e. 16 bytes per leaf.
+  static constexpr int kCacheMinLevel = 2;
+
+  // A perfect subtree on the right edge of the tree.
+  struct FrontierNode {
+    int level;
+    uint64_t index;
+    std::string hash;
+  };
+  using Frontier = std::vector<FrontierNode>;
+
+  struct Writer {
+    std::vector<std::string> leaves;
+    absl::StatusOr<uint64_t> result = absl::UnknownError("pending");
+    bool done = false;
+  };
+
+  AuditLog(Options options, std::string verifier_key);
+
+  absl::StatusOr<uint64_t> AppendLeaves(std::vector<std::string> leaves);
+  std::string SignCheckpoint(uint64_t size, const std::string& root) const;
+  static std::string FrontierRoot(const Frontier& frontier);
+  absl::StatusOr<std::string> ReadNode(int level, uint64_t index) const;
+  void CacheNode(int level, uint64_t index, const std::string& hash) const;
+  // Hash of leaves [begin, end) using stored perfect subtrees, or `frontier`
+  // entries where they match.
+  absl::StatusOr<std::string> SubtreeHash(uint64_t begin, uint64_t end,
+                                          const Frontier& frontier) const;
+  absl::Status Path(uint64_t m, uint64_t begin, uint64_t end,
+                    const Frontier& frontier,
+                    std::vector<std::string>* out) const;
+  absl::Status SubProof(uint64_t m, uint64_t begin, uint64_t end, bool whole,
+                        const Frontier& frontier,
+                        std::vector<std::string>* out) const;
+  // Size and frontier as of now, under mu_.
+  void Snapshot(uint64_t* size, Frontier* frontier) const;
+
+  // Constant after construction.
+  const std::string origin_;
+  const crypto::Ed25519Signer* const signer_;
+  AuditStore* const store_;
+  const bool sync_;
+  const size_t max_batch_;
+  const std::string verifier_key_;
+  const uint32_t key_id_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  // Protected by mu_.
+  std::deque<Writer*> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  Frontier frontier_ ABSL_GUARDED_BY(mu_);
+  v1::Checkpoint checkpoint_ ABSL_GUARDED_BY(mu_);
+  int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Committed upper-level node hashes: for level L >= kCacheMinLevel,
+  // cache_[L - kCacheMinLevel] holds node i at bytes [32 i, 32 i + 32) and
+  // cached_[...][i] says whether it is loaded. Committed nodes never change.
+  mutable absl::Mutex cache_mu_;
+  mutable std::vector<std::string> cache_ ABSL_GUARDED_BY(cache_mu_);
+  mutable std::vector<std::vector<bool>> cached_ ABSL_GUARDED_BY(cache_mu_);
+};
+
+}  // namespace haven::server::audit
+
+#endif  // HAVEN_SERVER_AUDIT_AUDIT_LOG_H_

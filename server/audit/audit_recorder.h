@@ -1,0 +1,55 @@
+// AuditRecorder: how services write to the audit log. Fills in the time, the
+// acting agency and principal, and the subject's keyed pseudonym (never the
+// subject id), then appends durably. Callers perform the logged operation
+// only after Record returned OK: if the entry cannot be written, the
+// operation does not happen (UNAVAILABLE). Thread-safe.
+#ifndef HAVEN_SERVER_AUDIT_AUDIT_RECORDER_H_
+#define HAVEN_SERVER_AUDIT_AUDIT_RECORDER_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "haven/v1/audit.pb.h"
+#include "server/audit/audit_log.h"
+#include "server/audit/pseudonym.h"
+#include "server/crypto/secret_bytes.h"
+
+namespace haven::server::audit {
+
+class AuditRecorder {
+ public:
+  // All borrowed; must outlive the recorder.
+  AuditRecorder(std::string agency_id, AuditLog* log,
+                const crypto::SecretBytes* pseudonym_key)
+      : agency_id_(std::move(agency_id)),
+        log_(log),
+        pseudonym_key_(pseudonym_key) {}
+
+  std::string Pseudonym(absl::string_view subject_id) const {
+    return SubjectPseudonym(*pseudonym_key_, subject_id);
+  }
+
+  // `entry.agency_id` defaults to this node's agency; `subject_id` may be
+  // empty for entries about no subject.
+  absl::StatusOr<uint64_t> Record(haven::v1::AuditEntry entry,
+                                  absl::string_view principal,
+                                  absl::string_view subject_id) const {
+    entry.set_time_unix_nanos(absl::ToUnixNanos(absl::Now()));
+    if (entry.agency_id().empty()) entry.set_agency_id(agency_id_);
+    entry.set_principal(std::string(principal));
+    if (!subject_id.empty()) entry.set_subject_pseudonym(Pseudonym(subject_id));
+    return log_->Append(entry);
+  }
+
+  AuditLog* log() const { return log_; }
+
+ private:
+  const std::string agency_id_;
+  AuditLog* const log_;
+  const crypto::SecretBytes* const pseudonym_key_;
+};
+
+}  // namespace haven::server::audit
+
+#endif  // HAVEN_SERVER_AUDIT_AUDIT_RECORDER_H_

@@ -1,0 +1,175 @@
+#include "server/exchange/holder.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "haven/base/status_macros.h"
+#include "policy/evaluator.h"
+#include "server/exchange/signing.h"
+
+namespace haven::server::exchange {
+namespace {
+
+constexpr int kMaxCategories = 32;
+
+}  // namespace
+
+absl::Status Holder::Refuse(const haven::v1::Member& peer,
+                            const haven::v1::DisclosureRequest& request,
+                            const std::string& subject_id, absl::Status why) {
+  haven::v1::AuditEntry entry;
+  entry.set_kind(haven::v1::REQUEST_REFUSED);
+  entry.set_agency_id(peer.agency_id());
+  entry.set_purpose(request.purpose());
+  for (int c : request.categories()) {
+    entry.add_asked(static_cast<haven::v1::Category>(c));
+  }
+  entry.set_request_id(request.request_id());
+  entry.set_justification(request.justification());
+  entry.set_detail(absl::StrCat(absl::StatusCodeToString(why.code()), ": ",
+                                why.message()));
+  auto logged = deps_.audit->Record(
+      entry, absl::StrCat(peer.agency_id(), "/", request.requester_principal()),
+      subject_id);
+  if (!logged.ok()) return logged.status();
+  return why;
+}
+
+absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
+    const haven::v1::Member& peer,
+    const haven::v1::SignedDisclosureRequest& signed_request) {
+  haven::v1::DisclosureRequest request;
+  if (!request.ParseFromString(signed_request.request())) {
+    return absl::InvalidArgumentError("disclosure request does not parse");
+  }
+  HAVEN_RETURN_IF_ERROR(VerifySigned(peer.verifier_key(), kRequestContext,
+                                     signed_request.request(),
+                                     signed_request.signature(),
+                                     peer.agency_id()));
+  // The body cannot claim an identity: the certificate already decided it.
+  if (request.requester_agency_id() != peer.agency_id()) {
+    return Refuse(peer, request, "",
+                  absl::PermissionDeniedError(absl::StrCat(
+                      "request names agency '", request.requester_agency_id(),
+                      "' but the caller's certificate is '", peer.agency_id(),
+                      "'")));
+  }
+  const int64_t now = deps_.clock->NowUnix();
+  if (absl::Status fresh = deps_.replay->Check(
+          request.request_id(), absl::FromUnixSeconds(request.sent_unix()),
+          absl::FromUnixSeconds(now));
+      !fresh.ok()) {
+    return Refuse(peer, request, "", fresh);
+  }
+  if (request.categories().empty() ||
+      request.categories_size() > kMaxCategories) {
+    return Refuse(peer, request, "",
+                  absl::InvalidArgumentError("ask for 1 to 32 categories"));
+  }
+  absl::StatusOr<std::string> subject =
+      deps_.handles->Resolve(request.handle(), peer.agency_id());
+  if (!subject.ok()) return Refuse(peer, request, "", subject.status());
+
+  std::shared_ptr<const policy::CompiledPolicy> policy = deps_.policy->Get();
+  if (policy == nullptr) {
+    return Refuse(peer, request, *subject,
+                  absl::FailedPreconditionError(
+                      "the holder has no sharing policy loaded; nothing is "
+                      "shared"));
+  }
+  std::shared_ptr<const policy::CompiledConsents> consents =
+      deps_.consents->Snapshot(*subject);
+  std::vector<int> categories(request.categories().begin(),
+                              request.categories().end());
+  policy::Request ask;
+  ask.requester_agency = peer.agency_id();
+  ask.requester_sector = peer.sector();
+  ask.purpose = request.purpose();
+  ask.categories = categories;
+  ask.justification = request.justification();
+  policy::Evaluator evaluator(deps_.clock);
+  absl::StatusOr<haven::v1::Decision> decision =
+      evaluator.Evaluate(*policy, *consents, ask);
+  if (!decision.ok()) return Refuse(peer, request, *subject, decision.status());
+
+  std::set<int> allowed;
+  std::set<std::string> consent_ids;
+  bool break_glass = false;
+  haven::v1::AuditEntry entry;
+  entry.set_agency_id(peer.agency_id());
+  entry.set_purpose(request.purpose());
+  entry.set_request_id(request.request_id());
+  entry.set_policy_version(decision->policy_version());
+  entry.set_justification(request.justification());
+  for (const auto& c : decision->categories()) {
+    entry.add_asked(c.category());
+    if (c.allowed()) {
+      allowed.insert(c.category());
+      entry.add_given(c.category());
+      if (!c.consent_id().empty()) consent_ids.insert(c.consent_id());
+      break_glass |= c.break_glass();
+    } else {
+      auto* withheld = entry.add_withheld();
+      withheld->set_category(c.category());
+      withheld->set_reason(c.reason());
+      withheld->set_rule(c.rule());
+    }
+  }
+  for (const auto& id : consent_ids) entry.add_consent_ids(id);
+  entry.set_break_glass(break_glass);
+  entry.set_kind(allowed.empty() ? haven::v1::REQUEST_REFUSED
+                                 : haven::v1::DISCLOSURE);
+  if (break_glass) entry.set_detail("break-glass: flagged for review");
+
+  // Read what may leave before logging, so a vault failure logs nothing
+  // false; nothing leaves until the entry is durable.
+  std::vector<haven::v1::Field> fields;
+  if (!allowed.empty()) {
+    HAVEN_ASSIGN_OR_RETURN(auto records, deps_.vault->List(*subject));
+    for (const auto& record : records) {
+      for (const auto& field : record.fields()) {
+        if (allowed.count(field.category())) fields.push_back(field);
+      }
+    }
+  }
+  HAVEN_ASSIGN_OR_RETURN(
+      uint64_t index,
+      deps_.audit->Record(entry,
+                          absl::StrCat(peer.agency_id(), "/",
+                                       request.requester_principal()),
+                          *subject));
+  int64_t data_life = 0;
+  for (const auto& id : consent_ids) {
+    (void)deps_.consents->RecordUse(id, now);
+    auto history = deps_.consents->Get(id);
+    if (history.ok() && !history->empty()) {
+      int64_t life = history->back().data_life_seconds();
+      data_life = data_life == 0 ? life : std::min(data_life, life);
+    }
+  }
+
+  haven::v1::Disclosure disclosure;
+  disclosure.set_request_id(request.request_id());
+  disclosure.set_holder_agency_id(deps_.agency_id);
+  disclosure.set_requester_agency_id(peer.agency_id());
+  for (auto& field : fields) *disclosure.add_fields() = std::move(field);
+  *disclosure.mutable_decision() = *std::move(decision);
+  disclosure.set_data_life_seconds(data_life);
+  disclosure.set_audit_index(index);
+  const audit::AuditLog& log = *deps_.audit->log();
+  *disclosure.mutable_checkpoint() = log.LatestCheckpoint();
+  HAVEN_ASSIGN_OR_RETURN(
+      *disclosure.mutable_inclusion_proof(),
+      log.InclusionProof(index, disclosure.checkpoint().tree_size()));
+  HAVEN_ASSIGN_OR_RETURN(auto leaf, log.GetEntries(index, 1));
+  if (leaf.empty()) return absl::DataLossError("audit entry vanished");
+  disclosure.set_audit_leaf(leaf[0].leaf());
+
+  haven::v1::SignedDisclosure signed_disclosure;
+  signed_disclosure.set_disclosure(Deterministic(disclosure));
+  signed_disclosure.set_signature(Sign(*deps_.signer, kDisclosureContext,
+                                       signed_disclosure.disclosure()));
+  return signed_disclosure;
+}
+
+}  // namespace haven::server::exchange

@@ -1,0 +1,81 @@
+#include "server/exchange/peer_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace haven::server::exchange {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& status, const std::string& peer) {
+  if (status.ok()) return absl::OkStatus();
+  // A peer's own refusal keeps its code and message; transport failures
+  // say which peer could not be reached.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::UnavailableError(
+        absl::StrCat("peer '", peer, "' unreachable: ", status.error_message()));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat("peer '", peer, "': ", status.error_message()));
+}
+
+}  // namespace
+
+haven::v1::PeerService::Stub* PeerClient::StubFor(
+    const haven::v1::Member& member) {
+  absl::MutexLock lock(&mu_);
+  auto& slot = stubs_[member.agency_id()];
+  if (slot.second == nullptr || slot.first != member.endpoint()) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = tls_.ca_pem;
+    options.pem_cert_chain = tls_.cert_pem;
+    options.pem_private_key = tls_.key_pem;
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride(member.agency_id());
+    slot.first = member.endpoint();
+    slot.second = haven::v1::PeerService::NewStub(grpc::CreateCustomChannel(
+        member.endpoint(), grpc::SslCredentials(options), args));
+  }
+  return slot.second.get();
+}
+
+std::unique_ptr<grpc::ClientContext> PeerClient::NewContext() const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  return context;
+}
+
+absl::StatusOr<haven::v1::SignedDisclosure> PeerClient::Disclose(
+    const haven::v1::Member& holder,
+    const haven::v1::SignedDisclosureRequest& request) {
+  haven::v1::DiscloseRequest call;
+  *call.mutable_request() = request;
+  haven::v1::DiscloseResponse response;
+  auto context = NewContext();
+  absl::Status status = FromGrpc(
+      StubFor(holder)->Disclose(context.get(), call, &response),
+      holder.agency_id());
+  if (!status.ok()) return status;
+  return response.disclosure();
+}
+
+absl::Status PeerClient::OfferHandle(const haven::v1::Member& grantee,
+                                     const haven::v1::OfferHandleRequest& request) {
+  haven::v1::OfferHandleResponse response;
+  auto context = NewContext();
+  return FromGrpc(StubFor(grantee)->OfferHandle(context.get(), request, &response),
+                  grantee.agency_id());
+}
+
+absl::Status PeerClient::NotifyRevocation(
+    const haven::v1::Member& grantee,
+    const haven::v1::NotifyRevocationRequest& request) {
+  haven::v1::NotifyRevocationResponse response;
+  auto context = NewContext();
+  return FromGrpc(
+      StubFor(grantee)->NotifyRevocation(context.get(), request, &response),
+      grantee.agency_id());
+}
+
+}  // namespace haven::server::exchange

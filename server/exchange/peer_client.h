@@ -1,0 +1,56 @@
+// PeerClient: this node's mutual-TLS connections to the other members.
+//
+// Each channel presents this node's certificate, trusts only the task-force
+// CA and expects the peer's certificate to name its agency id. Channels are
+// made on first use and remade when a member's endpoint changes in the
+// manifest. Thread-safe.
+#ifndef HAVEN_SERVER_EXCHANGE_PEER_CLIENT_H_
+#define HAVEN_SERVER_EXCHANGE_PEER_CLIENT_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "haven/v1/exchange.grpc.pb.h"
+#include "haven/v1/federation.pb.h"
+
+namespace haven::server::exchange {
+
+class PeerClient {
+ public:
+  struct Tls {
+    std::string cert_pem;
+    std::string key_pem;
+    std::string ca_pem;
+  };
+  PeerClient(Tls tls, absl::Duration timeout)
+      : tls_(std::move(tls)), timeout_(timeout) {}
+
+  absl::StatusOr<haven::v1::SignedDisclosure> Disclose(
+      const haven::v1::Member& holder,
+      const haven::v1::SignedDisclosureRequest& request);
+  absl::Status OfferHandle(const haven::v1::Member& grantee,
+                           const haven::v1::OfferHandleRequest& request);
+  absl::Status NotifyRevocation(const haven::v1::Member& grantee,
+                                const haven::v1::NotifyRevocationRequest& request);
+
+ private:
+  haven::v1::PeerService::Stub* StubFor(const haven::v1::Member& member);
+  std::unique_ptr<grpc::ClientContext> NewContext() const;
+
+  const Tls tls_;
+  const absl::Duration timeout_;
+  absl::Mutex mu_;
+  // agency id -> (endpoint, stub)
+  std::map<std::string,
+           std::pair<std::string, std::unique_ptr<haven::v1::PeerService::Stub>>>
+      stubs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace haven::server::exchange
+
+#endif  // HAVEN_SERVER_EXCHANGE_PEER_CLIENT_H_

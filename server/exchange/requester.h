@@ -1,0 +1,58 @@
+// Requester: asks a peer (the holder) for a subject's data on behalf of a
+// local caseworker, and checks everything the holder says before anything
+// reaches the caseworker.
+//
+// The request is signed with this node's key and sent over mutual TLS. The
+// answer must be signed by the holder's manifest key, answer this request,
+// and carry the holder's audit entry for it with a checkpoint signed by the
+// holder and an inclusion proof that verifies. Then a receipt entry is
+// written durably to this node's log; if it cannot be written, the fields
+// are not returned (UNAVAILABLE). A refusal by the holder is logged here
+// too, so both sides of every exchange are on record. Thread-safe.
+#ifndef HAVEN_SERVER_EXCHANGE_REQUESTER_H_
+#define HAVEN_SERVER_EXCHANGE_REQUESTER_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "haven/v1/exchange.pb.h"
+#include "policy/clock.h"
+#include "server/audit/audit_recorder.h"
+#include "server/crypto/ed25519_signer.h"
+#include "server/exchange/peer_client.h"
+#include "server/federation/manifest.h"
+
+namespace haven::server::exchange {
+
+// The origin line of an agency's checkpoints.
+std::string CheckpointOrigin(const std::string& agency_id);
+
+class Requester {
+ public:
+  // Everything borrowed; must outlive the Requester.
+  struct Deps {
+    std::string agency_id;
+    const policy::Clock* clock = nullptr;
+    const crypto::Ed25519Signer* signer = nullptr;
+    const federation::FederationRegistry* federation = nullptr;
+    PeerClient* peers = nullptr;
+    const audit::AuditRecorder* audit = nullptr;
+  };
+  explicit Requester(Deps deps) : deps_(std::move(deps)) {}
+
+  absl::StatusOr<haven::v1::RequestDisclosureResponse> Request(
+      const std::string& principal,
+      const haven::v1::RequestDisclosureRequest& request);
+
+ private:
+  // Checks the holder's signed answer to `sent`; returns the disclosure.
+  absl::StatusOr<haven::v1::Disclosure> Verify(
+      const haven::v1::Member& holder, const haven::v1::DisclosureRequest& sent,
+      const haven::v1::SignedDisclosure& answer) const;
+
+  const Deps deps_;
+};
+
+}  // namespace haven::server::exchange
+
+#endif  // HAVEN_SERVER_EXCHANGE_REQUESTER_H_

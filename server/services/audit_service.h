@@ -1,0 +1,47 @@
+// AuditService: read-only access to the audit log for auditors (and, for
+// the subject access report, advocates). Nothing here changes the log.
+#ifndef HAVEN_SERVER_SERVICES_AUDIT_SERVICE_H_
+#define HAVEN_SERVER_SERVICES_AUDIT_SERVICE_H_
+
+#include "haven/v1/audit.grpc.pb.h"
+#include "server/services/rpc_macros.h"
+#include "server/services/service_context.h"
+
+namespace haven::server::services {
+
+class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
+ public:
+  explicit AuditServiceImpl(const ServiceContext& context)
+      : context_(context) {}
+
+  HAVEN_UNARY_RPC(GetCheckpoint, GetCheckpointRequest, GetCheckpointResponse,
+                  haven::v1::AUDITOR, haven::v1::ADMIN);
+  HAVEN_UNARY_RPC(GetEntries, GetEntriesRequest, GetEntriesResponse,
+                  haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(FindEntries, FindEntriesRequest, FindEntriesResponse,
+                  haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(GetInclusionProof, GetInclusionProofRequest,
+                  GetInclusionProofResponse, haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(GetConsistencyProof, GetConsistencyProofRequest,
+                  GetConsistencyProofResponse, haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(GetProofBundle, GetProofBundleRequest,
+                  GetProofBundleResponse, haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(SubjectAccessReport, SubjectAccessReportRequest,
+                  SubjectAccessReportResponse, haven::v1::ADVOCATE,
+                  haven::v1::AUDITOR);
+
+  grpc::ServerWriteReactor<haven::v1::FollowResponse>* Follow(
+      grpc::CallbackServerContext* call,
+      const haven::v1::FollowRequest* request) override;
+
+ private:
+  // Calls `visit` for every entry in index order until it returns false.
+  absl::Status Scan(
+      const std::function<bool(const haven::v1::IndexedEntry&)>& visit) const;
+
+  const ServiceContext& context_;
+};
+
+}  // namespace haven::server::services
+
+#endif  // HAVEN_SERVER_SERVICES_AUDIT_SERVICE_H_

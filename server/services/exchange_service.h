@@ -1,0 +1,34 @@
+// ExchangeService: a caseworker asks a peer agency, through this node, for
+// a subject's data; lists the handles peers issued to this agency; watches
+// revocation notices.
+#ifndef HAVEN_SERVER_SERVICES_EXCHANGE_SERVICE_H_
+#define HAVEN_SERVER_SERVICES_EXCHANGE_SERVICE_H_
+
+#include "haven/v1/exchange.grpc.pb.h"
+#include "server/services/rpc_macros.h"
+#include "server/services/service_context.h"
+
+namespace haven::server::services {
+
+class ExchangeServiceImpl final
+    : public haven::v1::ExchangeService::CallbackService {
+ public:
+  explicit ExchangeServiceImpl(const ServiceContext& context)
+      : context_(context) {}
+
+  HAVEN_UNARY_RPC(RequestDisclosure, RequestDisclosureRequest,
+                  RequestDisclosureResponse, haven::v1::CASEWORKER);
+  HAVEN_UNARY_RPC(ListHandles, ListHandlesRequest, ListHandlesResponse,
+                  haven::v1::CASEWORKER);
+
+  grpc::ServerWriteReactor<haven::v1::WatchNoticesResponse>* WatchNotices(
+      grpc::CallbackServerContext* call,
+      const haven::v1::WatchNoticesRequest* request) override;
+
+ private:
+  const ServiceContext& context_;
+};
+
+}  // namespace haven::server::services
+
+#endif  // HAVEN_SERVER_SERVICES_EXCHANGE_SERVICE_H_

@@ -1,0 +1,76 @@
+#include "server/services/peer_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "haven/base/status_macros.h"
+#include "server/audit/audit_recorder.h"
+#include "server/exchange/handle_store.h"
+#include "server/exchange/holder.h"
+#include "server/exchange/notice_board.h"
+#include "server/exchange/signing.h"
+#include "server/node/event_log.h"
+
+namespace haven::server::services {
+
+absl::Status PeerServiceImpl::DoDisclose(const haven::v1::Member& peer,
+                                         const haven::v1::DiscloseRequest& request,
+                                         haven::v1::DiscloseResponse* response) {
+  HAVEN_ASSIGN_OR_RETURN(*response->mutable_disclosure(),
+                         context_.holder->Disclose(peer, request.request()));
+  return absl::OkStatus();
+}
+
+absl::Status PeerServiceImpl::DoOfferHandle(
+    const haven::v1::Member& peer, const haven::v1::OfferHandleRequest& request,
+    haven::v1::OfferHandleResponse*) {
+  HAVEN_RETURN_IF_ERROR(exchange::VerifySigned(
+      peer.verifier_key(), exchange::kHandleContext,
+      exchange::Deterministic(request.handle()), request.signature(),
+      peer.agency_id()));
+  if (request.handle().holder_agency_id() != peer.agency_id() ||
+      request.handle().grantee_agency_id() != context_.agency_id) {
+    return absl::PermissionDeniedError(
+        "handle is not from the calling agency or not for this one");
+  }
+  HAVEN_RETURN_IF_ERROR(context_.handles->StoreReceived(request.handle()));
+  node::LogEvent("handle_received", {{"holder", peer.agency_id()}});
+  return absl::OkStatus();
+}
+
+absl::Status PeerServiceImpl::DoNotifyRevocation(
+    const haven::v1::Member& peer,
+    const haven::v1::NotifyRevocationRequest& request,
+    haven::v1::NotifyRevocationResponse*) {
+  HAVEN_RETURN_IF_ERROR(exchange::VerifySigned(
+      peer.verifier_key(), exchange::kNoticeContext,
+      exchange::Deterministic(request.notice()), request.signature(),
+      peer.agency_id()));
+  if (request.notice().holder_agency_id() != peer.agency_id()) {
+    return absl::PermissionDeniedError("notice is not from the calling agency");
+  }
+  haven::v1::AuditEntry entry;
+  entry.set_kind(haven::v1::REVOCATION_NOTICE_RECEIVED);
+  entry.set_agency_id(peer.agency_id());
+  if (!request.notice().consent_id().empty()) {
+    entry.add_consent_ids(request.notice().consent_id());
+  }
+  entry.set_detail(absl::StrCat("consent ", request.notice().change()));
+  HAVEN_RETURN_IF_ERROR(
+      context_.audit
+          ->Record(entry, peer.agency_id(),
+                   absl::StrCat(peer.agency_id(), "/", request.notice().handle()))
+          .status());
+  context_.notices->Publish(request.notice());
+  node::LogEvent("revocation_notice_received",
+                 {{"holder", peer.agency_id()},
+                  {"change", request.notice().change()}});
+  return absl::OkStatus();
+}
+
+absl::Status PeerServiceImpl::DoExchangeCheckpoint(
+    const haven::v1::Member&, const haven::v1::ExchangeCheckpointRequest&,
+    haven::v1::ExchangeCheckpointResponse* response) {
+  *response->mutable_checkpoint() = context_.audit->log()->LatestCheckpoint();
+  return absl::OkStatus();
+}
+
+}  // namespace haven::server::services
