@@ -2,6 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "haven/base/status_macros.h"
+#include "policy/clock.h"
+#include "policy/evaluator.h"
+#include "policy/loader.h"
+#include "policy/policy_holder.h"
+#include "server/consent/consent_registry.h"
 #include "server/node/event_log.h"
 #include "server/audit/audit_recorder.h"
 #include "server/vault/record_vault.h"
@@ -15,6 +20,9 @@ absl::Status AdminServiceImpl::DoGetStatus(const auth::Principal& who,
   out->set_version(context_.version);
   out->set_started_unix(absl::ToUnixSeconds(context_.started));
   out->set_audit_tree_size(context_.audit->log()->Size());
+  if (auto current = context_.policy->Get()) {
+    out->set_policy_version(current->version());
+  }
   return absl::OkStatus();
 }
 
@@ -36,16 +44,56 @@ absl::Status AdminServiceImpl::DoReloadManifest(
   return absl::OkStatus();
 }
 
-absl::Status AdminServiceImpl::DoLoadPolicy(const auth::Principal& who,
-                                            const haven::v1::LoadPolicyRequest&,
-                                            haven::v1::LoadPolicyResponse*) {
-  return absl::UnimplementedError("policy loading is not available yet");
+absl::Status AdminServiceImpl::DoLoadPolicy(
+    const auth::Principal& who, const haven::v1::LoadPolicyRequest& request,
+    haven::v1::LoadPolicyResponse* out) {
+  policy::PolicyFormat format;
+  if (request.format().empty() || request.format() == "textproto") {
+    format = policy::PolicyFormat::kTextProto;
+  } else if (request.format() == "json") {
+    format = policy::PolicyFormat::kJson;
+  } else {
+    return absl::InvalidArgumentError("format must be \"textproto\" or \"json\"");
+  }
+  if (request.policy_text().size() > 1 << 20) {
+    return absl::InvalidArgumentError("policy must be at most 1 MiB");
+  }
+  // Validate and compile first: a bad policy changes nothing and logs
+  // nothing; a good one is logged before it takes effect.
+  HAVEN_ASSIGN_OR_RETURN(
+      policy::LoadedPolicy loaded,
+      policy::LoadPolicy(request.policy_text(), format, "policy"));
+  if (loaded.policy.agency_id() != context_.agency_id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("policy is for agency '", loaded.policy.agency_id(),
+                     "', this node is '", context_.agency_id, "'"));
+  }
+  HAVEN_ASSIGN_OR_RETURN(auto compiled,
+                         policy::CompiledPolicy::Compile(loaded.policy));
+  haven::v1::AuditEntry entry;
+  entry.set_kind(haven::v1::POLICY_LOADED);
+  entry.set_policy_version(compiled->version());
+  entry.set_detail(absl::StrCat(loaded.policy.rules_size(), " rules"));
+  HAVEN_RETURN_IF_ERROR(context_.audit->Record(entry, who.name, "").status());
+  context_.policy->Replace(compiled);
+  out->set_policy_version(compiled->version());
+  for (const auto& warning : loaded.warnings) out->add_warnings(warning);
+  node::LogEvent("policy_loaded",
+                 {{"by", who.name}, {"version", compiled->version()}});
+  return absl::OkStatus();
 }
 
 absl::Status AdminServiceImpl::DoGetPolicy(const auth::Principal& who,
                                            const haven::v1::GetPolicyRequest&,
-                                           haven::v1::GetPolicyResponse*) {
-  return absl::UnimplementedError("policy is not available yet");
+                                           haven::v1::GetPolicyResponse* out) {
+  auto current = context_.policy->Get();
+  if (current == nullptr) {
+    return absl::FailedPreconditionError(
+        "no sharing policy is loaded; nothing is shared");
+  }
+  *out->mutable_policy() = current->policy();
+  out->set_policy_version(current->version());
+  return absl::OkStatus();
 }
 
 absl::Status AdminServiceImpl::DoRotateKey(const auth::Principal& who,
@@ -80,9 +128,39 @@ absl::Status AdminServiceImpl::DoRetireKey(
 }
 
 absl::Status AdminServiceImpl::DoExplainDecision(
-    const auth::Principal& who, const haven::v1::ExplainDecisionRequest&,
-    haven::v1::ExplainDecisionResponse*) {
-  return absl::UnimplementedError("decision explanations are not available yet");
+    const auth::Principal& who, const haven::v1::ExplainDecisionRequest& request,
+    haven::v1::ExplainDecisionResponse* out) {
+  auto current = context_.policy->Get();
+  if (current == nullptr) {
+    return absl::FailedPreconditionError(
+        "no sharing policy is loaded; nothing is shared");
+  }
+  if (request.subject_id().empty() || request.categories().empty()) {
+    return absl::InvalidArgumentError("subject_id and categories are required");
+  }
+  auto manifest = context_.federation->current();
+  const haven::v1::Member* requester =
+      manifest->Find(request.requester_agency_id());
+  if (requester == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "agency '", request.requester_agency_id(),
+        "' is not in the federation manifest"));
+  }
+  std::vector<int> categories(request.categories().begin(),
+                              request.categories().end());
+  policy::Request ask;
+  ask.requester_agency = requester->agency_id();
+  ask.requester_sector = requester->sector();
+  ask.purpose = request.purpose();
+  ask.categories = categories;
+  ask.justification = request.justification();
+  // A dry run: nothing is disclosed and no consent use is counted.
+  policy::Evaluator evaluator(policy::SystemClock::Get());
+  HAVEN_ASSIGN_OR_RETURN(
+      *out->mutable_decision(),
+      evaluator.Evaluate(*current, *context_.consents->Snapshot(request.subject_id()),
+                         ask));
+  return absl::OkStatus();
 }
 
 }  // namespace haven::server::services
