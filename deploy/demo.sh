@@ -212,6 +212,11 @@ for agency in "${AGENCIES[@]}"; do
   say "$(ctl "$agency" auditor audit verify --state "$RUN/$agency/auditor.state")"
 done
 
+say "What legal-aid and metro-pd have witnessed of the other logs (signed, consistent checkpoints):"
+for agency in legal-aid metro-pd; do
+  ctl "$agency" auditor audit witnessed | sed "s/^/   [$agency saw] /"
+done
+
 step "9. The survivor's access report at Safe Harbor (who asked, who got what, why)"
 ctl safe-harbor advocate audit report --subject "$SUBJECT" | sed 's/^/   /'
 

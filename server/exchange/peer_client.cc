@@ -78,4 +78,16 @@ absl::Status PeerClient::NotifyRevocation(
       grantee.agency_id());
 }
 
+absl::StatusOr<haven::v1::ExchangeCheckpointResponse>
+PeerClient::ExchangeCheckpoint(const haven::v1::Member& peer,
+                               const haven::v1::ExchangeCheckpointRequest& request) {
+  haven::v1::ExchangeCheckpointResponse response;
+  auto context = NewContext();
+  absl::Status status = FromGrpc(
+      StubFor(peer)->ExchangeCheckpoint(context.get(), request, &response),
+      peer.agency_id());
+  if (!status.ok()) return status;
+  return response;
+}
+
 }  // namespace haven::server::exchange

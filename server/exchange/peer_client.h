@@ -37,6 +37,9 @@ class PeerClient {
                            const haven::v1::OfferHandleRequest& request);
   absl::Status NotifyRevocation(const haven::v1::Member& grantee,
                                 const haven::v1::NotifyRevocationRequest& request);
+  absl::StatusOr<haven::v1::ExchangeCheckpointResponse> ExchangeCheckpoint(
+      const haven::v1::Member& peer,
+      const haven::v1::ExchangeCheckpointRequest& request);
 
  private:
   haven::v1::PeerService::Stub* StubFor(const haven::v1::Member& member);

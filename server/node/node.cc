@@ -22,6 +22,7 @@
 #include "server/exchange/replay_guard.h"
 #include "server/exchange/requester.h"
 #include "server/exchange/signing.h"
+#include "server/exchange/witness.h"
 #include "policy/loader.h"
 #include "server/audit/audit_store.h"
 #include "server/crypto/ed25519_signer.h"
@@ -86,6 +87,7 @@ struct Node::Modules {
   std::unique_ptr<exchange::NoticeBoard> notices;
   std::unique_ptr<exchange::Holder> holder;
   std::unique_ptr<exchange::Requester> requester;
+  std::unique_ptr<exchange::Witness> witness;
   services::ServiceContext service_context;
   std::string tls_cert;
   std::string tls_key;
@@ -214,6 +216,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
           modules->federation.get(), modules->peers.get(),
           modules->recorder.get()});
 
+  modules->witness = std::make_unique<exchange::Witness>(exchange::Witness::Deps{
+      c.agency_id(), modules->database.get(), modules->federation.get(),
+      modules->peers.get(), modules->audit_log.get(),
+      policy::SystemClock::Get()});
+
   modules->authenticator = std::make_unique<auth::Authenticator>(c.principals());
   // Bodies of RPCs (synced writes, peer calls) run here, not on gRPC's
   // reactor threads.
@@ -233,6 +240,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
   context.requester = modules->requester.get();
   context.handles = modules->handles.get();
   context.notices = modules->notices.get();
+  context.witness = modules->witness.get();
   node->modules_ = std::move(modules);
   node->WireExchangeHooks();
   return node;
@@ -289,6 +297,9 @@ absl::Status Node::Start() {
     peer_address_ = WithPort(c.peer_listen_address(), peer_port);
     for (auto& service : peer_services) services_.push_back(std::move(service));
   }
+  if (!c.manifest_file().empty()) {
+    witness_thread_ = std::thread([this] { WitnessLoop(); });
+  }
   haven::v1::AuditEntry started;
   started.set_kind(haven::v1::NODE_STARTED);
   started.set_detail(absl::StrCat("havend ", HAVEN_VERSION_STRING));
@@ -304,7 +315,28 @@ const std::string& Node::verifier_key() const {
   return modules_->audit_log->VerifierKey();
 }
 
+void Node::WitnessLoop() {
+  // Peers' checkpoints are checked every kWitnessInterval; the first round
+  // waits a moment so that nodes started together can reach each other.
+  constexpr absl::Duration kWitnessInterval = absl::Seconds(30);
+  absl::Duration wait = absl::Seconds(2);
+  while (true) {
+    {
+      absl::MutexLock lock(&stop_mu_);
+      if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait)) return;
+    }
+    int verified = modules_->witness->WitnessAll();
+    LogEvent("peers_witnessed", {{"verified", absl::StrCat(verified)}});
+    wait = kWitnessInterval;
+  }
+}
+
 void Node::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stopping_ = true;
+  }
+  if (witness_thread_.joinable()) witness_thread_.join();
   if (local_server_ == nullptr && peer_server_ == nullptr) return;
   auto deadline = absl::ToChronoTime(absl::Now() + grace);
   for (auto* server : {local_server_.get(), peer_server_.get()}) {

@@ -10,7 +10,11 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -43,6 +47,8 @@ class Node {
   explicit Node(LoadedConfig config);
   // Connects consent changes to handle issuance and revocation notices.
   void WireExchangeHooks();
+  // Checks peers' checkpoints until Shutdown.
+  void WitnessLoop();
   struct Modules;
 
   LoadedConfig config_;
@@ -52,6 +58,9 @@ class Node {
   std::unique_ptr<grpc::Server> peer_server_;
   std::string local_address_;
   std::string peer_address_;
+  std::thread witness_thread_;
+  absl::Mutex stop_mu_;
+  bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
 };
 
 }  // namespace haven::server::node

@@ -6,6 +6,7 @@
 #include "absl/synchronization/mutex.h"
 #include "haven/base/status_macros.h"
 #include "server/audit/audit_recorder.h"
+#include "server/exchange/witness.h"
 
 namespace haven::server::services {
 namespace {
@@ -139,6 +140,15 @@ absl::Status AuditServiceImpl::DoSubjectAccessReport(
     }
     return true;
   });
+}
+
+absl::Status AuditServiceImpl::DoGetWitnessed(
+    const auth::Principal&, const haven::v1::GetWitnessedRequest& request,
+    haven::v1::GetWitnessedResponse* response) {
+  HAVEN_ASSIGN_OR_RETURN(auto witnessed,
+                         context_.witness->Witnessed(request.agency_id()));
+  for (auto& w : witnessed) *response->add_witnessed() = std::move(w);
+  return absl::OkStatus();
 }
 
 namespace {

@@ -29,6 +29,8 @@ class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
   HAVEN_UNARY_RPC(SubjectAccessReport, SubjectAccessReportRequest,
                   SubjectAccessReportResponse, haven::v1::ADVOCATE,
                   haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(GetWitnessed, GetWitnessedRequest, GetWitnessedResponse,
+                  haven::v1::AUDITOR);
 
   grpc::ServerWriteReactor<haven::v1::FollowResponse>* Follow(
       grpc::CallbackServerContext* call,

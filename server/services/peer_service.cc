@@ -67,9 +67,19 @@ absl::Status PeerServiceImpl::DoNotifyRevocation(
 }
 
 absl::Status PeerServiceImpl::DoExchangeCheckpoint(
-    const haven::v1::Member&, const haven::v1::ExchangeCheckpointRequest&,
+    const haven::v1::Member&, const haven::v1::ExchangeCheckpointRequest& request,
     haven::v1::ExchangeCheckpointResponse* response) {
-  *response->mutable_checkpoint() = context_.audit->log()->LatestCheckpoint();
+  const audit::AuditLog& log = *context_.audit->log();
+  *response->mutable_checkpoint() = log.LatestCheckpoint();
+  uint64_t size = response->checkpoint().tree_size();
+  if (request.seen_size() > size) {
+    return absl::FailedPreconditionError(
+        "the caller saw a larger tree than this node has");
+  }
+  if (request.seen_size() > 0) {
+    HAVEN_ASSIGN_OR_RETURN(*response->mutable_proof(),
+                           log.ConsistencyProof(request.seen_size(), size));
+  }
   return absl::OkStatus();
 }
 

@@ -28,6 +28,7 @@ class Holder;
 class Requester;
 class HandleStore;
 class NoticeBoard;
+class Witness;
 }
 namespace haven::server::audit {
 class AuditRecorder;
@@ -49,6 +50,7 @@ struct ServiceContext {
   exchange::Requester* requester = nullptr;
   exchange::HandleStore* handles = nullptr;
   exchange::NoticeBoard* notices = nullptr;
+  exchange::Witness* witness = nullptr;
 
   // Hooks for the exchange between agencies (handles and revocation
   // notices); empty when the node has no federation. Called after the
