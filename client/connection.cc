@@ -3,9 +3,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
@@ -28,8 +28,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
   if (!options.server_name.empty()) {
     args.SetSslTargetNameOverride(options.server_name);
   }
-  auto channel = grpc::CreateCustomChannel(
-      options.address, grpc::SslCredentials(tls), args);
+  auto channel = grpc::CreateCustomChannel(options.address,
+                                           grpc::SslCredentials(tls), args);
   return std::unique_ptr<Connection>(
       new Connection(std::move(options), std::move(channel)));
 }

@@ -55,7 +55,8 @@ std::string Args::GetOr(const std::string& flag,
   return value ? *value : fallback;
 }
 
-std::vector<std::string> Args::Unknown(const std::set<std::string>& known) const {
+std::vector<std::string> Args::Unknown(
+    const std::set<std::string>& known) const {
   std::vector<std::string> unknown;
   for (const auto& [name, value] : flags_) {
     if (known.count(name) == 0) unknown.push_back(name);

@@ -37,7 +37,7 @@ struct Command {
   std::string noun;
   std::string verb;  // empty for one-word commands such as "health"
   std::string summary;
-  std::string usage;  // shown by --help: arguments and flags
+  std::string usage;            // shown by --help: arguments and flags
   std::set<std::string> flags;  // flags this command accepts
   std::function<int(const Invocation&)> run;
 };

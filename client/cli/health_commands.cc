@@ -42,10 +42,13 @@ int RunHealth(const Invocation& in) {
 }  // namespace
 
 std::vector<Command> HealthCommands() {
-  return {{"health", "", "check that a node is up and serving",
+  return {{"health",
+           "",
+           "check that a node is up and serving",
            "havenctl health [--service NAME]\n"
            "  Exit 0 if SERVING, 3 if not serving or unreachable.",
-           {"service"}, RunHealth}};
+           {"service"},
+           RunHealth}};
 }
 
 }  // namespace haven::client::cli

@@ -29,7 +29,8 @@ class JsonObject {
     return Add(key, static_cast<int64_t>(value));
   }
   JsonObject& Add(absl::string_view key, bool value);
-  JsonObject& Add(absl::string_view key, const std::vector<std::string>& values);
+  JsonObject& Add(absl::string_view key,
+                  const std::vector<std::string>& values);
   // `json` must already be valid JSON (an object or array).
   JsonObject& AddRaw(absl::string_view key, absl::string_view json);
   std::string str() const { return "{" + body_ + "}"; }

@@ -51,9 +51,9 @@ int Require(const Invocation& in, const std::string& flag) {
 
 int CreateSubject(const Invocation& in) {
   haven::v1::CreateSubjectResponse response;
-  absl::Status s = CallUnary<RecordService>(
-      in, &RecordService::Stub::CreateSubject,
-      haven::v1::CreateSubjectRequest(), &response);
+  absl::Status s =
+      CallUnary<RecordService>(in, &RecordService::Stub::CreateSubject,
+                               haven::v1::CreateSubjectRequest(), &response);
   if (!s.ok()) return Report(s);
   std::puts(in.json ? ToJson(response).c_str() : response.subject_id().c_str());
   return kExitOk;
@@ -140,23 +140,40 @@ int Erase(const Invocation& in) {
 
 std::vector<Command> RecordsCommands() {
   return {
-      {"records", "create-subject", "make a new subject (opaque random id)",
-       "havenctl records create-subject", {}, CreateSubject},
-      {"records", "put", "store a record for a subject",
+      {"records",
+       "create-subject",
+       "make a new subject (opaque random id)",
+       "havenctl records create-subject",
+       {},
+       CreateSubject},
+      {"records",
+       "put",
+       "store a record for a subject",
        "havenctl records put --subject ID [--record ID] "
        "--field NAME:CATEGORY=VALUE [--field ...]\n"
        "  Without --record a new record is made; with it, the record is "
        "replaced.",
-       {"subject", "record", "field"}, Put},
-      {"records", "get", "read one record",
-       "havenctl records get --subject ID --record ID", {"subject", "record"},
+       {"subject", "record", "field"},
+       Put},
+      {"records",
+       "get",
+       "read one record",
+       "havenctl records get --subject ID --record ID",
+       {"subject", "record"},
        Get},
-      {"records", "list", "read every record of a subject",
-       "havenctl records list --subject ID", {"subject"}, List},
-      {"records", "erase", "crypto-shred a subject and all its records",
+      {"records",
+       "list",
+       "read every record of a subject",
+       "havenctl records list --subject ID",
+       {"subject"},
+       List},
+      {"records",
+       "erase",
+       "crypto-shred a subject and all its records",
        "havenctl records erase --subject ID --reason TEXT\n"
        "  The reason goes to the audit log: no personal data.",
-       {"subject", "reason"}, Erase},
+       {"subject", "reason"},
+       Erase},
   };
 }
 

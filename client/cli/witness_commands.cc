@@ -49,12 +49,14 @@ int Witnessed(const Invocation& in) {
 }  // namespace
 
 std::vector<Command> WitnessCommands() {
-  return {{"audit", "witnessed",
+  return {{"audit",
+           "witnessed",
            "peers' checkpoints this node verified (signature, consistency)",
            "havenctl audit witnessed [--agency ID]\n"
            "  Compare the output of two nodes for a third agency: one tree\n"
            "  size must never show two roots.",
-           {"agency"}, Witnessed}};
+           {"agency"},
+           Witnessed}};
 }
 
 }  // namespace haven::client::cli

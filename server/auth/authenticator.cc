@@ -52,11 +52,12 @@ absl::StatusOr<Principal> Authenticator::Require(
     if (principal->role == role) return principal;
   }
   std::vector<std::string> names;
-  for (haven::v1::Role role : roles) names.push_back(haven::v1::Role_Name(role));
-  return absl::PermissionDeniedError(absl::StrCat(
-      "principal '", principal->name, "' has role ",
-      haven::v1::Role_Name(principal->role), "; this call needs ",
-      absl::StrJoin(names, " or ")));
+  for (haven::v1::Role role : roles)
+    names.push_back(haven::v1::Role_Name(role));
+  return absl::PermissionDeniedError(
+      absl::StrCat("principal '", principal->name, "' has role ",
+                   haven::v1::Role_Name(principal->role), "; this call needs ",
+                   absl::StrJoin(names, " or ")));
 }
 
 }  // namespace haven::server::auth

@@ -8,8 +8,9 @@ namespace haven::server::crypto {
 namespace {
 
 // Contexts are exactly crypto_kdf_CONTEXTBYTES (8) characters.
-absl::StatusOr<SecretBytes> Derive(const SecretBytes& master_key,
-                                   const char context[crypto_kdf_CONTEXTBYTES + 1]) {
+absl::StatusOr<SecretBytes> Derive(
+    const SecretBytes& master_key,
+    const char context[crypto_kdf_CONTEXTBYTES + 1]) {
   EnsureSodiumInitialized();
   if (master_key.size() != crypto_kdf_KEYBYTES) {
     return absl::InvalidArgumentError("master key must be 32 bytes");

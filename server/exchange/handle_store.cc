@@ -71,9 +71,9 @@ absl::StatusOr<std::string> HandleStore::Resolve(
     const std::string& handle, const std::string& grantee) const {
   if (handle.empty() || handle.size() > 64) return NotFound();
   std::string value;
-  rocksdb::Status s =
-      db_->db()->Get(rocksdb::ReadOptions(), db_->family(storage::Family::kMeta),
-                     absl::StrCat(kIssuedPrefix, handle), &value);
+  rocksdb::Status s = db_->db()->Get(
+      rocksdb::ReadOptions(), db_->family(storage::Family::kMeta),
+      absl::StrCat(kIssuedPrefix, handle), &value);
   if (s.IsNotFound()) return NotFound();
   if (!s.ok()) return storage::FromRocksDb(s, "read handle");
   haven::v1::IssuedHandle issued;
@@ -102,24 +102,26 @@ HandleStore::HandlesForSubject(const std::string& subject_id) const {
       handles.push_back(issued.handle());
     }
   }
-  if (!it->status().ok()) return storage::FromRocksDb(it->status(), "list handles");
+  if (!it->status().ok())
+    return storage::FromRocksDb(it->status(), "list handles");
   return handles;
 }
 
-absl::Status HandleStore::StoreReceived(const haven::v1::SubjectHandle& handle) {
+absl::Status HandleStore::StoreReceived(
+    const haven::v1::SubjectHandle& handle) {
   if (handle.handle().empty() || handle.holder_agency_id().empty()) {
     return absl::InvalidArgumentError("handle and holder are required");
   }
-  rocksdb::Status s = db_->db()->Put(
-      Synced(), db_->family(storage::Family::kMeta),
-      absl::StrCat(kReceivedPrefix, handle.holder_agency_id(), "/",
-                   handle.handle()),
-      handle.SerializeAsString());
+  rocksdb::Status s =
+      db_->db()->Put(Synced(), db_->family(storage::Family::kMeta),
+                     absl::StrCat(kReceivedPrefix, handle.holder_agency_id(),
+                                  "/", handle.handle()),
+                     handle.SerializeAsString());
   return storage::FromRocksDb(s, "store received handle");
 }
 
-absl::StatusOr<std::vector<haven::v1::SubjectHandle>> HandleStore::ListReceived()
-    const {
+absl::StatusOr<std::vector<haven::v1::SubjectHandle>>
+HandleStore::ListReceived() const {
   std::vector<haven::v1::SubjectHandle> handles;
   std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(
       rocksdb::ReadOptions(), db_->family(storage::Family::kMeta)));
@@ -132,7 +134,8 @@ absl::StatusOr<std::vector<haven::v1::SubjectHandle>> HandleStore::ListReceived(
     }
     handles.push_back(std::move(handle));
   }
-  if (!it->status().ok()) return storage::FromRocksDb(it->status(), "list handles");
+  if (!it->status().ok())
+    return storage::FromRocksDb(it->status(), "list handles");
   return handles;
 }
 

@@ -26,8 +26,8 @@ absl::Status Holder::Refuse(const haven::v1::Member& peer,
   }
   entry.set_request_id(request.request_id());
   entry.set_justification(request.justification());
-  entry.set_detail(absl::StrCat(absl::StatusCodeToString(why.code()), ": ",
-                                why.message()));
+  entry.set_detail(
+      absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()));
   auto logged = deps_.audit->Record(
       entry, absl::StrCat(peer.agency_id(), "/", request.requester_principal()),
       subject_id);
@@ -42,17 +42,16 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
   if (!request.ParseFromString(signed_request.request())) {
     return absl::InvalidArgumentError("disclosure request does not parse");
   }
-  HAVEN_RETURN_IF_ERROR(VerifySigned(peer.verifier_key(), kRequestContext,
-                                     signed_request.request(),
-                                     signed_request.signature(),
-                                     peer.agency_id()));
+  HAVEN_RETURN_IF_ERROR(VerifySigned(
+      peer.verifier_key(), kRequestContext, signed_request.request(),
+      signed_request.signature(), peer.agency_id()));
   // The body cannot claim an identity: the certificate already decided it.
   if (request.requester_agency_id() != peer.agency_id()) {
-    return Refuse(peer, request, "",
-                  absl::PermissionDeniedError(absl::StrCat(
-                      "request names agency '", request.requester_agency_id(),
-                      "' but the caller's certificate is '", peer.agency_id(),
-                      "'")));
+    return Refuse(
+        peer, request, "",
+        absl::PermissionDeniedError(absl::StrCat(
+            "request names agency '", request.requester_agency_id(),
+            "' but the caller's certificate is '", peer.agency_id(), "'")));
   }
   const int64_t now = deps_.clock->NowUnix();
   if (absl::Status fresh = deps_.replay->Check(
@@ -134,10 +133,10 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
   }
   HAVEN_ASSIGN_OR_RETURN(
       uint64_t index,
-      deps_.audit->Record(entry,
-                          absl::StrCat(peer.agency_id(), "/",
-                                       request.requester_principal()),
-                          *subject));
+      deps_.audit->Record(
+          entry,
+          absl::StrCat(peer.agency_id(), "/", request.requester_principal()),
+          *subject));
   int64_t data_life = 0;
   for (const auto& id : consent_ids) {
     (void)deps_.consents->RecordUse(id, now);
@@ -167,8 +166,8 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
 
   haven::v1::SignedDisclosure signed_disclosure;
   signed_disclosure.set_disclosure(Deterministic(disclosure));
-  signed_disclosure.set_signature(Sign(*deps_.signer, kDisclosureContext,
-                                       signed_disclosure.disclosure()));
+  signed_disclosure.set_signature(
+      Sign(*deps_.signer, kDisclosureContext, signed_disclosure.disclosure()));
   return signed_disclosure;
 }
 

@@ -13,11 +13,12 @@ absl::Status FromGrpc(const grpc::Status& status, const std::string& peer) {
   // say which peer could not be reached.
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::UnavailableError(
-        absl::StrCat("peer '", peer, "' unreachable: ", status.error_message()));
+    return absl::UnavailableError(absl::StrCat(
+        "peer '", peer, "' unreachable: ", status.error_message()));
   }
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat("peer '", peer, "': ", status.error_message()));
+  return absl::Status(
+      static_cast<absl::StatusCode>(status.error_code()),
+      absl::StrCat("peer '", peer, "': ", status.error_message()));
 }
 
 }  // namespace
@@ -53,19 +54,21 @@ absl::StatusOr<haven::v1::SignedDisclosure> PeerClient::Disclose(
   *call.mutable_request() = request;
   haven::v1::DiscloseResponse response;
   auto context = NewContext();
-  absl::Status status = FromGrpc(
-      StubFor(holder)->Disclose(context.get(), call, &response),
-      holder.agency_id());
+  absl::Status status =
+      FromGrpc(StubFor(holder)->Disclose(context.get(), call, &response),
+               holder.agency_id());
   if (!status.ok()) return status;
   return response.disclosure();
 }
 
-absl::Status PeerClient::OfferHandle(const haven::v1::Member& grantee,
-                                     const haven::v1::OfferHandleRequest& request) {
+absl::Status PeerClient::OfferHandle(
+    const haven::v1::Member& grantee,
+    const haven::v1::OfferHandleRequest& request) {
   haven::v1::OfferHandleResponse response;
   auto context = NewContext();
-  return FromGrpc(StubFor(grantee)->OfferHandle(context.get(), request, &response),
-                  grantee.agency_id());
+  return FromGrpc(
+      StubFor(grantee)->OfferHandle(context.get(), request, &response),
+      grantee.agency_id());
 }
 
 absl::Status PeerClient::NotifyRevocation(
@@ -79,8 +82,9 @@ absl::Status PeerClient::NotifyRevocation(
 }
 
 absl::StatusOr<haven::v1::ExchangeCheckpointResponse>
-PeerClient::ExchangeCheckpoint(const haven::v1::Member& peer,
-                               const haven::v1::ExchangeCheckpointRequest& request) {
+PeerClient::ExchangeCheckpoint(
+    const haven::v1::Member& peer,
+    const haven::v1::ExchangeCheckpointRequest& request) {
   haven::v1::ExchangeCheckpointResponse response;
   auto context = NewContext();
   absl::Status status = FromGrpc(

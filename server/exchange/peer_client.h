@@ -35,8 +35,9 @@ class PeerClient {
       const haven::v1::SignedDisclosureRequest& request);
   absl::Status OfferHandle(const haven::v1::Member& grantee,
                            const haven::v1::OfferHandleRequest& request);
-  absl::Status NotifyRevocation(const haven::v1::Member& grantee,
-                                const haven::v1::NotifyRevocationRequest& request);
+  absl::Status NotifyRevocation(
+      const haven::v1::Member& grantee,
+      const haven::v1::NotifyRevocationRequest& request);
   absl::StatusOr<haven::v1::ExchangeCheckpointResponse> ExchangeCheckpoint(
       const haven::v1::Member& peer,
       const haven::v1::ExchangeCheckpointRequest& request);
@@ -49,8 +50,9 @@ class PeerClient {
   const absl::Duration timeout_;
   absl::Mutex mu_;
   // agency id -> (endpoint, stub)
-  std::map<std::string,
-           std::pair<std::string, std::unique_ptr<haven::v1::PeerService::Stub>>>
+  std::map<
+      std::string,
+      std::pair<std::string, std::unique_ptr<haven::v1::PeerService::Stub>>>
       stubs_ ABSL_GUARDED_BY(mu_);
 };
 

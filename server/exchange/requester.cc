@@ -42,11 +42,13 @@ absl::StatusOr<haven::v1::Disclosure> Requester::Verify(
   // request: otherwise the holder could disclose off the record.
   auto key = client::ParseVerifierKey(holder.verifier_key());
   if (!key.ok()) return key.status();
-  auto checkpoint = client::VerifyCheckpoint(
-      disclosure.checkpoint().note(), *key, CheckpointOrigin(holder.agency_id()));
+  auto checkpoint =
+      client::VerifyCheckpoint(disclosure.checkpoint().note(), *key,
+                               CheckpointOrigin(holder.agency_id()));
   if (!checkpoint.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "holder's checkpoint does not verify: ", checkpoint.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("holder's checkpoint does not verify: ",
+                     checkpoint.status().message()));
   }
   const haven::v1::InclusionProof& proof = disclosure.inclusion_proof();
   std::string leaf_hash = client::HashLeaf(disclosure.audit_leaf());
@@ -55,9 +57,9 @@ absl::StatusOr<haven::v1::Disclosure> Requester::Verify(
       proof.tree_size() != checkpoint->tree_size) {
     return absl::DataLossError("holder's inclusion proof is for another entry");
   }
-  if (absl::Status included = client::VerifyInclusion(
-          proof.leaf_index(), proof.tree_size(), leaf_hash, hashes,
-          checkpoint->root_hash);
+  if (absl::Status included =
+          client::VerifyInclusion(proof.leaf_index(), proof.tree_size(),
+                                  leaf_hash, hashes, checkpoint->root_hash);
       !included.ok()) {
     return absl::DataLossError(absl::StrCat(
         "holder's audit entry is not in its log: ", included.message()));
@@ -75,7 +77,8 @@ absl::StatusOr<haven::v1::RequestDisclosureResponse> Requester::Request(
     const std::string& principal,
     const haven::v1::RequestDisclosureRequest& request) {
   if (request.holder_agency_id().empty() || request.handle().empty()) {
-    return absl::InvalidArgumentError("holder_agency_id and handle are required");
+    return absl::InvalidArgumentError(
+        "holder_agency_id and handle are required");
   }
   if (request.purpose() == haven::v1::PURPOSE_UNSPECIFIED) {
     return absl::InvalidArgumentError("purpose is required");
@@ -131,9 +134,9 @@ absl::StatusOr<haven::v1::RequestDisclosureResponse> Requester::Request(
                   : absl::StatusOr<haven::v1::Disclosure>(answer.status());
   if (!disclosure.ok()) {
     receipt.set_kind(haven::v1::REQUEST_REFUSED);
-    receipt.set_detail(absl::StrCat(
-        absl::StatusCodeToString(disclosure.status().code()), ": ",
-        disclosure.status().message()));
+    receipt.set_detail(
+        absl::StrCat(absl::StatusCodeToString(disclosure.status().code()), ": ",
+                     disclosure.status().message()));
     HAVEN_RETURN_IF_ERROR(
         deps_.audit->Record(receipt, principal, subject_key).status());
     return disclosure.status();

@@ -18,10 +18,12 @@
 
 namespace haven::server::exchange {
 
-inline constexpr absl::string_view kRequestContext = "haven.v1.DisclosureRequest\n";
+inline constexpr absl::string_view kRequestContext =
+    "haven.v1.DisclosureRequest\n";
 inline constexpr absl::string_view kDisclosureContext = "haven.v1.Disclosure\n";
 inline constexpr absl::string_view kHandleContext = "haven.v1.SubjectHandle\n";
-inline constexpr absl::string_view kNoticeContext = "haven.v1.RevocationNotice\n";
+inline constexpr absl::string_view kNoticeContext =
+    "haven.v1.RevocationNotice\n";
 
 inline std::string Deterministic(const google::protobuf::MessageLite& message) {
   std::string out;

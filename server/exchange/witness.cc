@@ -42,22 +42,22 @@ absl::Status Witness::WitnessPeer(const haven::v1::Member& peer) {
   auto body = client::VerifyCheckpoint(answer.checkpoint().note(), *key_or,
                                        CheckpointOrigin(peer.agency_id()));
   if (!body.ok()) {
-    return absl::DataLossError(absl::StrCat("checkpoint of '", peer.agency_id(),
-                                            "' does not verify: ",
-                                            body.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("checkpoint of '", peer.agency_id(),
+                     "' does not verify: ", body.status().message()));
   }
   if (have_previous) {
     const haven::v1::Checkpoint& old = previous.checkpoint();
     if (body->tree_size < old.tree_size()) {
-      return absl::DataLossError(absl::StrCat(
-          "log of '", peer.agency_id(), "' shrank from ", old.tree_size(),
-          " to ", body->tree_size, " entries"));
+      return absl::DataLossError(
+          absl::StrCat("log of '", peer.agency_id(), "' shrank from ",
+                       old.tree_size(), " to ", body->tree_size, " entries"));
     }
     std::vector<std::string> hashes(answer.proof().hashes().begin(),
                                     answer.proof().hashes().end());
-    if (absl::Status consistent = client::VerifyConsistency(
-            old.tree_size(), body->tree_size, hashes, old.root_hash(),
-            body->root_hash);
+    if (absl::Status consistent =
+            client::VerifyConsistency(old.tree_size(), body->tree_size, hashes,
+                                      old.root_hash(), body->root_hash);
         !consistent.ok()) {
       return absl::DataLossError(absl::StrCat(
           "log of '", peer.agency_id(),

@@ -18,7 +18,8 @@ class FirstError : public google::protobuf::io::ErrorCollector {
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
     if (first_.empty()) {
-      first_ = absl::StrCat(file_, ":", line + 1, ":", column + 1, ": ", message);
+      first_ =
+          absl::StrCat(file_, ":", line + 1, ":", column + 1, ": ", message);
     }
   }
   const std::string& first() const { return first_; }
@@ -60,10 +61,10 @@ absl::StatusOr<std::shared_ptr<const Manifest>> Manifest::Parse(
   for (int i = 0; i < proto.members_size(); ++i) {
     const haven::v1::Member& m = proto.members(i);
     auto bad = [&](const std::string& field, const std::string& why) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid manifest ", source_name, ": members[", i, "] (",
-          m.agency_id().empty() ? "no id" : m.agency_id(), ") ", field, ": ",
-          why));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid manifest ", source_name, ": members[", i, "] (",
+                       m.agency_id().empty() ? "no id" : m.agency_id(), ") ",
+                       field, ": ", why));
     };
     if (m.agency_id().empty()) return bad("agency_id", "required");
     if (!ids.insert(m.agency_id()).second) return bad("agency_id", "duplicate");

@@ -34,14 +34,15 @@ absl::StatusOr<haven::v1::Member> IdentifyPeer(const grpc::AuthContext& auth,
         "peer calls need a client certificate issued by the task-force CA");
   }
   std::string name(common_name.front().data(), common_name.front().size());
-  auto fingerprint =
-      CertificateFingerprint(std::string(pem.front().data(), pem.front().size()));
-  if (!fingerprint.ok()) return absl::UnauthenticatedError("unreadable client certificate");
+  auto fingerprint = CertificateFingerprint(
+      std::string(pem.front().data(), pem.front().size()));
+  if (!fingerprint.ok())
+    return absl::UnauthenticatedError("unreadable client certificate");
   const haven::v1::Member* member = manifest.Find(name);
   if (member == nullptr || member->cert_sha256() != *fingerprint) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "certificate for '", name,
-        "' is not the one the federation manifest lists"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("certificate for '", name,
+                     "' is not the one the federation manifest lists"));
   }
   if (member->status() != haven::v1::MEMBER_ACTIVE) {
     return absl::PermissionDeniedError(

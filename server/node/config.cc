@@ -51,7 +51,8 @@ std::string Absolute(const fs::path& base_dir, const std::string& value) {
 }
 
 // Records "file:line" for each set field of `message`, recursively.
-void RecordLocations(const std::string& file, const google::protobuf::Message& m,
+void RecordLocations(const std::string& file,
+                     const google::protobuf::Message& m,
                      const TextFormat::ParseInfoTree& tree,
                      const std::string& prefix,
                      std::map<std::string, std::string>* out) {
@@ -107,8 +108,7 @@ std::string LoadedConfig::Where(const std::string& field_path) const {
 absl::StatusOr<LoadedConfig> LoadConfig(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read config file ", path));
+    return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -164,8 +164,9 @@ absl::StatusOr<LoadedConfig> LoadConfig(const std::string& path) {
     std::string field = absl::StrCat("principals[", i, "]");
     if (p.name().empty()) return invalid(field, "name: required");
     if (p.role() == haven::v1::ROLE_UNSPECIFIED) {
-      return invalid(field, "role: required (CASEWORKER, ADVOCATE, AUDITOR "
-                            "or ADMIN)");
+      return invalid(field,
+                     "role: required (CASEWORKER, ADVOCATE, AUDITOR "
+                     "or ADMIN)");
     }
     if (!IsLowerHex(p.token_sha256(), 64)) {
       return invalid(field,

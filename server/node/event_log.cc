@@ -43,9 +43,10 @@ void LogEvent(absl::string_view event, const EventFields& fields) {
     absl::MutexLock lock(&agency_mu);
     agency = Agency();
   }
-  std::string line = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      " havend ", agency, " ", event);
+  std::string line =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                    absl::UTCTimeZone()),
+                   " havend ", agency, " ", event);
   for (const auto& [key, value] : fields) {
     absl::StrAppend(&line, " ", key, "=", Quote(value));
   }

@@ -1,7 +1,8 @@
 // One line per event on stderr, for operators and log shippers.
 //
 // Lines look like
-//   2026-11-23T12:00:00.123Z havend safe-harbor node_started local=127.0.0.1:7441
+//   2026-11-23T12:00:00.123Z havend safe-harbor node_started
+//   local=127.0.0.1:7441
 // Values are written as given: callers pass ids, counts, addresses and
 // status codes only, never record content, keys, tokens or subject ids.
 // Thread-safe (one write(2) per line).

@@ -68,8 +68,8 @@ int main(int argc, char** argv) {
     } else if (arg.rfind("--config=", 0) == 0) {
       config_path = arg.substr(std::strlen("--config="));
     } else {
-      return Fail(2, absl::StrCat("unknown argument '", arg,
-                                  "' (see havend --help)"));
+      return Fail(
+          2, absl::StrCat("unknown argument '", arg, "' (see havend --help)"));
     }
   }
   if (config_path.empty()) {
@@ -94,15 +94,18 @@ int main(int argc, char** argv) {
       std::printf("created data dir %s\n", c.data_dir().c_str());
     }
     if (!std::filesystem::exists(c.master_key_file(), ec)) {
-      auto key = haven::server::crypto::CreateMasterKeyFile(c.master_key_file());
+      auto key =
+          haven::server::crypto::CreateMasterKeyFile(c.master_key_file());
       if (!key.ok()) return Fail(1, std::string(key.status().message()));
-      std::printf("created master key %s (mode 0600); back it up offline: "
-                  "without it the data dir cannot be read\n",
-                  c.master_key_file().c_str());
+      std::printf(
+          "created master key %s (mode 0600); back it up offline: "
+          "without it the data dir cannot be read\n",
+          c.master_key_file().c_str());
     }
   }
 
-  if (absl::Status s = haven::server::node::CheckConfigFiles(*loaded); !s.ok()) {
+  if (absl::Status s = haven::server::node::CheckConfigFiles(*loaded);
+      !s.ok()) {
     return Fail(2, std::string(s.message()));
   }
 
@@ -124,11 +127,11 @@ int main(int argc, char** argv) {
     return Fail(1, std::string(s.message()));
   }
   haven::server::node::LogEvent(
-      "node_started", {{"version", HAVEN_VERSION},
-                       {"local", (*node)->local_address()},
-                       {"peer", (*node)->peer_address().empty()
-                                    ? "disabled"
-                                    : (*node)->peer_address()}});
+      "node_started",
+      {{"version", HAVEN_VERSION},
+       {"local", (*node)->local_address()},
+       {"peer", (*node)->peer_address().empty() ? "disabled"
+                                                : (*node)->peer_address()}});
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

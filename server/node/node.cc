@@ -8,13 +8,18 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "server/auth/authenticator.h"
-#include "server/node/event_log.h"
 #include "policy/clock.h"
+#include "policy/loader.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_log.h"
+#include "server/audit/audit_recorder.h"
+#include "server/audit/audit_store.h"
+#include "server/auth/authenticator.h"
 #include "server/consent/consent_registry.h"
 #include "server/consent/consent_store.h"
+#include "server/crypto/ed25519_signer.h"
+#include "server/crypto/master_key.h"
+#include "server/crypto/node_keys.h"
 #include "server/exchange/handle_store.h"
 #include "server/exchange/holder.h"
 #include "server/exchange/notice_board.h"
@@ -23,17 +28,12 @@
 #include "server/exchange/requester.h"
 #include "server/exchange/signing.h"
 #include "server/exchange/witness.h"
-#include "policy/loader.h"
-#include "server/audit/audit_store.h"
-#include "server/crypto/ed25519_signer.h"
-#include "server/crypto/master_key.h"
-#include "server/crypto/node_keys.h"
 #include "server/federation/manifest.h"
-#include "server/audit/audit_recorder.h"
-#include "server/vault/record_vault.h"
+#include "server/node/event_log.h"
 #include "server/services/services.h"
 #include "server/services/work_pool.h"
 #include "server/storage/database.h"
+#include "server/vault/record_vault.h"
 
 namespace haven::server::node {
 namespace {
@@ -116,8 +116,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
   auto master_key = crypto::LoadMasterKeyFile(c.master_key_file());
   if (!master_key.ok()) {
     return absl::Status(master_key.status().code(),
-                        absl::StrCat(node->config_.Where("master_key_file"), ": ",
-                                     master_key.status().message()));
+                        absl::StrCat(node->config_.Where("master_key_file"),
+                                     ": ", master_key.status().message()));
   }
 
   storage::Database::Options db_options;
@@ -140,10 +140,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
   vault_options.master_key = *std::move(master_key);
   auto vault = vault::RecordVault::Create(std::move(vault_options));
   if (!vault.ok()) {
-    return absl::Status(vault.status().code(),
-                        absl::StrCat(vault.status().message(), " (data dir ",
-                                     c.data_dir(), ", master key ",
-                                     c.master_key_file(), ")"));
+    return absl::Status(
+        vault.status().code(),
+        absl::StrCat(vault.status().message(), " (data dir ", c.data_dir(),
+                     ", master key ", c.master_key_file(), ")"));
   }
   modules->vault = *std::move(vault);
 
@@ -216,12 +216,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
           modules->federation.get(), modules->peers.get(),
           modules->recorder.get()});
 
-  modules->witness = std::make_unique<exchange::Witness>(exchange::Witness::Deps{
-      c.agency_id(), modules->database.get(), modules->federation.get(),
-      modules->peers.get(), modules->audit_log.get(),
-      policy::SystemClock::Get()});
+  modules->witness =
+      std::make_unique<exchange::Witness>(exchange::Witness::Deps{
+          c.agency_id(), modules->database.get(), modules->federation.get(),
+          modules->peers.get(), modules->audit_log.get(),
+          policy::SystemClock::Get()});
 
-  modules->authenticator = std::make_unique<auth::Authenticator>(c.principals());
+  modules->authenticator =
+      std::make_unique<auth::Authenticator>(c.principals());
   // Bodies of RPCs (synced writes, peer calls) run here, not on gRPC's
   // reactor threads.
   modules->pool = std::make_unique<services::WorkPool>(8);
@@ -260,10 +262,10 @@ absl::Status Node::Start() {
 
   grpc::ServerBuilder local_builder;
   int local_port = 0;
-  local_builder.AddListeningPort(c.listen_address(),
-                                 grpc::SslServerCredentials(local_tls),
-                                 &local_port);
-  for (auto& service : local_services) local_builder.RegisterService(service.get());
+  local_builder.AddListeningPort(
+      c.listen_address(), grpc::SslServerCredentials(local_tls), &local_port);
+  for (auto& service : local_services)
+    local_builder.RegisterService(service.get());
   local_server_ = local_builder.BuildAndStart();
   if (local_server_ == nullptr || local_port == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -287,12 +289,13 @@ absl::Status Node::Start() {
     peer_builder.AddListeningPort(c.peer_listen_address(),
                                   grpc::SslServerCredentials(peer_tls),
                                   &peer_port);
-    for (auto& service : peer_services) peer_builder.RegisterService(service.get());
+    for (auto& service : peer_services)
+      peer_builder.RegisterService(service.get());
     peer_server_ = peer_builder.BuildAndStart();
     if (peer_server_ == nullptr || peer_port == 0) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot listen on ", c.peer_listen_address(),
-          " (peer_listen_address in ", config_.path, ")"));
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", c.peer_listen_address(),
+                       " (peer_listen_address in ", config_.path, ")"));
     }
     peer_address_ = WithPort(c.peer_listen_address(), peer_port);
     for (auto& service : peer_services) services_.push_back(std::move(service));
@@ -367,39 +370,39 @@ void Node::WireExchangeHooks() {
   Modules* m = modules_.get();
   const std::string self = config_.config.agency_id();
 
-  auto send_notices = [m, self](const std::string& subject_id,
-                                const std::string& consent_id,
-                                const std::string& change,
-                                std::function<bool(const haven::v1::Member&)>
-                                    affected) {
-    auto handles = m->handles->HandlesForSubject(subject_id);
-    if (!handles.ok()) return;
-    auto manifest = m->federation->current();
-    for (const auto& handle : *handles) {
-      const haven::v1::Member* grantee =
-          manifest->Find(handle.grantee_agency_id());
-      if (grantee == nullptr || !affected(*grantee)) continue;
-      haven::v1::NotifyRevocationRequest call;
-      auto* notice = call.mutable_notice();
-      notice->set_notice_id(absl::StrCat(consent_id, "/", change, "/",
-                                         absl::ToUnixNanos(absl::Now())));
-      notice->set_holder_agency_id(self);
-      notice->set_handle(handle.handle());
-      notice->set_consent_id(consent_id);
-      notice->set_change(change);
-      notice->set_effective_unix(absl::ToUnixSeconds(absl::Now()));
-      call.set_signature(exchange::Sign(*m->signer, exchange::kNoticeContext,
-                                        exchange::Deterministic(*notice)));
-      haven::v1::Member target = *grantee;
-      m->pool->Schedule([m, target, call] {
-        absl::Status sent = m->peers->NotifyRevocation(target, call);
-        LogEvent(sent.ok() ? "revocation_notice_sent"
-                           : "revocation_notice_failed",
-                 {{"to", target.agency_id()},
-                  {"status", absl::StatusCodeToString(sent.code())}});
-      });
-    }
-  };
+  auto send_notices =
+      [m, self](const std::string& subject_id, const std::string& consent_id,
+                const std::string& change,
+                std::function<bool(const haven::v1::Member&)> affected) {
+        auto handles = m->handles->HandlesForSubject(subject_id);
+        if (!handles.ok()) return;
+        auto manifest = m->federation->current();
+        for (const auto& handle : *handles) {
+          const haven::v1::Member* grantee =
+              manifest->Find(handle.grantee_agency_id());
+          if (grantee == nullptr || !affected(*grantee)) continue;
+          haven::v1::NotifyRevocationRequest call;
+          auto* notice = call.mutable_notice();
+          notice->set_notice_id(absl::StrCat(consent_id, "/", change, "/",
+                                             absl::ToUnixNanos(absl::Now())));
+          notice->set_holder_agency_id(self);
+          notice->set_handle(handle.handle());
+          notice->set_consent_id(consent_id);
+          notice->set_change(change);
+          notice->set_effective_unix(absl::ToUnixSeconds(absl::Now()));
+          call.set_signature(exchange::Sign(*m->signer,
+                                            exchange::kNoticeContext,
+                                            exchange::Deterministic(*notice)));
+          haven::v1::Member target = *grantee;
+          m->pool->Schedule([m, target, call] {
+            absl::Status sent = m->peers->NotifyRevocation(target, call);
+            LogEvent(sent.ok() ? "revocation_notice_sent"
+                               : "revocation_notice_failed",
+                     {{"to", target.agency_id()},
+                      {"status", absl::StatusCodeToString(sent.code())}});
+          });
+        }
+      };
 
   services::ServiceContext& context = m->service_context;
   context.on_consent_recorded = [m, self](const haven::v1::Consent& consent) {
@@ -427,8 +430,9 @@ void Node::WireExchangeHooks() {
                 {"status", absl::StatusCodeToString(sent.code())}});
     });
   };
-  context.on_consent_withdrawn = [send_notices](const haven::v1::Consent& consent,
-                                                const std::string& change) {
+  context.on_consent_withdrawn = [send_notices](
+                                     const haven::v1::Consent& consent,
+                                     const std::string& change) {
     haven::v1::Grantee grantee = consent.grantee();
     send_notices(consent.subject_id(), consent.consent_id(), change,
                  [grantee](const haven::v1::Member& member) {

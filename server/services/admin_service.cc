@@ -6,9 +6,9 @@
 #include "policy/evaluator.h"
 #include "policy/loader.h"
 #include "policy/policy_holder.h"
+#include "server/audit/audit_recorder.h"
 #include "server/consent/consent_registry.h"
 #include "server/node/event_log.h"
-#include "server/audit/audit_recorder.h"
 #include "server/vault/record_vault.h"
 
 namespace haven::server::services {
@@ -53,7 +53,8 @@ absl::Status AdminServiceImpl::DoLoadPolicy(
   } else if (request.format() == "json") {
     format = policy::PolicyFormat::kJson;
   } else {
-    return absl::InvalidArgumentError("format must be \"textproto\" or \"json\"");
+    return absl::InvalidArgumentError(
+        "format must be \"textproto\" or \"json\"");
   }
   if (request.policy_text().size() > 1 << 20) {
     return absl::InvalidArgumentError("policy must be at most 1 MiB");
@@ -122,13 +123,15 @@ absl::Status AdminServiceImpl::DoRetireKey(
   entry.set_detail(absl::StrCat("retire kek v", request.kek_version()));
   HAVEN_RETURN_IF_ERROR(context_.audit->Record(entry, who.name, "").status());
   HAVEN_RETURN_IF_ERROR(context_.vault->RetireKek(request.kek_version()));
-  node::LogEvent("kek_retired", {{"by", who.name},
-                                 {"version", absl::StrCat(request.kek_version())}});
+  node::LogEvent(
+      "kek_retired",
+      {{"by", who.name}, {"version", absl::StrCat(request.kek_version())}});
   return absl::OkStatus();
 }
 
 absl::Status AdminServiceImpl::DoExplainDecision(
-    const auth::Principal& who, const haven::v1::ExplainDecisionRequest& request,
+    const auth::Principal& who,
+    const haven::v1::ExplainDecisionRequest& request,
     haven::v1::ExplainDecisionResponse* out) {
   auto current = context_.policy->Get();
   if (current == nullptr) {
@@ -142,9 +145,9 @@ absl::Status AdminServiceImpl::DoExplainDecision(
   const haven::v1::Member* requester =
       manifest->Find(request.requester_agency_id());
   if (requester == nullptr) {
-    return absl::NotFoundError(absl::StrCat(
-        "agency '", request.requester_agency_id(),
-        "' is not in the federation manifest"));
+    return absl::NotFoundError(
+        absl::StrCat("agency '", request.requester_agency_id(),
+                     "' is not in the federation manifest"));
   }
   std::vector<int> categories(request.categories().begin(),
                               request.categories().end());
@@ -158,8 +161,8 @@ absl::Status AdminServiceImpl::DoExplainDecision(
   policy::Evaluator evaluator(policy::SystemClock::Get());
   HAVEN_ASSIGN_OR_RETURN(
       *out->mutable_decision(),
-      evaluator.Evaluate(*current, *context_.consents->Snapshot(request.subject_id()),
-                         ask));
+      evaluator.Evaluate(
+          *current, *context_.consents->Snapshot(request.subject_id()), ask));
   return absl::OkStatus();
 }
 

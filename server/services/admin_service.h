@@ -15,8 +15,8 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
 
   HAVEN_UNARY_RPC(GetStatus, GetStatusRequest, GetStatusResponse,
                   haven::v1::ADMIN, haven::v1::AUDITOR);
-  HAVEN_UNARY_RPC(ReloadManifest, ReloadManifestRequest,
-                  ReloadManifestResponse, haven::v1::ADMIN);
+  HAVEN_UNARY_RPC(ReloadManifest, ReloadManifestRequest, ReloadManifestResponse,
+                  haven::v1::ADMIN);
   HAVEN_UNARY_RPC(LoadPolicy, LoadPolicyRequest, LoadPolicyResponse,
                   haven::v1::ADMIN);
   HAVEN_UNARY_RPC(GetPolicy, GetPolicyRequest, GetPolicyResponse,

@@ -30,7 +30,8 @@ bool Matches(const haven::v1::FindEntriesRequest& filter,
   if (filter.time().from_unix() != 0 && seconds < filter.time().from_unix()) {
     return false;
   }
-  if (filter.time().until_unix() != 0 && seconds >= filter.time().until_unix()) {
+  if (filter.time().until_unix() != 0 &&
+      seconds >= filter.time().until_unix()) {
     return false;
   }
   return true;
@@ -71,8 +72,8 @@ absl::Status AuditServiceImpl::DoGetEntries(
   if (count > kPage) {
     return absl::InvalidArgumentError("count must be at most 1000 per call");
   }
-  HAVEN_ASSIGN_OR_RETURN(auto entries,
-                         context_.audit->log()->GetEntries(request.start(), count));
+  HAVEN_ASSIGN_OR_RETURN(
+      auto entries, context_.audit->log()->GetEntries(request.start(), count));
   for (auto& entry : entries) *response->add_entries() = std::move(entry);
   return absl::OkStatus();
 }
@@ -80,7 +81,8 @@ absl::Status AuditServiceImpl::DoGetEntries(
 absl::Status AuditServiceImpl::DoFindEntries(
     const auth::Principal&, const haven::v1::FindEntriesRequest& request,
     haven::v1::FindEntriesResponse* response) {
-  uint32_t limit = request.limit() == 0 ? 1000 : std::min(request.limit(), 10000u);
+  uint32_t limit =
+      request.limit() == 0 ? 1000 : std::min(request.limit(), 10000u);
   return Scan([&](const haven::v1::IndexedEntry& entry) {
     if (Matches(request, entry.entry())) *response->add_entries() = entry;
     return static_cast<uint32_t>(response->entries_size()) < limit;
@@ -117,7 +119,8 @@ absl::Status AuditServiceImpl::DoGetProofBundle(
   HAVEN_ASSIGN_OR_RETURN(auto entries, log.GetEntries(request.leaf_index(), 1));
   if (entries.empty()) return absl::DataLossError("entry missing from the log");
   HAVEN_ASSIGN_OR_RETURN(
-      auto proof, log.InclusionProof(request.leaf_index(), checkpoint.tree_size()));
+      auto proof,
+      log.InclusionProof(request.leaf_index(), checkpoint.tree_size()));
   auto* bundle = response->mutable_bundle();
   *bundle->mutable_checkpoint() = std::move(checkpoint);
   *bundle->mutable_entry() = std::move(entries[0]);
@@ -127,7 +130,8 @@ absl::Status AuditServiceImpl::DoGetProofBundle(
 }
 
 absl::Status AuditServiceImpl::DoSubjectAccessReport(
-    const auth::Principal&, const haven::v1::SubjectAccessReportRequest& request,
+    const auth::Principal&,
+    const haven::v1::SubjectAccessReportRequest& request,
     haven::v1::SubjectAccessReportResponse* response) {
   if (request.subject_id().empty()) {
     return absl::InvalidArgumentError("subject_id is required");
@@ -238,7 +242,8 @@ class ErrorWriteReactor final
 }  // namespace
 
 grpc::ServerWriteReactor<haven::v1::FollowResponse>* AuditServiceImpl::Follow(
-    grpc::CallbackServerContext* call, const haven::v1::FollowRequest* request) {
+    grpc::CallbackServerContext* call,
+    const haven::v1::FollowRequest* request) {
   absl::StatusOr<auth::Principal> principal =
       context_.authenticator->Require(*call, {haven::v1::AUDITOR});
   if (!principal.ok()) return new ErrorWriteReactor(principal.status());

@@ -24,8 +24,8 @@ class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
                   GetInclusionProofResponse, haven::v1::AUDITOR);
   HAVEN_UNARY_RPC(GetConsistencyProof, GetConsistencyProofRequest,
                   GetConsistencyProofResponse, haven::v1::AUDITOR);
-  HAVEN_UNARY_RPC(GetProofBundle, GetProofBundleRequest,
-                  GetProofBundleResponse, haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(GetProofBundle, GetProofBundleRequest, GetProofBundleResponse,
+                  haven::v1::AUDITOR);
   HAVEN_UNARY_RPC(SubjectAccessReport, SubjectAccessReportRequest,
                   SubjectAccessReportResponse, haven::v1::ADVOCATE,
                   haven::v1::AUDITOR);

@@ -1,8 +1,8 @@
 #include "server/services/consent_service.h"
 
 #include "haven/base/status_macros.h"
-#include "server/consent/consent_registry.h"
 #include "server/audit/audit_recorder.h"
+#include "server/consent/consent_registry.h"
 
 namespace haven::server::services {
 namespace {
@@ -52,13 +52,12 @@ absl::Status ConsentServiceImpl::DoRecordConsent(
   // The consent id exists only now, so the entry follows the write. If it
   // cannot be logged, the consent is revoked at once: an unlogged consent
   // must never be usable.
-  auto logged = context_.audit->Record(
-      ConsentEntry(haven::v1::CONSENT_RECORDED, consent), who.name,
-      consent.subject_id());
+  auto logged =
+      context_.audit->Record(ConsentEntry(haven::v1::CONSENT_RECORDED, consent),
+                             who.name, consent.subject_id());
   if (!logged.ok()) {
-    (void)context_.consents->Revoke(consent.consent_id(),
-                                    "audit log unavailable when recorded",
-                                    "havend");
+    (void)context_.consents->Revoke(
+        consent.consent_id(), "audit log unavailable when recorded", "havend");
     return logged.status();
   }
   if (context_.on_consent_recorded) context_.on_consent_recorded(consent);
@@ -69,8 +68,8 @@ absl::Status ConsentServiceImpl::DoRecordConsent(
 absl::Status ConsentServiceImpl::DoAmendConsent(
     const auth::Principal& who, const haven::v1::AmendConsentRequest& request,
     haven::v1::AmendConsentResponse* response) {
-  HAVEN_RETURN_IF_ERROR(LogChange(who, haven::v1::CONSENT_AMENDED,
-                                  request.consent_id(), ""));
+  HAVEN_RETURN_IF_ERROR(
+      LogChange(who, haven::v1::CONSENT_AMENDED, request.consent_id(), ""));
   HAVEN_ASSIGN_OR_RETURN(*response->mutable_receipt(),
                          context_.consents->Amend(request.consent_id(),
                                                   request.consent(), who.name));

@@ -71,9 +71,8 @@ class NoticeReactor final
         StartWrite(&response_);
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(
-            +[](NoticeReactor* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
-              return !r->pending_;
-            },
+            +[](NoticeReactor* r)
+                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) { return !r->pending_; },
             this));
         if (stopped_) break;
         ++next;

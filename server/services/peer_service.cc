@@ -11,9 +11,9 @@
 
 namespace haven::server::services {
 
-absl::Status PeerServiceImpl::DoDisclose(const haven::v1::Member& peer,
-                                         const haven::v1::DiscloseRequest& request,
-                                         haven::v1::DiscloseResponse* response) {
+absl::Status PeerServiceImpl::DoDisclose(
+    const haven::v1::Member& peer, const haven::v1::DiscloseRequest& request,
+    haven::v1::DiscloseResponse* response) {
   HAVEN_ASSIGN_OR_RETURN(*response->mutable_disclosure(),
                          context_.holder->Disclose(peer, request.request()));
   return absl::OkStatus();
@@ -22,10 +22,10 @@ absl::Status PeerServiceImpl::DoDisclose(const haven::v1::Member& peer,
 absl::Status PeerServiceImpl::DoOfferHandle(
     const haven::v1::Member& peer, const haven::v1::OfferHandleRequest& request,
     haven::v1::OfferHandleResponse*) {
-  HAVEN_RETURN_IF_ERROR(exchange::VerifySigned(
-      peer.verifier_key(), exchange::kHandleContext,
-      exchange::Deterministic(request.handle()), request.signature(),
-      peer.agency_id()));
+  HAVEN_RETURN_IF_ERROR(
+      exchange::VerifySigned(peer.verifier_key(), exchange::kHandleContext,
+                             exchange::Deterministic(request.handle()),
+                             request.signature(), peer.agency_id()));
   if (request.handle().holder_agency_id() != peer.agency_id() ||
       request.handle().grantee_agency_id() != context_.agency_id) {
     return absl::PermissionDeniedError(
@@ -40,10 +40,10 @@ absl::Status PeerServiceImpl::DoNotifyRevocation(
     const haven::v1::Member& peer,
     const haven::v1::NotifyRevocationRequest& request,
     haven::v1::NotifyRevocationResponse*) {
-  HAVEN_RETURN_IF_ERROR(exchange::VerifySigned(
-      peer.verifier_key(), exchange::kNoticeContext,
-      exchange::Deterministic(request.notice()), request.signature(),
-      peer.agency_id()));
+  HAVEN_RETURN_IF_ERROR(
+      exchange::VerifySigned(peer.verifier_key(), exchange::kNoticeContext,
+                             exchange::Deterministic(request.notice()),
+                             request.signature(), peer.agency_id()));
   if (request.notice().holder_agency_id() != peer.agency_id()) {
     return absl::PermissionDeniedError("notice is not from the calling agency");
   }
@@ -54,20 +54,21 @@ absl::Status PeerServiceImpl::DoNotifyRevocation(
     entry.add_consent_ids(request.notice().consent_id());
   }
   entry.set_detail(absl::StrCat("consent ", request.notice().change()));
-  HAVEN_RETURN_IF_ERROR(
-      context_.audit
-          ->Record(entry, peer.agency_id(),
-                   absl::StrCat(peer.agency_id(), "/", request.notice().handle()))
-          .status());
+  HAVEN_RETURN_IF_ERROR(context_.audit
+                            ->Record(entry, peer.agency_id(),
+                                     absl::StrCat(peer.agency_id(), "/",
+                                                  request.notice().handle()))
+                            .status());
   context_.notices->Publish(request.notice());
-  node::LogEvent("revocation_notice_received",
-                 {{"holder", peer.agency_id()},
-                  {"change", request.notice().change()}});
+  node::LogEvent(
+      "revocation_notice_received",
+      {{"holder", peer.agency_id()}, {"change", request.notice().change()}});
   return absl::OkStatus();
 }
 
 absl::Status PeerServiceImpl::DoExchangeCheckpoint(
-    const haven::v1::Member&, const haven::v1::ExchangeCheckpointRequest& request,
+    const haven::v1::Member&,
+    const haven::v1::ExchangeCheckpointRequest& request,
     haven::v1::ExchangeCheckpointResponse* response) {
   const audit::AuditLog& log = *context_.audit->log();
   *response->mutable_checkpoint() = log.LatestCheckpoint();

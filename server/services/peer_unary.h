@@ -18,16 +18,15 @@ namespace haven::server::services {
 
 using PeerBody = std::function<absl::Status(const haven::v1::Member&)>;
 
-inline grpc::ServerUnaryReactor* RunPeerUnary(
-    grpc::CallbackServerContext* call, const ServiceContext& services,
-    PeerBody body) {
+inline grpc::ServerUnaryReactor* RunPeerUnary(grpc::CallbackServerContext* call,
+                                              const ServiceContext& services,
+                                              PeerBody body) {
   grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
   auto auth = call->auth_context();
   auto manifest = services.federation->current();
   absl::StatusOr<haven::v1::Member> peer =
-      auth == nullptr
-          ? absl::UnauthenticatedError("no TLS client certificate")
-          : federation::IdentifyPeer(*auth, *manifest);
+      auth == nullptr ? absl::UnauthenticatedError("no TLS client certificate")
+                      : federation::IdentifyPeer(*auth, *manifest);
   if (!peer.ok()) {
     reactor->Finish(ToGrpcStatus(peer.status()));
     return reactor;
@@ -46,7 +45,8 @@ inline grpc::ServerUnaryReactor* RunPeerUnary(
                                    const haven::v1::Request* request,        \
                                    haven::v1::Response* response) override { \
     return ::haven::server::services::RunPeerUnary(                          \
-        call, context_, [this, request, response](const haven::v1::Member& peer) { \
+        call, context_,                                                      \
+        [this, request, response](const haven::v1::Member& peer) {           \
           return Do##Method(peer, *request, response);                       \
         });                                                                  \
   }                                                                          \

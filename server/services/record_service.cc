@@ -19,11 +19,13 @@ AuditEntry Entry(haven::v1::EntryKind kind) {
 }
 
 // Categories named in `fields`, for the log (never the values).
-void AddCategories(const google::protobuf::RepeatedPtrField<haven::v1::Field>& fields,
-                   AuditEntry* entry) {
+void AddCategories(
+    const google::protobuf::RepeatedPtrField<haven::v1::Field>& fields,
+    AuditEntry* entry) {
   std::set<int> seen;
   for (const auto& field : fields) {
-    if (seen.insert(field.category()).second) entry->add_given(field.category());
+    if (seen.insert(field.category()).second)
+      entry->add_given(field.category());
   }
 }
 
@@ -32,7 +34,8 @@ void AddCategories(const google::protobuf::RepeatedPtrField<haven::v1::Field>& f
 absl::Status RecordServiceImpl::DoCreateSubject(
     const auth::Principal& who, const haven::v1::CreateSubjectRequest&,
     haven::v1::CreateSubjectResponse* response) {
-  HAVEN_ASSIGN_OR_RETURN(std::string subject_id, context_.vault->CreateSubject());
+  HAVEN_ASSIGN_OR_RETURN(std::string subject_id,
+                         context_.vault->CreateSubject());
   // The subject has no data yet; logging after creation keeps the id out
   // of an entry for a subject that would otherwise not exist.
   AuditEntry entry = Entry(haven::v1::RECORD_WRITTEN);

@@ -14,7 +14,8 @@
                                    haven::v1::Response* response) override { \
     return ::haven::server::services::RunUnary(                              \
         call, context_, {__VA_ARGS__},                                       \
-        [this, request, response](const ::haven::server::auth::Principal& who) { \
+        [this, request,                                                      \
+         response](const ::haven::server::auth::Principal& who) {            \
           return Do##Method(who, *request, response);                        \
         });                                                                  \
   }                                                                          \

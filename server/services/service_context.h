@@ -29,7 +29,7 @@ class Requester;
 class HandleStore;
 class NoticeBoard;
 class Witness;
-}
+}  // namespace haven::server::exchange
 namespace haven::server::audit {
 class AuditRecorder;
 }

@@ -9,8 +9,8 @@
 #include "server/services/audit_service.h"
 #include "server/services/consent_service.h"
 #include "server/services/exchange_service.h"
-#include "server/services/record_service.h"
 #include "server/services/peer_service.h"
+#include "server/services/record_service.h"
 
 namespace haven::server::services {
 

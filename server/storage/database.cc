@@ -8,12 +8,13 @@
 namespace haven::server::storage {
 namespace {
 
-constexpr const char* kFamilyNames[kFamilyCount] = {
-    "default", "vault", "consent", "audit"};
+constexpr const char* kFamilyNames[kFamilyCount] = {"default", "vault",
+                                                    "consent", "audit"};
 
 }  // namespace
 
-absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view what) {
+absl::Status FromRocksDb(const rocksdb::Status& status,
+                         absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
   // RocksDB messages name files and codes, never values; keep them for
   // operators but prefix what we were doing.
@@ -50,9 +51,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(Options options) {
   std::unique_ptr<Database> database(new Database());
   database->path_ = options.path;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status status = rocksdb::DB::Open(db_options, options.path,
-                                             descriptors, &database->handles_,
-                                             &raw);
+  rocksdb::Status status = rocksdb::DB::Open(
+      db_options, options.path, descriptors, &database->handles_, &raw);
   if (!status.ok()) {
     if (status.IsIOError()) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -84,9 +84,9 @@ absl::Status Database::CompactRange(Family f, absl::string_view begin,
       rocksdb::BottommostLevelCompaction::kForce;
   rocksdb::Slice b(begin.data(), begin.size());
   rocksdb::Slice e(end.data(), end.size());
-  rocksdb::Status s = db_->CompactRange(compact, family(f),
-                                        begin.empty() ? nullptr : &b,
-                                        end.empty() ? nullptr : &e);
+  rocksdb::Status s =
+      db_->CompactRange(compact, family(f), begin.empty() ? nullptr : &b,
+                        end.empty() ? nullptr : &e);
   return FromRocksDb(s, "compact");
 }
 

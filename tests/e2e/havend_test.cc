@@ -29,8 +29,8 @@ class HavendTest : public ::testing::Test {
   static void SetUpTestSuite() {
     pki_ = new TempDir();
     std::string error;
-    ASSERT_TRUE(MakeCertificates(pki_->path(), {"safe-harbor", "legal-aid"},
-                                 &error))
+    ASSERT_TRUE(
+        MakeCertificates(pki_->path(), {"safe-harbor", "legal-aid"}, &error))
         << error;
   }
   static void TearDownTestSuite() {
@@ -103,7 +103,8 @@ TEST_F(HavendTest, ReflectionListsHavenServices) {
   std::string error;
   ASSERT_TRUE(node.Start(&error)) << error;
 
-  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(Channel(node));
+  auto stub =
+      grpc::reflection::v1alpha::ServerReflection::NewStub(Channel(node));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
@@ -119,11 +120,10 @@ TEST_F(HavendTest, ReflectionListsHavenServices) {
     names.insert(service.name());
   }
   EXPECT_TRUE(stream->Finish().ok());
-  EXPECT_THAT(names, IsSupersetOf({"haven.v1.RecordService",
-                                   "haven.v1.ConsentService",
-                                   "haven.v1.ExchangeService",
-                                   "haven.v1.AuditService",
-                                   "haven.v1.AdminService"}));
+  EXPECT_THAT(names,
+              IsSupersetOf({"haven.v1.RecordService", "haven.v1.ConsentService",
+                            "haven.v1.ExchangeService", "haven.v1.AuditService",
+                            "haven.v1.AdminService"}));
 }
 
 TEST_F(HavendTest, SigtermStopsCleanlyAndLogsIt) {
@@ -158,8 +158,8 @@ TEST_F(HavendTest, MalformedConfigNamesFileLineAndField) {
                         << "listen_adress: \"127.0.0.1:0\"\n";
   std::string output;
   EXPECT_EQ(RunHavend(config, &output), 2);
-  EXPECT_THAT(output, AllOf(HasSubstr(config + ":2:"),
-                            HasSubstr("listen_adress")));
+  EXPECT_THAT(output,
+              AllOf(HasSubstr(config + ":2:"), HasSubstr("listen_adress")));
 }
 
 TEST_F(HavendTest, SyntaxErrorNamesFileAndLine) {
@@ -198,8 +198,9 @@ TEST_F(HavendTest, UnreadableDataDirIsNamed) {
   std::string output;
   EXPECT_NE(RunHavend(node.config_path(), &output), 0);
   chmod((node.dir() + "/data").c_str(), 0700);
-  EXPECT_THAT(output, AllOf(HasSubstr("data_dir"), HasSubstr(node.dir() + "/data"),
-                            HasSubstr("not readable and writable")));
+  EXPECT_THAT(output,
+              AllOf(HasSubstr("data_dir"), HasSubstr(node.dir() + "/data"),
+                    HasSubstr("not readable and writable")));
 }
 
 TEST_F(HavendTest, MissingDataDirIsNamed) {
@@ -207,7 +208,8 @@ TEST_F(HavendTest, MissingDataDirIsNamed) {
   std::filesystem::remove_all(node.dir() + "/data");
   std::string output;
   EXPECT_NE(RunHavend(node.config_path(), &output), 0);
-  EXPECT_THAT(output, AllOf(HasSubstr("data_dir"), HasSubstr("does not exist")));
+  EXPECT_THAT(output,
+              AllOf(HasSubstr("data_dir"), HasSubstr("does not exist")));
 }
 
 TEST_F(HavendTest, HavenctlHealthExitCodes) {

@@ -52,7 +52,8 @@ class PeerApiTest : public ::testing::Test {
   void WriteManifest(const std::string& legal_aid_status) {
     std::ofstream(manifest_, std::ios::trunc)
         << "federation: \"test\"\nserial: 1\n"
-        << Member(pki_.path(), "safe-harbor", "VICTIM_SERVICES", "MEMBER_ACTIVE")
+        << Member(pki_.path(), "safe-harbor", "VICTIM_SERVICES",
+                  "MEMBER_ACTIVE")
         << Member(pki_.path(), "legal-aid", "LEGAL_SERVICES", legal_aid_status);
   }
 
@@ -154,8 +155,7 @@ TEST_F(PeerApiTest, BrokenManifestReloadKeepsTheCurrentOne) {
 }
 
 TEST_F(PeerApiTest, LocalCallsNeedATokenAndTheRightRole) {
-  EXPECT_EQ(ReloadManifest("").error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReloadManifest("").error_code(), grpc::StatusCode::UNAUTHENTICATED);
   grpc::Status wrong_role = ReloadManifest("caseworker");
   EXPECT_EQ(wrong_role.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(wrong_role.error_message(), HasSubstr("needs ADMIN"));
@@ -167,7 +167,8 @@ TEST_F(PeerApiTest, LocalCallsNeedATokenAndTheRightRole) {
   grpc::Status status =
       stub->GetStatus(&context, haven::v1::GetStatusRequest(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_THAT(status.error_message(), ::testing::Not(HasSubstr("not-a-real-token")));
+  EXPECT_THAT(status.error_message(),
+              ::testing::Not(HasSubstr("not-a-real-token")));
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ class RecordsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    ASSERT_TRUE(MakeCertificates(pki_.path(), {"safe-harbor"}, &error)) << error;
+    ASSERT_TRUE(MakeCertificates(pki_.path(), {"safe-harbor"}, &error))
+        << error;
     TestNode::Options options;
     options.root_dir = dir_.path();
     options.pki_dir = pki_.path();
@@ -78,10 +79,10 @@ TEST_F(RecordsTest, CaseworkerStoresAndReadsBackAcrossRestart) {
   std::string error;
   ASSERT_TRUE(node_->Start(&error)) << error;
   std::string out;
-  ASSERT_EQ(Ctl("caseworker",
-                {"records", "get", "--subject", subject, "--record", record},
-                &out),
-            0)
+  ASSERT_EQ(
+      Ctl("caseworker",
+          {"records", "get", "--subject", subject, "--record", record}, &out),
+      0)
       << out;
   EXPECT_THAT(out, HasSubstr("Maria Example"));
   EXPECT_THAT(out, HasSubstr("CONTACT"));
@@ -106,8 +107,8 @@ TEST_F(RecordsTest, BadInputGetsClearStatusAndLeavesNoPartialState) {
   std::string subject = NewSubject();
   PutCanary(subject, "Maria Example");
   std::string before;
-  ASSERT_EQ(Ctl("caseworker", {"records", "list", "--subject", subject, "--json"},
-                &before),
+  ASSERT_EQ(Ctl("caseworker",
+                {"records", "list", "--subject", subject, "--json"}, &before),
             0);
 
   std::string out;
@@ -119,16 +120,16 @@ TEST_F(RecordsTest, BadInputGetsClearStatusAndLeavesNoPartialState) {
             1);
   EXPECT_THAT(out, HasSubstr("limit"));
   std::string after;
-  ASSERT_EQ(Ctl("caseworker", {"records", "list", "--subject", subject, "--json"},
-                &after),
+  ASSERT_EQ(Ctl("caseworker",
+                {"records", "list", "--subject", subject, "--json"}, &after),
             0);
   EXPECT_EQ(before, after);
 
-  EXPECT_EQ(Ctl("caseworker",
-                {"records", "list", "--subject",
-                 "0123456789abcdef0123456789abcdef"},
-                &out),
-            1);
+  EXPECT_EQ(
+      Ctl("caseworker",
+          {"records", "list", "--subject", "0123456789abcdef0123456789abcdef"},
+          &out),
+      1);
   EXPECT_THAT(out, HasSubstr("no subject"));
 }
 
@@ -142,10 +143,10 @@ TEST_F(RecordsTest, EraseMakesRecordsUnreadableAtOnce) {
                 &out),
             0)
       << out;
-  EXPECT_EQ(Ctl("caseworker",
-                {"records", "get", "--subject", subject, "--record", record},
-                &out),
-            1);
+  EXPECT_EQ(
+      Ctl("caseworker",
+          {"records", "get", "--subject", subject, "--record", record}, &out),
+      1);
   EXPECT_THAT(out, HasSubstr("no subject"));
 }
 
@@ -160,10 +161,10 @@ TEST_F(RecordsTest, KeyRotationKeepsEveryRecordReadable) {
   ASSERT_EQ(node_->Stop(), 0);
   std::string error;
   ASSERT_TRUE(node_->Start(&error)) << error;
-  ASSERT_EQ(Ctl("caseworker",
-                {"records", "get", "--subject", subject, "--record", record},
-                &out),
-            0)
+  ASSERT_EQ(
+      Ctl("caseworker",
+          {"records", "get", "--subject", subject, "--record", record}, &out),
+      0)
       << out;
   EXPECT_THAT(out, HasSubstr("Maria Example"));
   EXPECT_EQ(Ctl("caseworker", {"admin", "rotate-key"}, &out), 1);
@@ -200,10 +201,10 @@ TEST_F(RecordsTest, NoPlaintextAnywhereUnderTheDataDir) {
   std::string subject = NewSubject();
   std::string record = PutCanary(subject, canary);
   std::string out;
-  ASSERT_EQ(Ctl("caseworker",
-                {"records", "get", "--subject", subject, "--record", record},
-                &out),
-            0);
+  ASSERT_EQ(
+      Ctl("caseworker",
+          {"records", "get", "--subject", subject, "--record", record}, &out),
+      0);
   ASSERT_EQ(node_->Stop(), 0);
   std::vector<std::string> forms = {canary, absl::Base64Escape(canary),
                                     absl::BytesToHexString(canary)};

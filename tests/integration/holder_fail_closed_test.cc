@@ -63,8 +63,8 @@ class HolderFailClosedTest : public ::testing::Test {
     log_options.store = faulty_store_.get();
     log_ = *audit::AuditLog::Open(std::move(log_options));
     pseudonym_key_ = crypto::SecretBytes::Random(32);
-    recorder_ = std::make_unique<audit::AuditRecorder>("safe-harbor", log_.get(),
-                                                       &pseudonym_key_);
+    recorder_ = std::make_unique<audit::AuditRecorder>(
+        "safe-harbor", log_.get(), &pseudonym_key_);
 
     consent::ConsentRegistry::Options consent_options;
     consent_options.store = &consent_store_;
@@ -99,17 +99,17 @@ class HolderFailClosedTest : public ::testing::Test {
     terms.mutable_valid()->set_from_unix(kNow - 60);
     terms.mutable_valid()->set_until_unix(kNow + 86400);
     ASSERT_THAT(consents_->Record(terms, "advocate"), IsOk());
-    handle_ = handles_->IssueHandle("safe-harbor", subject_, "legal-aid",
-                                    absl::FromUnixSeconds(kNow))
+    handle_ = handles_
+                  ->IssueHandle("safe-harbor", subject_, "legal-aid",
+                                absl::FromUnixSeconds(kNow))
                   ->handle();
 
     peer_.set_agency_id("legal-aid");
     peer_.set_sector(haven::v1::LEGAL_SERVICES);
     peer_.set_status(haven::v1::MEMBER_ACTIVE);
     peer_.set_verifier_key(*client::FormatVerifierKey(
-        "legal-aid.haven/log",
-        std::string(peer_signer_->public_key().begin(),
-                    peer_signer_->public_key().end())));
+        "legal-aid.haven/log", std::string(peer_signer_->public_key().begin(),
+                                           peer_signer_->public_key().end())));
   }
 
   haven::v1::SignedDisclosureRequest Request(const std::string& id) {

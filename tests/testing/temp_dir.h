@@ -15,7 +15,8 @@ class TempDir {
   TempDir() {
     const char* base = std::getenv("TMPDIR");
     std::string pattern =
-        std::string(base != nullptr && *base ? base : "/tmp") + "/haven-test-XXXXXX";
+        std::string(base != nullptr && *base ? base : "/tmp") +
+        "/haven-test-XXXXXX";
     path_ = mkdtemp(pattern.data()) != nullptr ? pattern : "";
   }
   ~TempDir() {

@@ -60,7 +60,10 @@ TestNode::TestNode(Options options) : options_(std::move(options)) {
   WriteFile(dir_ + "/master.key", RandomHex(32) + "\n", 0600);
   std::string config = "agency_id: \"" + options_.agency_id + "\"\n" +
                        "listen_address: \"127.0.0.1:0\"\n";
-  if (options_.peer_api) config += "peer_listen_address: \"127.0.0.1:0\"\n";
+  if (options_.peer_api) {
+    config +=
+        "peer_listen_address: \"" + options_.peer_listen_address + "\"\n";
+  }
   config += "data_dir: \"data\"\nmaster_key_file: \"master.key\"\n";
   config += "tls { cert_file: \"" + pki + "/node.crt\" key_file: \"" + pki +
             "/node.key\" ca_file: \"" + ca_file_ + "\" }\n";
@@ -110,7 +113,7 @@ bool TestNode::Start(std::string* error) {
 int TestNode::Stop() {
   if (process_ == nullptr) return -1;
   process_->Signal(SIGTERM);
-  auto code = process_->Wait(std::chrono::seconds(20));
+  auto code = process_->Wait(std::chrono::seconds(60));
   return code ? *code : -1;
 }
 

@@ -35,6 +35,9 @@ class TestNode {
     std::string root_dir;  // node files go to root_dir/agency_id
     std::string pki_dir;   // from MakeCertificates
     bool peer_api = true;
+    // Where the peer API listens when `peer_api` is set. Port 0 lets the
+    // kernel choose; a federation fixes it so the manifest can name it.
+    std::string peer_listen_address = "127.0.0.1:0";
     // Extra text appended to the config (e.g. manifest_file: "...").
     std::string extra_config;
   };

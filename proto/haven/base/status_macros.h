@@ -14,18 +14,17 @@
 #define HAVEN_STATUS_CONCAT_(a, b) HAVEN_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define HAVEN_RETURN_IF_ERROR(expr)                  \
-  do {                                               \
-    if (absl::Status haven_status_ = (expr);         \
-        !haven_status_.ok()) {                       \
-      return haven_status_;                          \
-    }                                                \
+#define HAVEN_RETURN_IF_ERROR(expr)                                 \
+  do {                                                              \
+    if (absl::Status haven_status_ = (expr); !haven_status_.ok()) { \
+      return haven_status_;                                         \
+    }                                                               \
   } while (false)
 
 // HAVEN_ASSIGN_OR_RETURN(auto x, FnReturningStatusOr());
 // Declares or assigns `lhs` from the value, or returns the error.
-#define HAVEN_ASSIGN_OR_RETURN(lhs, expr)                                    \
-  HAVEN_ASSIGN_OR_RETURN_IMPL_(                                              \
+#define HAVEN_ASSIGN_OR_RETURN(lhs, expr) \
+  HAVEN_ASSIGN_OR_RETURN_IMPL_(           \
       HAVEN_STATUS_CONCAT_(haven_statusor_, __LINE__), lhs, expr)
 
 #define HAVEN_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \

@@ -11,8 +11,8 @@ using ::haven::testing::IsOk;
 using ::haven::testing::StatusIs;
 
 TEST(ArgsTest, FlagsMayAppearAnywhere) {
-  const char* argv[] = {"havenctl", "--node", "127.0.0.1:1", "audit",
-                        "proof", "--index=7", "--json"};
+  const char* argv[] = {"havenctl", "--node",    "127.0.0.1:1", "audit",
+                        "proof",    "--index=7", "--json"};
   auto args = Args::Parse(7, argv, {"json"});
   ASSERT_THAT(args, IsOk());
   EXPECT_THAT(args->positional(), ::testing::ElementsAre("audit", "proof"));

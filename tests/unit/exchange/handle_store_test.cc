@@ -32,7 +32,8 @@ TEST_F(HandleStoreTest, HandleResolvesOnlyForItsGrantee) {
   EXPECT_EQ(store_->Resolve(handle->handle(), "legal-aid").value(), "subj1");
 
   auto wrong_agency = store_->Resolve(handle->handle(), "metro-pd");
-  auto unknown = store_->Resolve("00112233445566778899aabbccddeeff", "legal-aid");
+  auto unknown =
+      store_->Resolve("00112233445566778899aabbccddeeff", "legal-aid");
   EXPECT_THAT(wrong_agency, StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(unknown, StatusIs(absl::StatusCode::kNotFound));
   // Indistinguishable to the caller.

@@ -68,14 +68,16 @@ TEST_F(ConfigTest, BadValueNamesItsLine) {
   text.replace(text.find("127.0.0.1:7442"), 14, "no-port");
   std::string path = Write(text);
   auto loaded = LoadConfig(path);
-  EXPECT_THAT(std::string(loaded.status().message()),
-              AllOf(HasSubstr(path + ":2: listen_address"),
-                    HasSubstr("host:port")));
+  EXPECT_THAT(
+      std::string(loaded.status().message()),
+      AllOf(HasSubstr(path + ":2: listen_address"), HasSubstr("host:port")));
 }
 
 TEST_F(ConfigTest, PrincipalWithPlainTokenIsRejectedWithoutEchoingIt) {
   std::string text = kGoodConfig;
-  text += "principals { name: \"bo\" role: AUDITOR token_sha256: \"my-secret-token\" }\n";
+  text +=
+      "principals { name: \"bo\" role: AUDITOR token_sha256: "
+      "\"my-secret-token\" }\n";
   auto loaded = LoadConfig(Write(text));
   EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
   std::string message(loaded.status().message());
@@ -95,10 +97,10 @@ TEST_F(ConfigTest, CheckFilesNamesMissingMasterKey) {
   ASSERT_THAT(loaded, IsOk());
   absl::Status status = CheckConfigFiles(*loaded);
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(std::string(status.message()),
-              AllOf(HasSubstr(":4: master_key_file"),
-                    HasSubstr(dir_.Join("master.key")),
-                    HasSubstr("does not exist")));
+  EXPECT_THAT(
+      std::string(status.message()),
+      AllOf(HasSubstr(":4: master_key_file"),
+            HasSubstr(dir_.Join("master.key")), HasSubstr("does not exist")));
 }
 
 TEST_F(ConfigTest, CheckFilesRefusesDataDirOpenToOthers) {
