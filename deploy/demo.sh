@@ -212,6 +212,11 @@ for agency in "${AGENCIES[@]}"; do
   say "$(ctl "$agency" auditor audit verify --state "$RUN/$agency/auditor.state")"
 done
 
+say "Both sides of every exchange are on record (holder entries paired with requester receipts):"
+for peer in legal-aid metro-pd; do
+  say "$(ctl safe-harbor auditor audit reconcile --peer-node "127.0.0.1:$(port_of "$peer" local)" \
+    --peer-server-name "$peer" --peer-token-file "$RUN/$peer/tokens/auditor")"
+done
 say "What legal-aid and metro-pd have witnessed of the other logs (signed, consistent checkpoints):"
 for agency in legal-aid metro-pd; do
   ctl "$agency" auditor audit witnessed | sed "s/^/   [$agency saw] /"

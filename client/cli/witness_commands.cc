@@ -1,4 +1,5 @@
-// havenctl audit witnessed: what this node has verified of its peers' logs.
+// havenctl audit witnessed and reconcile: what this node has verified of its
+// peers' logs, and whether both sides of every exchange are on record.
 // Run it against two nodes and compare what each saw of a third: the same
 // origin must never show two different roots for one tree size, and a
 // smaller tree must be a prefix of a larger one (checked by the nodes when
@@ -8,6 +9,10 @@
 #include "client/cli/commands.h"
 #include "client/cli/json.h"
 #include "client/cli/rpc.h"
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "haven/v1/admin.grpc.pb.h"
 #include "haven/v1/audit.grpc.pb.h"
 
 namespace haven::client::cli {
@@ -46,6 +51,110 @@ int Witnessed(const Invocation& in) {
   return kExitOk;
 }
 
+// Every entry of one node's log that is one side of an exchange with
+// `other_agency`, keyed by request id.
+absl::StatusOr<std::map<std::string, haven::v1::IndexedEntry>> ExchangeEntries(
+    const Connection& node, const std::string& other_agency) {
+  auto stub = AuditService::NewStub(node.channel());
+  std::map<std::string, haven::v1::IndexedEntry> out;
+  for (uint64_t start = 0;; start += 1000) {
+    haven::v1::GetEntriesRequest request;
+    request.set_start(start);
+    request.set_count(1000);
+    haven::v1::GetEntriesResponse response;
+    auto context = node.NewContext();
+    absl::Status s = FromGrpc(stub->GetEntries(context.get(), request, &response));
+    if (!s.ok()) return s;
+    for (const auto& e : response.entries()) {
+      const auto kind = e.entry().kind();
+      if ((kind == haven::v1::DISCLOSURE || kind == haven::v1::REQUEST_REFUSED ||
+           kind == haven::v1::DISCLOSURE_RECEIVED) &&
+          e.entry().agency_id() == other_agency &&
+          !e.entry().request_id().empty()) {
+        out[e.entry().request_id()] = e;
+      }
+    }
+    if (response.entries_size() < 1000) break;
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> AgencyOf(const Connection& node) {
+  auto stub = haven::v1::AdminService::NewStub(node.channel());
+  haven::v1::GetStatusResponse response;
+  auto context = node.NewContext();
+  absl::Status s = FromGrpc(
+      stub->GetStatus(context.get(), haven::v1::GetStatusRequest(), &response));
+  if (!s.ok()) return s;
+  return response.agency_id();
+}
+
+int Reconcile(const Invocation& in) {
+  auto mine = in.connect();
+  if (!mine.ok()) return Report(mine.status());
+  ConnectionOptions other = (*mine)->options();
+  other.address = in.args.GetOr("peer-node", "");
+  if (other.address.empty()) {
+    std::fprintf(stderr, "havenctl: --peer-node HOST:PORT is required\n");
+    return kExitUsage;
+  }
+  other.ca_file = in.args.GetOr("peer-ca", other.ca_file);
+  other.server_name = in.args.GetOr(
+      "peer-server-name", other.address.substr(0, other.address.rfind(':')));
+  if (auto token_file = in.args.Get("peer-token-file")) {
+    auto token = ReadTokenFile(*token_file);
+    if (!token.ok()) return Report(token.status());
+    other.token = *token;
+  }
+  auto theirs = Connection::Create(other);
+  if (!theirs.ok()) return Report(theirs.status());
+
+  auto my_agency = AgencyOf(**mine);
+  if (!my_agency.ok()) return Report(my_agency.status());
+  auto their_agency = AgencyOf(**theirs);
+  if (!their_agency.ok()) return Report(their_agency.status());
+  auto my_entries = ExchangeEntries(**mine, *their_agency);
+  if (!my_entries.ok()) return Report(my_entries.status());
+  auto their_entries = ExchangeEntries(**theirs, *my_agency);
+  if (!their_entries.ok()) return Report(their_entries.status());
+
+  int paired = 0;
+  std::vector<std::string> unpaired;
+  auto describe = [](const std::string& agency, const haven::v1::IndexedEntry& e) {
+    return absl::StrCat(agency, " #", e.index(), " ",
+                        haven::v1::EntryKind_Name(e.entry().kind()),
+                        " request ", e.entry().request_id());
+  };
+  for (const auto& [id, entry] : *my_entries) {
+    if (their_entries->count(id)) {
+      ++paired;
+    } else {
+      unpaired.push_back(describe(*my_agency, entry) + " has no entry at " +
+                         *their_agency);
+    }
+  }
+  for (const auto& [id, entry] : *their_entries) {
+    if (!my_entries->count(id)) {
+      unpaired.push_back(describe(*their_agency, entry) + " has no entry at " +
+                         *my_agency);
+    }
+  }
+  if (in.json) {
+    JsonObject out;
+    out.Add("agency", *my_agency)
+        .Add("peer", *their_agency)
+        .Add("paired", paired)
+        .Add("unpaired", unpaired);
+    std::puts(out.str().c_str());
+  } else {
+    std::printf("%s <-> %s: %d exchanges on record at both nodes, %zu unpaired\n",
+                my_agency->c_str(), their_agency->c_str(), paired,
+                unpaired.size());
+    for (const auto& line : unpaired) std::printf("  UNPAIRED %s\n", line.c_str());
+  }
+  return unpaired.empty() ? kExitOk : kExitVerifyFailed;
+}
+
 }  // namespace
 
 std::vector<Command> WitnessCommands() {
@@ -56,7 +165,16 @@ std::vector<Command> WitnessCommands() {
            "  Compare the output of two nodes for a third agency: one tree\n"
            "  size must never show two roots.",
            {"agency"},
-           Witnessed}};
+           Witnessed},
+          {"audit", "reconcile",
+           "pair this node's exchange entries with a peer node's",
+           "havenctl audit reconcile --peer-node HOST:PORT "
+           "[--peer-token-file F] [--peer-server-name N] [--peer-ca FILE]\n"
+           "  Every disclosure and refusal logged by a holder must have the\n"
+           "  requester's receipt with the same request id, and the reverse.\n"
+           "  Exit 4 if any entry is unpaired. Auditor tokens on both nodes.",
+           {"peer-node", "peer-token-file", "peer-server-name", "peer-ca"},
+           Reconcile}};
 }
 
 }  // namespace haven::client::cli
