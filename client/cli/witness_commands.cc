@@ -4,14 +4,14 @@
 // origin must never show two different roots for one tree size, and a
 // smaller tree must be a prefix of a larger one (checked by the nodes when
 // they witness).
+#include <map>
+
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/cli/commands.h"
 #include "client/cli/json.h"
 #include "client/cli/rpc.h"
-#include <map>
-
-#include "absl/strings/str_cat.h"
 #include "haven/v1/admin.grpc.pb.h"
 #include "haven/v1/audit.grpc.pb.h"
 
@@ -63,11 +63,13 @@ absl::StatusOr<std::map<std::string, haven::v1::IndexedEntry>> ExchangeEntries(
     request.set_count(1000);
     haven::v1::GetEntriesResponse response;
     auto context = node.NewContext();
-    absl::Status s = FromGrpc(stub->GetEntries(context.get(), request, &response));
+    absl::Status s =
+        FromGrpc(stub->GetEntries(context.get(), request, &response));
     if (!s.ok()) return s;
     for (const auto& e : response.entries()) {
       const auto kind = e.entry().kind();
-      if ((kind == haven::v1::DISCLOSURE || kind == haven::v1::REQUEST_REFUSED ||
+      if ((kind == haven::v1::DISCLOSURE ||
+           kind == haven::v1::REQUEST_REFUSED ||
            kind == haven::v1::DISCLOSURE_RECEIVED) &&
           e.entry().agency_id() == other_agency &&
           !e.entry().request_id().empty()) {
@@ -120,7 +122,8 @@ int Reconcile(const Invocation& in) {
 
   int paired = 0;
   std::vector<std::string> unpaired;
-  auto describe = [](const std::string& agency, const haven::v1::IndexedEntry& e) {
+  auto describe = [](const std::string& agency,
+                     const haven::v1::IndexedEntry& e) {
     return absl::StrCat(agency, " #", e.index(), " ",
                         haven::v1::EntryKind_Name(e.entry().kind()),
                         " request ", e.entry().request_id());
@@ -147,10 +150,11 @@ int Reconcile(const Invocation& in) {
         .Add("unpaired", unpaired);
     std::puts(out.str().c_str());
   } else {
-    std::printf("%s <-> %s: %d exchanges on record at both nodes, %zu unpaired\n",
-                my_agency->c_str(), their_agency->c_str(), paired,
-                unpaired.size());
-    for (const auto& line : unpaired) std::printf("  UNPAIRED %s\n", line.c_str());
+    std::printf(
+        "%s <-> %s: %d exchanges on record at both nodes, %zu unpaired\n",
+        my_agency->c_str(), their_agency->c_str(), paired, unpaired.size());
+    for (const auto& line : unpaired)
+      std::printf("  UNPAIRED %s\n", line.c_str());
   }
   return unpaired.empty() ? kExitOk : kExitVerifyFailed;
 }
@@ -166,7 +170,8 @@ std::vector<Command> WitnessCommands() {
            "  size must never show two roots.",
            {"agency"},
            Witnessed},
-          {"audit", "reconcile",
+          {"audit",
+           "reconcile",
            "pair this node's exchange entries with a peer node's",
            "havenctl audit reconcile --peer-node HOST:PORT "
            "[--peer-token-file F] [--peer-server-name N] [--peer-ca FILE]\n"

@@ -21,6 +21,7 @@
 #include "server/exchange/holder.h"
 #include "server/exchange/replay_guard.h"
 #include "server/exchange/signing.h"
+#include "server/services/audit_service.h"
 #include "server/storage/database.h"
 #include "server/vault/record_vault.h"
 #include "tests/testing/status_matchers.h"
@@ -187,6 +188,69 @@ TEST_F(HolderFailClosedTest, RequestSignedByAnotherKeyIsRefused) {
       Sign(*holder_signer_, kRequestContext, request.request()));
   EXPECT_THAT(holder_->Disclose(peer_, request),
               StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+TEST_F(HolderFailClosedTest, AccessReportListsOnlyThatSubjectsExchanges) {
+  // A second survivor, also consented to legal-aid.
+  std::string other = *vault_->CreateSubject();
+  google::protobuf::RepeatedPtrField<haven::v1::Field> fields;
+  auto* phone = fields.Add();
+  phone->set_name("phone");
+  phone->set_category(haven::v1::CONTACT);
+  phone->set_value("555-0199");
+  ASSERT_THAT(vault_->Put(other, "", fields), IsOk());
+  haven::v1::Consent terms;
+  terms.set_subject_id(other);
+  terms.mutable_grantee()->set_agency_id("legal-aid");
+  terms.add_purposes(haven::v1::LEGAL_REPRESENTATION);
+  terms.add_categories(haven::v1::CONTACT);
+  terms.mutable_valid()->set_from_unix(kNow - 60);
+  terms.mutable_valid()->set_until_unix(kNow + 86400);
+  ASSERT_THAT(consents_->Record(terms, "advocate"), IsOk());
+  std::string other_handle =
+      handles_
+          ->IssueHandle("safe-harbor", other, "legal-aid",
+                        absl::FromUnixSeconds(kNow))
+          ->handle();
+
+  // Two disclosures and one refusal about the first subject, one
+  // disclosure about the other.
+  ASSERT_THAT(holder_->Disclose(peer_, Request("a1")), IsOk());
+  ASSERT_THAT(holder_->Disclose(peer_, Request("a2")), IsOk());
+  auto refused = Request("a3");
+  {
+    haven::v1::DisclosureRequest r;
+    r.ParseFromString(refused.request());
+    r.clear_categories();
+    r.add_categories(haven::v1::MEDICAL);
+    refused.set_request(Deterministic(r));
+    refused.set_signature(
+        Sign(*peer_signer_, kRequestContext, refused.request()));
+  }
+  ASSERT_THAT(holder_->Disclose(peer_, refused), IsOk());
+  handle_ = other_handle;
+  ASSERT_THAT(holder_->Disclose(peer_, Request("b1")), IsOk());
+
+  services::ServiceContext context;
+  context.audit = recorder_.get();
+  services::AuditServiceImpl audit_service(context);
+  haven::v1::SubjectAccessReportRequest request;
+  request.set_subject_id(subject_);
+  haven::v1::SubjectAccessReportResponse report;
+  ASSERT_THAT(audit_service.DoSubjectAccessReport(
+                  {"advocate", haven::v1::ADVOCATE}, request, &report),
+              IsOk());
+  std::vector<std::string> request_ids;
+  for (const auto& e : report.entries()) {
+    EXPECT_EQ(e.entry().subject_pseudonym(), recorder_->Pseudonym(subject_));
+    EXPECT_EQ(e.entry().agency_id(), "legal-aid");
+    request_ids.push_back(e.entry().request_id());
+  }
+  EXPECT_THAT(request_ids, ::testing::ElementsAre("a1", "a2", "a3"));
+  EXPECT_EQ(report.entries(2).entry().kind(), haven::v1::REQUEST_REFUSED);
+  ASSERT_EQ(report.entries(2).entry().withheld_size(), 1);
+  EXPECT_EQ(report.entries(2).entry().withheld(0).category(),
+            haven::v1::MEDICAL);
 }
 
 }  // namespace
