@@ -225,8 +225,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
   modules->authenticator =
       std::make_unique<auth::Authenticator>(c.principals());
   // Bodies of RPCs (synced writes, peer calls) run here, not on gRPC's
-  // reactor threads.
-  modules->pool = std::make_unique<services::WorkPool>(8);
+  // reactor threads. Requester-side bodies wait on the holder, so the pool
+  // is sized for that many exchanges in flight; concurrent audit appends
+  // share one sync (group commit).
+  modules->pool = std::make_unique<services::WorkPool>(64);
   services::ServiceContext& context = modules->service_context;
   context.agency_id = c.agency_id();
   context.authenticator = modules->authenticator.get();

@@ -1,0 +1,238 @@
+// Load generator for the exchange between agencies. Starts a two-agency
+// federation (safe-harbor holds, legal-aid asks) of real havend processes on
+// 127.0.0.1 and, in the same run, drives at 1, 16 and 64 concurrent callers:
+//   - disclosures: legal-aid's ExchangeService.RequestDisclosure, i.e. the
+//     full path: token check, signed request over mutual TLS, the holder's
+//     policy decision, vault decryption and durable audit entry, the
+//     requester's verification and durable receipt entry;
+//   - echo: PeerService.Echo on the holder's peer API over mutual TLS with
+//     legal-aid's certificate, the same TLS settings as the inter-node hop.
+// Prints throughput, p50 and p99 of each and the disclosure/echo ratio
+// (target at 64 callers: >= 0.3). Each level runs for a bounded time.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "haven/v1/consent.grpc.pb.h"
+#include "haven/v1/exchange.grpc.pb.h"
+#include "haven/v1/records.grpc.pb.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_federation.h"
+
+namespace haven::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Result {
+  double per_second = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  int errors = 0;
+};
+
+std::shared_ptr<grpc::Channel> LocalChannel(const TestNode& node) {
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFileOrEmpty(node.ca_file());
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(node.agency_id());
+  return grpc::CreateCustomChannel(node.local_address(),
+                                   grpc::SslCredentials(tls), args);
+}
+
+// Runs `call` from `callers` threads for `duration`; each thread has its
+// own channel so that connections are not the bottleneck.
+Result Drive(int callers, std::chrono::milliseconds duration,
+             const std::function<std::function<bool()>()>& make_caller) {
+  std::vector<std::vector<double>> latencies(callers);
+  std::atomic<int> errors{0};
+  auto deadline = Clock::now() + duration;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < callers; ++i) {
+    threads.emplace_back([&, i] {
+      auto call = make_caller();
+      while (Clock::now() < deadline) {
+        auto start = Clock::now();
+        if (!call()) ++errors;
+        latencies[i].push_back(
+            std::chrono::duration<double, std::micro>(Clock::now() - start)
+                .count());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  Result r;
+  r.errors = errors;
+  if (all.empty()) return r;
+  r.per_second = all.size() / (duration.count() / 1000.0);
+  r.p50_us = all[all.size() / 2];
+  r.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  return r;
+}
+
+int Main() {
+  TempDir dir;
+  TestFederation federation(dir.path());
+  std::string error;
+  const std::string policies = SourceDir() + "/policy/examples/";
+  if (!federation.Create(
+          {{"safe-harbor", "VICTIM_SERVICES",
+            policies + "safe-harbor.textproto"},
+           {"legal-aid", "LEGAL_SERVICES", policies + "legal-aid.textproto"}},
+          &error) ||
+      !federation.Start(&error)) {
+    std::fprintf(stderr, "federation did not start: %s\n", error.c_str());
+    return 1;
+  }
+  TestNode& holder = federation.node("safe-harbor");
+  TestNode& requester = federation.node("legal-aid");
+
+  // A survivor at the holder with a consent for legal-aid.
+  auto holder_channel = LocalChannel(holder);
+  auto records = haven::v1::RecordService::NewStub(holder_channel);
+  auto consent = haven::v1::ConsentService::NewStub(holder_channel);
+  std::string subject;
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + holder.token("caseworker"));
+    haven::v1::CreateSubjectResponse created;
+    if (!records->CreateSubject(&ctx, {}, &created).ok()) return 1;
+    subject = created.subject_id();
+    grpc::ClientContext put_ctx;
+    put_ctx.AddMetadata("authorization",
+                        "Bearer " + holder.token("caseworker"));
+    haven::v1::PutRecordRequest put;
+    put.set_subject_id(subject);
+    for (auto [name, category] : {std::pair{"phone", haven::v1::CONTACT},
+                                  std::pair{"visa", haven::v1::IMMIGRATION}}) {
+      auto* f = put.add_fields();
+      f->set_name(name);
+      f->set_category(category);
+      f->set_value(std::string(1024, 'x'));
+    }
+    haven::v1::PutRecordResponse put_response;
+    if (!records->PutRecord(&put_ctx, put, &put_response).ok()) return 1;
+    grpc::ClientContext consent_ctx;
+    consent_ctx.AddMetadata("authorization",
+                            "Bearer " + holder.token("advocate"));
+    haven::v1::RecordConsentRequest record;
+    auto* c = record.mutable_consent();
+    c->set_subject_id(subject);
+    c->mutable_grantee()->set_agency_id("legal-aid");
+    c->add_purposes(haven::v1::LEGAL_REPRESENTATION);
+    c->add_categories(haven::v1::CONTACT);
+    c->add_categories(haven::v1::IMMIGRATION);
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    c->mutable_valid()->set_from_unix(now - 60);
+    c->mutable_valid()->set_until_unix(now + 86400);
+    haven::v1::RecordConsentResponse receipt;
+    grpc::Status s = consent->RecordConsent(&consent_ctx, record, &receipt);
+    if (!s.ok()) {
+      std::fprintf(stderr, "consent: %s\n", s.error_message().c_str());
+      return 1;
+    }
+  }
+  std::string handle;
+  auto exchange_setup =
+      haven::v1::ExchangeService::NewStub(LocalChannel(requester));
+  for (int i = 0; i < 100 && handle.empty(); ++i) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + requester.token("caseworker"));
+    haven::v1::ListHandlesResponse handles;
+    if (exchange_setup->ListHandles(&ctx, {}, &handles).ok() &&
+        handles.handles_size() > 0) {
+      handle = handles.handles(0).handle();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  if (handle.empty()) {
+    std::fprintf(stderr, "legal-aid never received a handle\n");
+    return 1;
+  }
+
+  const std::string token = requester.token("caseworker");
+  auto disclosure_caller = [&]() -> std::function<bool()> {
+    auto stub = haven::v1::ExchangeService::NewStub(LocalChannel(requester));
+    return [stub = std::shared_ptr<haven::v1::ExchangeService::Stub>(
+                std::move(stub)),
+            &handle, &token]() {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + token);
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+      haven::v1::RequestDisclosureRequest request;
+      request.set_holder_agency_id("safe-harbor");
+      request.set_handle(handle);
+      request.set_purpose(haven::v1::LEGAL_REPRESENTATION);
+      request.add_categories(haven::v1::CONTACT);
+      request.add_categories(haven::v1::IMMIGRATION);
+      haven::v1::RequestDisclosureResponse response;
+      return stub->RequestDisclosure(&ctx, request, &response).ok() &&
+             response.fields_size() == 2;
+    };
+  };
+  const std::string pki = federation.pki_dir();
+  auto echo_caller = [&]() -> std::function<bool()> {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = ReadFileOrEmpty(pki + "/ca.crt");
+    tls.pem_cert_chain = ReadFileOrEmpty(pki + "/legal-aid/node.crt");
+    tls.pem_private_key = ReadFileOrEmpty(pki + "/legal-aid/node.key");
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("safe-harbor");
+    std::shared_ptr<haven::v1::PeerService::Stub> stub =
+        haven::v1::PeerService::NewStub(grpc::CreateCustomChannel(
+            holder.peer_address(), grpc::SslCredentials(tls), args));
+    return [stub]() {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+      haven::v1::EchoRequest request;
+      request.set_payload(std::string(2048, 'x'));
+      haven::v1::EchoResponse response;
+      return stub->Echo(&ctx, request, &response).ok();
+    };
+  };
+
+  std::printf(
+      "exchange load: safe-harbor holds, legal-aid asks; 127.0.0.1, mutual "
+      "TLS\n");
+  std::printf("%-8s %-11s %12s %10s %10s %7s\n", "callers", "rpc", "per second",
+              "p50 us", "p99 us", "errors");
+  double last_ratio = 0;
+  for (int callers : {1, 16, 64}) {
+    auto duration = std::chrono::milliseconds(3000);
+    Result disclose = Drive(callers, duration, disclosure_caller);
+    Result echo = Drive(callers, duration, echo_caller);
+    std::printf("%-8d %-11s %12.0f %10.0f %10.0f %7d\n", callers, "disclosure",
+                disclose.per_second, disclose.p50_us, disclose.p99_us,
+                disclose.errors);
+    std::printf("%-8d %-11s %12.0f %10.0f %10.0f %7d\n", callers, "echo",
+                echo.per_second, echo.p50_us, echo.p99_us, echo.errors);
+    last_ratio =
+        echo.per_second > 0 ? disclose.per_second / echo.per_second : 0;
+    std::printf("%-8d ratio disclosure/echo throughput: %.3f\n", callers,
+                last_ratio);
+  }
+  std::printf("exchange: ratio at 64 callers %.3f (target >= 0.3)\n",
+              last_ratio);
+  return 0;
+}
+
+}  // namespace
+}  // namespace haven::testing
+
+int main() { return haven::testing::Main(); }
