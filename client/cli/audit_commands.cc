@@ -90,9 +90,9 @@ int UsageError(const absl::Status& status) {
 absl::StatusOr<haven::v1::GetCheckpointResponse> FetchCheckpoint(
     const Invocation& in) {
   haven::v1::GetCheckpointResponse response;
-  absl::Status s = CallUnary<AuditService>(
-      in, &AuditService::Stub::GetCheckpoint, haven::v1::GetCheckpointRequest(),
-      &response);
+  absl::Status s =
+      CallUnary<AuditService>(in, &AuditService::Stub::GetCheckpoint,
+                              haven::v1::GetCheckpointRequest(), &response);
   if (!s.ok()) return s;
   return response;
 }
@@ -140,15 +140,14 @@ absl::StatusOr<std::vector<haven::v1::IndexedEntry>> FetchEntries(
         in, &AuditService::Stub::GetEntries, request, &response);
     if (!s.ok()) return s;
     if (response.entries().empty()) {
-      return absl::DataLossError(absl::StrCat(
-          "the node returned no entry at index ", start, " (log size ", end,
-          ")"));
+      return absl::DataLossError(
+          absl::StrCat("the node returned no entry at index ", start,
+                       " (log size ", end, ")"));
     }
     for (auto& entry : *response.mutable_entries()) {
       if (entry.index() != start) {
-        return absl::DataLossError(absl::StrCat("the node returned entry ",
-                                                entry.index(), " for index ",
-                                                start));
+        return absl::DataLossError(absl::StrCat(
+            "the node returned entry ", entry.index(), " for index ", start));
       }
       out.push_back(std::move(entry));
       if (++start == end) break;
@@ -237,11 +236,12 @@ std::string WithheldText(const haven::v1::AuditEntry& entry) {
 std::string WithheldJson(const haven::v1::AuditEntry& entry) {
   std::vector<std::string> items;
   for (const auto& w : entry.withheld()) {
-    items.push_back(JsonObject()
-                        .Add("category", haven::v1::Category_Name(w.category()))
-                        .Add("reason", haven::v1::DecisionReason_Name(w.reason()))
-                        .Add("rule", w.rule())
-                        .str());
+    items.push_back(
+        JsonObject()
+            .Add("category", haven::v1::Category_Name(w.category()))
+            .Add("reason", haven::v1::DecisionReason_Name(w.reason()))
+            .Add("rule", w.rule())
+            .str());
   }
   return "[" + absl::StrJoin(items, ",") + "]";
 }
@@ -257,14 +257,16 @@ void PrintEntry(const Invocation& in, const haven::v1::IndexedEntry& indexed) {
   } else {
     std::string line = absl::StrCat(
         indexed.index(), "  ", FormatTime(e.time_unix_nanos()), "  ",
-        haven::v1::EntryKind_Name(e.kind()), "  agency=",
-        e.agency_id().empty() ? "-" : e.agency_id(),
+        haven::v1::EntryKind_Name(e.kind()),
+        "  agency=", e.agency_id().empty() ? "-" : e.agency_id(),
         "  principal=", e.principal().empty() ? "-" : e.principal());
     if (e.purpose() != haven::v1::PURPOSE_UNSPECIFIED) {
-      absl::StrAppend(&line, "  purpose=", haven::v1::Purpose_Name(e.purpose()));
+      absl::StrAppend(&line,
+                      "  purpose=", haven::v1::Purpose_Name(e.purpose()));
     }
     if (!e.given().empty()) {
-      absl::StrAppend(&line, "  given=", absl::StrJoin(CategoryNames(e.given()), ","));
+      absl::StrAppend(&line,
+                      "  given=", absl::StrJoin(CategoryNames(e.given()), ","));
     }
     if (!e.withheld().empty()) {
       absl::StrAppend(&line, "  withheld=", WithheldText(e));
@@ -282,13 +284,14 @@ int Checkpoint(const Invocation& in) {
   if (!response.ok()) return Report(response.status());
   const haven::v1::Checkpoint& cp = response->checkpoint();
   if (in.json) {
-    std::printf("%s\n", JsonObject()
-                            .Add("checkpoint", cp.note())
-                            .Add("origin", cp.origin())
-                            .Add("tree_size", static_cast<uint64_t>(cp.tree_size()))
-                            .Add("root_hash", B64(cp.root_hash()))
-                            .str()
-                            .c_str());
+    std::printf("%s\n",
+                JsonObject()
+                    .Add("checkpoint", cp.note())
+                    .Add("origin", cp.origin())
+                    .Add("tree_size", static_cast<uint64_t>(cp.tree_size()))
+                    .Add("root_hash", B64(cp.root_hash()))
+                    .str()
+                    .c_str());
   } else {
     std::fwrite(cp.note().data(), 1, cp.note().size(), stdout);
   }
@@ -299,8 +302,10 @@ int Key(const Invocation& in) {
   auto response = FetchCheckpoint(in);
   if (!response.ok()) return Report(response.status());
   if (in.json) {
-    std::printf("%s\n",
-                JsonObject().Add("verifier_key", response->verifier_key()).str().c_str());
+    std::printf("%s\n", JsonObject()
+                            .Add("verifier_key", response->verifier_key())
+                            .str()
+                            .c_str());
   } else {
     std::printf("%s\n", response->verifier_key().c_str());
   }
@@ -380,7 +385,8 @@ int Proof(const Invocation& in) {
   if (!index.ok()) return UsageError(index.status());
   absl::Status verify_error;
   auto checkpoint = FetchVerifiedCheckpoint(in, &verify_error);
-  if (!verify_error.ok()) return ReportVerifyFailure("checkpoint", verify_error);
+  if (!verify_error.ok())
+    return ReportVerifyFailure("checkpoint", verify_error);
   if (!checkpoint.ok()) return Report(checkpoint.status());
   auto size = UintFlag(in, "size", checkpoint->body.tree_size);
   if (!size.ok()) return UsageError(size.status());
@@ -421,7 +427,8 @@ int Consistency(const Invocation& in) {
   if (!from.ok()) return UsageError(from.status());
   absl::Status verify_error;
   auto checkpoint = FetchVerifiedCheckpoint(in, &verify_error);
-  if (!verify_error.ok()) return ReportVerifyFailure("checkpoint", verify_error);
+  if (!verify_error.ok())
+    return ReportVerifyFailure("checkpoint", verify_error);
   if (!checkpoint.ok()) return Report(checkpoint.status());
   auto to = UintFlag(in, "to", checkpoint->body.tree_size);
   if (!to.ok()) return UsageError(to.status());
@@ -532,8 +539,8 @@ absl::Status WriteState(const std::string& path, const TrustedState& state,
   std::string text = absl::StrCat(
       "# havenctl audit verify: the last checkpoint verified for this log\n",
       "origin ", state.origin, "\n", "verifier_key ", state.verifier_key, "\n",
-      "tree_size ", tree_size, "\n", "checkpoint ",
-      B64(state.checkpoint_note), "\n");
+      "tree_size ", tree_size, "\n", "checkpoint ", B64(state.checkpoint_note),
+      "\n");
   std::string temp = absl::StrCat(path, ".tmp.", getpid());
   int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -610,7 +617,8 @@ int Verify(const Invocation& in) {
 
   ReplayInput input;
   input.leaves.reserve(entries->size());
-  for (auto& entry : *entries) input.leaves.push_back(std::move(*entry.mutable_leaf()));
+  for (auto& entry : *entries)
+    input.leaves.push_back(std::move(*entry.mutable_leaf()));
   input.checkpoint_note = note;
   input.verifier_key = vkey;
   input.origin = origin;
@@ -623,8 +631,9 @@ int Verify(const Invocation& in) {
       if (body.ok()) trusted_size = body->tree_size;
     }
   }
-  input.inclusion_proof = [&in](uint64_t index, uint64_t tree_size)
-      -> absl::StatusOr<std::vector<std::string>> {
+  input.inclusion_proof =
+      [&in](uint64_t index,
+            uint64_t tree_size) -> absl::StatusOr<std::vector<std::string>> {
     auto proof = FetchInclusionProof(in, index, tree_size);
     if (!proof.ok()) return proof.status();
     return ToVector(proof->hashes());
@@ -641,27 +650,27 @@ int Verify(const Invocation& in) {
     return UsageError(s);
   }
   if (in.json) {
-    std::printf("%s\n",
-                JsonObject()
-                    .Add("origin", origin)
-                    .Add("tree_size", static_cast<uint64_t>(verified->tree_size))
-                    .Add("root_hash", B64(verified->root_hash))
-                    .Add("trusted_size", trusted_size)
-                    .Add("first_verification", !trusted->has_value())
-                    .Add("state_file", state_path)
-                    .str()
-                    .c_str());
+    std::printf("%s\n", JsonObject()
+                            .Add("origin", origin)
+                            .Add("tree_size",
+                                 static_cast<uint64_t>(verified->tree_size))
+                            .Add("root_hash", B64(verified->root_hash))
+                            .Add("trusted_size", trusted_size)
+                            .Add("first_verification", !trusted->has_value())
+                            .Add("state_file", state_path)
+                            .str()
+                            .c_str());
   } else if (trusted->has_value()) {
-    std::printf("log %s: %llu entries verified; consistent with trusted size %llu\n",
-                origin.c_str(),
-                static_cast<unsigned long long>(verified->tree_size),
-                static_cast<unsigned long long>(trusted_size));
+    std::printf(
+        "log %s: %llu entries verified; consistent with trusted size %llu\n",
+        origin.c_str(), static_cast<unsigned long long>(verified->tree_size),
+        static_cast<unsigned long long>(trusted_size));
   } else {
-    std::printf("log %s: %llu entries verified; first verification, "
-                "checkpoint and key now trusted in %s\n",
-                origin.c_str(),
-                static_cast<unsigned long long>(verified->tree_size),
-                state_path.c_str());
+    std::printf(
+        "log %s: %llu entries verified; first verification, "
+        "checkpoint and key now trusted in %s\n",
+        origin.c_str(), static_cast<unsigned long long>(verified->tree_size),
+        state_path.c_str());
   }
   return kExitOk;
 }
@@ -697,23 +706,22 @@ int SubjectReport(const Invocation& in) {
     std::vector<std::string> items;
     for (const auto& indexed : response.entries()) {
       const haven::v1::AuditEntry& e = indexed.entry();
-      items.push_back(
-          JsonObject()
-              .Add("index", static_cast<uint64_t>(indexed.index()))
-              .Add("time", FormatTime(e.time_unix_nanos()))
-              .Add("kind", ReportKind(e))
-              .Add("agency_id", e.agency_id())
-              .Add("purpose", haven::v1::Purpose_Name(e.purpose()))
-              .Add("asked", CategoryNames(e.asked()))
-              .Add("given", CategoryNames(e.given()))
-              .AddRaw("withheld", WithheldJson(e))
-              .Add("consent_ids", std::vector<std::string>(
-                                      e.consent_ids().begin(),
-                                      e.consent_ids().end()))
-              .Add("break_glass", e.break_glass())
-              .Add("justification", e.justification())
-              .Add("request_id", e.request_id())
-              .str());
+      items.push_back(JsonObject()
+                          .Add("index", static_cast<uint64_t>(indexed.index()))
+                          .Add("time", FormatTime(e.time_unix_nanos()))
+                          .Add("kind", ReportKind(e))
+                          .Add("agency_id", e.agency_id())
+                          .Add("purpose", haven::v1::Purpose_Name(e.purpose()))
+                          .Add("asked", CategoryNames(e.asked()))
+                          .Add("given", CategoryNames(e.given()))
+                          .AddRaw("withheld", WithheldJson(e))
+                          .Add("consent_ids",
+                               std::vector<std::string>(e.consent_ids().begin(),
+                                                        e.consent_ids().end()))
+                          .Add("break_glass", e.break_glass())
+                          .Add("justification", e.justification())
+                          .Add("request_id", e.request_id())
+                          .str());
     }
     std::printf("[%s]\n", absl::StrJoin(items, ",").c_str());
     return kExitOk;
@@ -727,7 +735,8 @@ int SubjectReport(const Invocation& in) {
     std::printf("%s  %s to %s\n", FormatTime(e.time_unix_nanos()).c_str(),
                 ReportKind(e).c_str(),
                 e.agency_id().empty() ? "-" : e.agency_id().c_str());
-    std::printf("  purpose:  %s\n", haven::v1::Purpose_Name(e.purpose()).c_str());
+    std::printf("  purpose:  %s\n",
+                haven::v1::Purpose_Name(e.purpose()).c_str());
     std::printf("  given:    %s\n",
                 e.given().empty()
                     ? "nothing"
@@ -736,7 +745,8 @@ int SubjectReport(const Invocation& in) {
       std::printf("  withheld: %s\n", WithheldText(e).c_str());
     }
     if (!e.consent_ids().empty()) {
-      std::printf("  consent:  %s\n", absl::StrJoin(e.consent_ids(), ", ").c_str());
+      std::printf("  consent:  %s\n",
+                  absl::StrJoin(e.consent_ids(), ", ").c_str());
     }
     if (e.break_glass() || !e.justification().empty()) {
       std::printf("  justification: %s\n", e.justification().c_str());
@@ -787,16 +797,16 @@ int Export(const Invocation& in) {
     consistency.push_back(ConsistencyJson(*proof));
   }
 
-  std::string doc = JsonObject()
-                        .Add("origin", cp.origin())
-                        .Add("checkpoint", cp.note())
-                        .Add("verifier_key", response->verifier_key())
-                        .Add("leaves", leaves)
-                        .AddRaw("inclusion_proofs",
-                                "[" + absl::StrJoin(inclusion, ",") + "]")
-                        .AddRaw("consistency_proofs",
-                                "[" + absl::StrJoin(consistency, ",") + "]")
-                        .str();
+  std::string doc =
+      JsonObject()
+          .Add("origin", cp.origin())
+          .Add("checkpoint", cp.note())
+          .Add("verifier_key", response->verifier_key())
+          .Add("leaves", leaves)
+          .AddRaw("inclusion_proofs", "[" + absl::StrJoin(inclusion, ",") + "]")
+          .AddRaw("consistency_proofs",
+                  "[" + absl::StrJoin(consistency, ",") + "]")
+          .str();
   std::ofstream file(out_path, std::ios::binary | std::ios::trunc);
   file << doc << "\n";
   file.close();
@@ -814,58 +824,83 @@ int Export(const Invocation& in) {
 
 std::vector<Command> AuditCommands() {
   return {
-      {"audit", "checkpoint", "print the log's latest signed checkpoint",
+      {"audit",
+       "checkpoint",
+       "print the log's latest signed checkpoint",
        "havenctl audit checkpoint [--json]\n"
        "  Prints the C2SP signed note verbatim. With --json: {\"checkpoint\", "
        "\"origin\", \"tree_size\", \"root_hash\" (base64)}. Auditor role.",
-       {}, Checkpoint},
-      {"audit", "key", "print the node's signed-note verifier key",
+       {},
+       Checkpoint},
+      {"audit",
+       "key",
+       "print the node's signed-note verifier key",
        "havenctl audit key\n"
        "  name+keyid+base64(0x01 || Ed25519 public key). Auditor role.",
-       {}, Key},
-      {"audit", "tail", "print audit entries, optionally following new ones",
+       {},
+       Key},
+      {"audit",
+       "tail",
+       "print audit entries, optionally following new ones",
        "havenctl audit tail [--from N] [--follow] [--json]\n"
        "  One line per entry: index, time, kind, agency, principal, purpose,\n"
        "  categories given and withheld. --json prints one JSON object per\n"
        "  entry. --follow keeps streaming new entries until interrupted.\n"
        "  Auditor role.",
-       {"from", "follow"}, Tail},
-      {"audit", "proof", "inclusion proof for one entry, checked locally",
+       {"from", "follow"},
+       Tail},
+      {"audit",
+       "proof",
+       "inclusion proof for one entry, checked locally",
        "havenctl audit proof --index N [--size M]\n"
        "  Prints {\"leaf_index\",\"tree_size\",\"leaf_hash\",\"hashes\"} "
        "(base64) and\n"
        "  checks it against the signed checkpoint (for --size M below the\n"
        "  checkpoint, through a consistency proof). Exit 4 if it does not "
        "verify.",
-       {"index", "size"}, Proof},
-      {"audit", "consistency", "consistency proof between sizes, checked locally",
+       {"index", "size"},
+       Proof},
+      {"audit",
+       "consistency",
+       "consistency proof between sizes, checked locally",
        "havenctl audit consistency --from N [--to M]\n"
        "  Prints {\"old_size\",\"old_root\",\"new_size\",\"hashes\"} (base64) "
        "and checks\n"
        "  it against the signed checkpoint's root. Exit 4 if it does not "
        "verify.",
-       {"from", "to"}, Consistency},
-      {"audit", "verify", "replay and verify the whole log",
+       {"from", "to"},
+       Consistency},
+      {"audit",
+       "verify",
+       "replay and verify the whole log",
        "havenctl audit verify [--state FILE]\n"
-       "  Fetches the checkpoint and every entry, recomputes every hash, checks\n"
+       "  Fetches the checkpoint and every entry, recomputes every hash, "
+       "checks\n"
        "  the checkpoint signature (against the node's key and the key pinned\n"
        "  in the state file) and consistency with the last checkpoint trusted\n"
        "  there. On success the new checkpoint becomes trusted. Default state\n"
        "  file: $HOME/.haven/audit-<origin>.state. Exit 4 on any failure,\n"
        "  naming the first bad entry or the broken consistency.",
-       {"state"}, Verify},
-      {"audit", "report", "subject access report: disclosures and refusals",
+       {"state"},
+       Verify},
+      {"audit",
+       "report",
+       "subject access report: disclosures and refusals",
        "havenctl audit report --subject ID [--json]\n"
        "  Every disclosure, refused request and break-glass use about one\n"
        "  subject: when, to whom, which categories were given and withheld\n"
        "  (with reasons), for what purpose, under which consents or\n"
        "  justification. Advocate role.",
-       {"subject"}, SubjectReport},
-      {"audit", "export", "write the log as JSON for an independent verifier",
+       {"subject"},
+       SubjectReport},
+      {"audit",
+       "export",
+       "write the log as JSON for an independent verifier",
        "havenctl audit export --out FILE\n"
        "  Writes {origin, checkpoint, verifier_key, leaves, inclusion_proofs,\n"
        "  consistency_proofs} as tests/e2e/python/verify_log.py reads it.",
-       {"out"}, Export},
+       {"out"},
+       Export},
   };
 }
 

@@ -9,9 +9,13 @@
 namespace haven::client::cli {
 
 std::vector<Command> HealthCommands();
+std::vector<Command> WitnessCommands();
 std::vector<Command> RecordsCommands();
 std::vector<Command> AdminCommands();
 std::vector<Command> AuditCommands();
+std::vector<Command> ConsentCommands();
+std::vector<Command> ExchangeCommands();
+std::vector<Command> PolicyCommands();
 
 }  // namespace haven::client::cli
 

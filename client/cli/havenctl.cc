@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/numbers.h"
 #include "client/cli/args.h"
 #include "client/cli/command.h"
 #include "client/cli/commands.h"
@@ -43,8 +43,9 @@ Exit codes: 0 ok, 1 the node refused or failed, 2 usage error,
 
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
-  for (auto group : {HealthCommands, RecordsCommands, AdminCommands,
-                     AuditCommands}) {
+  for (auto group : {HealthCommands, WitnessCommands, RecordsCommands,
+                     AdminCommands, AuditCommands, ConsentCommands,
+                     ExchangeCommands, PolicyCommands}) {
     for (auto& command : group()) all.push_back(std::move(command));
   }
   return all;
@@ -118,7 +119,8 @@ int Main(int argc, char** argv) {
   }
   if (match == nullptr) {
     if (same_noun.empty()) {
-      std::fprintf(stderr, "havenctl: unknown command '%s' (see havenctl --help)\n",
+      std::fprintf(stderr,
+                   "havenctl: unknown command '%s' (see havenctl --help)\n",
                    words[0].c_str());
       return kExitUsage;
     }
@@ -131,7 +133,8 @@ int Main(int argc, char** argv) {
     if (words.size() > 1) {
       std::fprintf(stderr, "havenctl: unknown verb '%s'\n", words[1].c_str());
     }
-    return asked && words.size() == 1 && args.Has("help") ? kExitOk : kExitUsage;
+    return asked && words.size() == 1 && args.Has("help") ? kExitOk
+                                                          : kExitUsage;
   }
   if (args.Has("help")) {
     PrintCommandHelp(*match);
@@ -155,7 +158,8 @@ int Main(int argc, char** argv) {
     options.ca_file = args.GetOr("ca", Env("HAVEN_CA", ""));
     options.server_name = args.GetOr("server-name", "");
     if (options.server_name.empty()) {
-      options.server_name = options.address.substr(0, options.address.rfind(':'));
+      options.server_name =
+          options.address.substr(0, options.address.rfind(':'));
     }
     std::string token_file =
         args.GetOr("token-file", Env("HAVEN_TOKEN_FILE", ""));
@@ -166,8 +170,10 @@ int Main(int argc, char** argv) {
     }
     int timeout_seconds = 10;
     if (auto t = args.Get("timeout");
-        t && (!absl::SimpleAtoi(*t, &timeout_seconds) || timeout_seconds <= 0)) {
-      return absl::InvalidArgumentError("--timeout must be a positive number of seconds");
+        t &&
+        (!absl::SimpleAtoi(*t, &timeout_seconds) || timeout_seconds <= 0)) {
+      return absl::InvalidArgumentError(
+          "--timeout must be a positive number of seconds");
     }
     options.timeout = std::chrono::seconds(timeout_seconds);
     auto created = Connection::Create(std::move(options));

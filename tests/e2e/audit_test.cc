@@ -74,7 +74,8 @@ class AuditTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    ASSERT_TRUE(MakeCertificates(pki_.path(), {"safe-harbor"}, &error)) << error;
+    ASSERT_TRUE(MakeCertificates(pki_.path(), {"safe-harbor"}, &error))
+        << error;
     TestNode::Options options;
     options.root_dir = dir_.path();
     options.pki_dir = pki_.path();
@@ -116,7 +117,8 @@ class AuditTest : public ::testing::Test {
 
   uint64_t TreeSize() const {
     std::string out;
-    EXPECT_EQ(Ctl("auditor", {"audit", "checkpoint", "--json"}, &out), 0) << out;
+    EXPECT_EQ(Ctl("auditor", {"audit", "checkpoint", "--json"}, &out), 0)
+        << out;
     return JsonNumber(out, "tree_size");
   }
 
@@ -312,9 +314,11 @@ TEST_F(AuditTest, ProofAndConsistencyHaveTheDocumentedShape) {
   ASSERT_GE(size, 5u);
   std::string out;
   ASSERT_EQ(Ctl("auditor", {"audit", "proof", "--index", "1"}, &out), 0) << out;
-  EXPECT_THAT(out, MatchesRegex(absl::StrCat(
-                       R"(\{"leaf_index":1,"tree_size":)", size,
-                       R"(,"leaf_hash":"[A-Za-z0-9+/=]{44}","hashes":\[("[A-Za-z0-9+/=]{44}",?)+\]\}\s*)")));
+  EXPECT_THAT(
+      out,
+      MatchesRegex(absl::StrCat(
+          R"(\{"leaf_index":1,"tree_size":)", size,
+          R"(,"leaf_hash":"[A-Za-z0-9+/=]{44}","hashes":\[("[A-Za-z0-9+/=]{44}",?)+\]\}\s*)")));
   ASSERT_EQ(
       Ctl("auditor", {"audit", "proof", "--index", "2", "--size", "4"}, &out),
       0)
@@ -323,11 +327,12 @@ TEST_F(AuditTest, ProofAndConsistencyHaveTheDocumentedShape) {
 
   ASSERT_EQ(Ctl("auditor", {"audit", "consistency", "--from", "3"}, &out), 0)
       << out;
-  EXPECT_THAT(out, MatchesRegex(absl::StrCat(
-                       R"(\{"old_size":3,"old_root":"[A-Za-z0-9+/=]{44}","new_size":)",
-                       size, R"(,"hashes":\[("[A-Za-z0-9+/=]{44}",?)+\]\}\s*)")));
-  ASSERT_EQ(Ctl("auditor",
-                {"audit", "consistency", "--from", "2", "--to", "4"}, &out),
+  EXPECT_THAT(
+      out, MatchesRegex(absl::StrCat(
+               R"(\{"old_size":3,"old_root":"[A-Za-z0-9+/=]{44}","new_size":)",
+               size, R"(,"hashes":\[("[A-Za-z0-9+/=]{44}",?)+\]\}\s*)")));
+  ASSERT_EQ(Ctl("auditor", {"audit", "consistency", "--from", "2", "--to", "4"},
+                &out),
             0)
       << out;
   EXPECT_THAT(out, HasSubstr(R"("old_size":2,)"));
@@ -338,10 +343,12 @@ TEST_F(AuditTest, ProofAndConsistencyHaveTheDocumentedShape) {
   EXPECT_THAT(out, HasSubstr("\n\n\xE2\x80\x94 "));  // blank line, em dash
   std::string key;
   ASSERT_EQ(Ctl("auditor", {"audit", "key"}, &key), 0) << key;
-  EXPECT_THAT(key, MatchesRegex(R"([^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+\s*)"));
+  EXPECT_THAT(
+      key, MatchesRegex(R"([^+[:space:]]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+\s*)"));
 
-  EXPECT_EQ(Ctl("auditor", {"audit", "proof", "--index", "1", "--size",
-                            absl::StrCat(size + 100)},
+  EXPECT_EQ(Ctl("auditor",
+                {"audit", "proof", "--index", "1", "--size",
+                 absl::StrCat(size + 100)},
                 &out),
             1)
       << out;

@@ -1,0 +1,161 @@
+// havenctl exchange …: ask other agencies for a subject's data through this
+// node (caseworker role).
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/cli/commands.h"
+#include "client/cli/decision_output.h"
+#include "client/cli/rpc.h"
+#include "grpcpp/client_context.h"
+#include "haven/v1/exchange.grpc.pb.h"
+
+namespace haven::client::cli {
+namespace {
+
+using haven::v1::ExchangeService;
+
+int Handles(const Invocation& in) {
+  haven::v1::ListHandlesResponse response;
+  absl::Status s =
+      CallUnary<ExchangeService>(in, &ExchangeService::Stub::ListHandles,
+                                 haven::v1::ListHandlesRequest(), &response);
+  if (!s.ok()) return Report(s);
+  if (in.json) {
+    std::puts(ToJson(response).c_str());
+    return kExitOk;
+  }
+  std::printf("%-24s %-34s %s\n", "HOLDER", "HANDLE", "ISSUED");
+  for (const haven::v1::SubjectHandle& h : response.handles()) {
+    std::printf("%-24s %-34s %s\n", h.holder_agency_id().c_str(),
+                h.handle().c_str(), FormatUnix(h.issued_unix()).c_str());
+  }
+  return kExitOk;
+}
+
+int Request(const Invocation& in) {
+  for (const char* flag : {"holder", "handle", "purpose"}) {
+    if (in.args.GetOr(flag, "").empty()) {
+      return UsageError(absl::StrCat("--", flag, " is required"));
+    }
+  }
+  haven::v1::RequestDisclosureRequest request;
+  request.set_holder_agency_id(in.args.GetOr("holder", ""));
+  request.set_handle(in.args.GetOr("handle", ""));
+  auto purpose = ParsePurpose("purpose", in.args.GetOr("purpose", ""));
+  if (!purpose.ok()) return UsageError(std::string(purpose.status().message()));
+  request.set_purpose(*purpose);
+  auto categories = ParseCategories("category", in.args.GetAll("category"));
+  if (!categories.ok()) {
+    return UsageError(std::string(categories.status().message()));
+  }
+  if (categories->empty()) {
+    return UsageError("at least one --category is required");
+  }
+  for (haven::v1::Category c : *categories) request.add_categories(c);
+  request.set_justification(in.args.GetOr("justification", ""));
+
+  haven::v1::RequestDisclosureResponse response;
+  absl::Status s = CallUnary<ExchangeService>(
+      in, &ExchangeService::Stub::RequestDisclosure, request, &response);
+  if (!s.ok()) return Report(s);
+  if (in.json) {
+    std::puts(ToJson(response).c_str());
+    return kExitOk;
+  }
+  // The node answered: every category withheld is still a success.
+  PrintDecision(response.decision());
+  std::printf("\n%-20s %-16s %s\n", "FIELD", "CATEGORY", "VALUE");
+  for (const haven::v1::Field& field : response.fields()) {
+    std::printf("%-20s %-16s %s\n", field.name().c_str(),
+                haven::v1::Category_Name(field.category()).c_str(),
+                field.value().c_str());
+  }
+  if (response.fields().empty()) std::printf("(no fields disclosed)\n");
+  std::printf(
+      "\nholder audit index   %llu\nreceipt audit index  %llu\n"
+      "data life            %lld days (%lld s)\n",
+      static_cast<unsigned long long>(response.holder_audit_index()),
+      static_cast<unsigned long long>(response.receipt_audit_index()),
+      static_cast<long long>(response.data_life_seconds() / 86400),
+      static_cast<long long>(response.data_life_seconds()));
+  return kExitOk;
+}
+
+int Watch(const Invocation& in) {
+  int count = 0;
+  if (in.args.Has("count") &&
+      (!absl::SimpleAtoi(in.args.GetOr("count", ""), &count) || count <= 0)) {
+    return UsageError("--count expects a positive whole number");
+  }
+  auto connection = in.connect();
+  if (!connection.ok()) return Report(connection.status());
+  auto stub = ExchangeService::NewStub((*connection)->channel());
+  std::unique_ptr<grpc::ClientContext> context = (*connection)->NewContext();
+  // A watch runs until interrupted; with --count it must end in bounded time.
+  context->set_deadline(
+      count > 0 ? std::chrono::system_clock::now() + std::chrono::seconds(30)
+                : std::chrono::system_clock::time_point::max());
+  auto reader =
+      stub->WatchNotices(context.get(), haven::v1::WatchNoticesRequest());
+  haven::v1::WatchNoticesResponse response;
+  int seen = 0;
+  while ((count == 0 || seen < count) && reader->Read(&response)) {
+    ++seen;
+    const haven::v1::RevocationNotice& n = response.notice();
+    if (in.json) {
+      std::puts(ToJson(n).c_str());
+    } else {
+      std::printf("%s %s holder=%s handle=%s consent=%s notice=%s\n",
+                  FormatUnix(n.effective_unix()).c_str(), n.change().c_str(),
+                  n.holder_agency_id().c_str(), n.handle().c_str(),
+                  n.consent_id().empty() ? "-" : n.consent_id().c_str(),
+                  n.notice_id().c_str());
+    }
+    std::fflush(stdout);
+  }
+  if (count > 0 && seen >= count) {
+    context->TryCancel();
+    (void)reader->Finish();
+    return kExitOk;
+  }
+  absl::Status s = FromGrpc(reader->Finish());
+  if (!s.ok()) return Report(s);
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> ExchangeCommands() {
+  return {
+      {"exchange",
+       "handles",
+       "list the subject handles other agencies issued to this one",
+       "havenctl exchange handles",
+       {},
+       Handles},
+      {"exchange",
+       "request",
+       "ask a holder agency for a subject's data",
+       "havenctl exchange request --holder AGENCY --handle H --purpose P "
+       "--category C [--category C] [--justification TEXT]\n"
+       "  Prints, per category, whether it was disclosed or withheld and "
+       "why,\n"
+       "  then the fields received. Exit 0 whenever the holder answered.",
+       {"holder", "handle", "purpose", "category", "justification"},
+       Request},
+      {"exchange",
+       "watch",
+       "print revocation notices as they arrive",
+       "havenctl exchange watch [--count N]\n"
+       "  Without --count it runs until interrupted; with it, it stops after\n"
+       "  N notices or 30 s.",
+       {"count"},
+       Watch},
+  };
+}
+
+}  // namespace haven::client::cli

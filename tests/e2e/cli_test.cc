@@ -1,0 +1,379 @@
+// End-to-end tests of havenctl's consent, exchange and policy commands
+// against real havend processes: Safe Harbor (victim services, with its
+// sharing policy) holds the data; Legal Aid (legal services) is the grantee
+// and the requester.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_federation.h"
+#include "tests/testing/test_node.h"
+
+namespace haven::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string JsonField(const std::string& json, const std::string& name) {
+  std::smatch match;
+  std::regex pattern("\"" + name + "\":\"([^\"]*)\"");
+  return std::regex_search(json, match, pattern) ? match[1].str() : "";
+}
+
+std::string Trimmed(std::string s) {
+  s.erase(s.find_last_not_of("\n") + 1);
+  return s;
+}
+
+// The line of a decision table for `category`, or "".
+std::string DecisionLine(const std::string& out, const std::string& category) {
+  std::smatch match;
+  std::regex pattern("(^|\n)(" + category + " [^\n]*)");
+  return std::regex_search(out, match, pattern) ? match[2].str() : "";
+}
+
+TEST(PolicyCheckTest, EveryExampleIsValidOffline) {
+  const std::string dir = SourceDir() + "/policy/examples";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string out;
+    EXPECT_EQ(
+        RunCommand({HavenctlPath(), "policy", "check", entry.path().string()},
+                   &out),
+        0)
+        << out;
+    EXPECT_THAT(out, HasSubstr(": ok, version "));
+    EXPECT_THAT(out, HasSubstr(" rules"));
+    ++checked;
+  }
+  EXPECT_GE(checked, 3);
+}
+
+TEST(PolicyCheckTest, BrokenFileIsAUsageErrorWithItsLine) {
+  TempDir dir;
+  const std::string path = dir.Join("broken.textproto");
+  std::ofstream(path) << "agency_id: \"safe-harbor\"\n"
+                      << "rules {\n"
+                      << "  name: \"typo\"\n"
+                      << "  effect: PERMITT\n"
+                      << "}\n";
+  std::string out;
+  EXPECT_EQ(RunCommand({HavenctlPath(), "policy", "check", path}, &out), 2);
+  EXPECT_THAT(out, HasSubstr(path + ":4:"));
+
+  const std::string invalid = dir.Join("invalid.textproto");
+  std::ofstream(invalid) << "agency_id: \"safe-harbor\"\n"
+                         << "rules {\n"
+                         << "  name: \"no-categories\"\n"
+                         << "  effect: PERMIT\n"
+                         << "  requester { sectors: LEGAL_SERVICES }\n"
+                         << "  purposes: LEGAL_REPRESENTATION\n"
+                         << "}\n";
+  EXPECT_EQ(RunCommand({HavenctlPath(), "policy", "check", invalid}, &out), 2);
+  EXPECT_THAT(out, HasSubstr("no-categories"));
+
+  EXPECT_EQ(RunCommand({HavenctlPath(), "policy", "check",
+                        dir.Join("missing.textproto")},
+                       &out),
+            2);
+  EXPECT_EQ(RunCommand({HavenctlPath(), "policy", "check"}, &out), 2);
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    federation_ = std::make_unique<TestFederation>(dir_.path());
+    std::string error;
+    ASSERT_TRUE(federation_->Create(
+        {{"safe-harbor", "VICTIM_SERVICES",
+          SourceDir() + "/policy/examples/safe-harbor.textproto"},
+         {"legal-aid", "LEGAL_SERVICES",
+          SourceDir() + "/policy/examples/legal-aid.textproto"}},
+        &error))
+        << error;
+    ASSERT_TRUE(federation_->Start(&error)) << error;
+  }
+
+  TestNode& holder() { return federation_->node("safe-harbor"); }
+  TestNode& requester() { return federation_->node("legal-aid"); }
+
+  int Ctl(const std::string& role, const std::vector<std::string>& args,
+          std::string* out) {
+    return holder().Havenctl(role, args, out);
+  }
+
+  std::string NewSubject() {
+    std::string out;
+    EXPECT_EQ(Ctl("caseworker", {"records", "create-subject"}, &out), 0) << out;
+    std::string subject = Trimmed(out);
+    EXPECT_EQ(Ctl("caseworker",
+                  {"records", "put", "--subject", subject, "--field",
+                   "phone:CONTACT=555-0100", "--field",
+                   "notes:CASE_NOTES=stays home"},
+                  &out),
+              0)
+        << out;
+    return subject;
+  }
+
+  // Consent for Legal Aid to get contact and immigration data for legal
+  // representation, for 90 days. Returns the consent id.
+  std::string RecordConsent(const std::string& subject) {
+    std::string out;
+    EXPECT_EQ(
+        Ctl("advocate",
+            {"consent", "record", "--subject", subject, "--grantee-agency",
+             "legal-aid", "--purpose", "legal_representation", "--category",
+             "CONTACT", "--category", "immigration", "--until", "+90d",
+             "--data-life-days", "30", "--json"},
+            &out),
+        0)
+        << out;
+    return JsonField(out, "consent_id");
+  }
+
+  TempDir dir_;
+  std::unique_ptr<TestFederation> federation_;
+};
+
+TEST_F(CliTest, ConsentRoundTrip) {
+  std::string subject = NewSubject();
+  std::string out;
+  ASSERT_EQ(Ctl("advocate",
+                {"consent", "record", "--subject", subject, "--grantee-agency",
+                 "legal-aid", "--purpose", "LEGAL_REPRESENTATION", "--category",
+                 "CONTACT", "--until", "+90d", "--max-uses", "5", "--per-days",
+                 "7", "--evidence-sha256", std::string(64, 'a')},
+                &out),
+            0)
+      << out;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(out, match, std::regex("consent +(\\S+)\n")))
+      << out;
+  const std::string id = match[1];
+  EXPECT_THAT(out, HasSubstr("version    1"));
+  EXPECT_THAT(out, HasSubstr("ACTIVE"));
+  EXPECT_THAT(out, HasSubstr("key id"));
+  EXPECT_TRUE(
+      std::regex_search(out, std::regex("signature  [A-Za-z0-9+/]{80,}=*")))
+      << out;
+
+  ASSERT_EQ(Ctl("advocate", {"consent", "list", "--subject", subject}, &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr(id));
+  EXPECT_THAT(out, HasSubstr("legal-aid"));
+  EXPECT_THAT(out, HasSubstr("LEGAL_REPRESENTATION"));
+  EXPECT_THAT(out, HasSubstr("0/5 per 7d"));
+
+  ASSERT_EQ(Ctl("advocate",
+                {"consent", "pause", "--id", id, "--reason", "review"}, &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("PAUSED"));
+  ASSERT_EQ(Ctl("advocate", {"consent", "resume", "--id", id}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("ACTIVE"));
+  ASSERT_EQ(
+      Ctl("advocate",
+          {"consent", "revoke", "--id", id, "--reason", "survivor withdrew"},
+          &out),
+      0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("REVOKED"));
+
+  ASSERT_EQ(Ctl("advocate", {"consent", "get", "--id", id}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("PAUSED"));
+  EXPECT_THAT(out, HasSubstr("REVOKED"));
+  EXPECT_THAT(out, HasSubstr("survivor withdrew"));
+  ASSERT_EQ(Ctl("advocate", {"consent", "get", "--id", id, "--json"}, &out), 0);
+  EXPECT_THAT(out, HasSubstr("\"history\""));
+
+  // Only advocates record consent.
+  EXPECT_EQ(Ctl("caseworker",
+                {"consent", "record", "--subject", subject, "--grantee-agency",
+                 "legal-aid", "--purpose", "LEGAL_REPRESENTATION", "--category",
+                 "CONTACT", "--until", "+90d"},
+                &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("ADVOCATE"));
+  EXPECT_EQ(Ctl("caseworker", {"consent", "list", "--subject", subject}, &out),
+            1);
+
+  // Usage errors never reach the node.
+  EXPECT_EQ(
+      Ctl("advocate",
+          {"consent", "record", "--subject", subject, "--purpose",
+           "LEGAL_REPRESENTATION", "--category", "CONTACT", "--until", "+90d"},
+          &out),
+      2);
+  EXPECT_THAT(out, HasSubstr("--grantee-agency"));
+  EXPECT_EQ(Ctl("advocate",
+                {"consent", "record", "--subject", subject, "--grantee-sector",
+                 "legal_services", "--purpose", "LEGAL_REPRESENTATION",
+                 "--category", "NOT_A_CATEGORY", "--until", "+90d"},
+                &out),
+            2);
+  EXPECT_THAT(out, HasSubstr("NOT_A_CATEGORY"));
+  EXPECT_EQ(Ctl("advocate", {"consent", "pause", "--id", id}, &out), 2);
+  EXPECT_EQ(
+      Ctl("advocate", {"consent", "get", "--id", "no-such-consent"}, &out), 1);
+}
+
+TEST_F(CliTest, RefusalAndLift) {
+  std::string subject = NewSubject();
+  std::string out;
+  ASSERT_EQ(Ctl("advocate",
+                {"consent", "refuse", "--subject", subject, "--json"}, &out),
+            0)
+      << out;
+  const std::string refusal = JsonField(out, "refusal_id");
+  ASSERT_FALSE(refusal.empty()) << out;
+  ASSERT_EQ(Ctl("advocate", {"consent", "list", "--subject", subject}, &out),
+            0);
+  EXPECT_THAT(out, HasSubstr("do not share"));
+  ASSERT_EQ(Ctl("advocate", {"consent", "lift", "--refusal", refusal}, &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("active     no"));
+}
+
+TEST_F(CliTest, ExplainFollowsConsentAndRevocation) {
+  std::string subject = NewSubject();
+  std::string id = RecordConsent(subject);
+  ASSERT_FALSE(id.empty());
+  const std::vector<std::string> explain = {
+      "policy",      "explain",   "--subject",  subject,
+      "--requester", "legal-aid", "--purpose",  "LEGAL_REPRESENTATION",
+      "--category",  "CONTACT",   "--category", "CASE_NOTES"};
+  std::string out;
+  ASSERT_EQ(Ctl("advocate", explain, &out), 0) << out;
+  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("ALLOWED "));
+  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("ALLOWED_BY_CONSENT"));
+  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("legal-representation"));
+  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr(id));
+  EXPECT_THAT(DecisionLine(out, "CASE_NOTES"), HasSubstr("WITHHELD"));
+  EXPECT_THAT(DecisionLine(out, "CASE_NOTES"), HasSubstr("DENIED_BY_RULE"));
+
+  ASSERT_EQ(
+      Ctl("advocate",
+          {"consent", "revoke", "--id", id, "--reason", "survivor withdrew"},
+          &out),
+      0)
+      << out;
+  ASSERT_EQ(Ctl("admin", explain, &out), 0) << out;
+  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("WITHHELD"));
+  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("CONSENT_IS_REVOKED"));
+
+  EXPECT_EQ(Ctl("caseworker", explain, &out), 1);
+  std::vector<std::string> unknown = explain;
+  unknown[5] = "nobody";
+  EXPECT_EQ(Ctl("advocate", unknown, &out), 1);
+  EXPECT_THAT(out, HasSubstr("nobody"));
+}
+
+TEST_F(CliTest, PolicyShowAndLoad) {
+  std::string out;
+  ASSERT_EQ(Ctl("auditor", {"policy", "show"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("agency_id: \"safe-harbor\""));
+  EXPECT_THAT(out, HasSubstr("legal-representation"));
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(out, match,
+                                std::regex("policy version ([0-9a-f]{64})")))
+      << out;
+  const std::string version = match[1];
+
+  const std::string file =
+      SourceDir() + "/policy/examples/safe-harbor.textproto";
+  ASSERT_EQ(Ctl("admin", {"policy", "load", file}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("version " + version));
+  ASSERT_EQ(RunCommand({HavenctlPath(), "policy", "check", file}, &out), 0);
+  EXPECT_THAT(out, HasSubstr("version " + version));
+
+  EXPECT_EQ(Ctl("auditor", {"policy", "load", file}, &out), 1);
+  EXPECT_EQ(Ctl("admin",
+                {"policy", "load",
+                 SourceDir() + "/policy/examples/legal-aid.textproto"},
+                &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("legal-aid"));
+}
+
+TEST_F(CliTest, ExchangeRequestShowsWhatWasSharedAndWhy) {
+  std::string subject = NewSubject();
+  std::string id = RecordConsent(subject);
+  ASSERT_FALSE(id.empty());
+
+  // The holder offers Legal Aid a handle once the consent is recorded.
+  std::string handle;
+  std::string out;
+  for (int attempt = 0; attempt < 100 && handle.empty(); ++attempt) {
+    ASSERT_EQ(requester().Havenctl("caseworker",
+                                   {"exchange", "handles", "--json"}, &out),
+              0)
+        << out;
+    handle = JsonField(out, "handle");
+    if (handle.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ASSERT_FALSE(handle.empty()) << out;
+  ASSERT_EQ(requester().Havenctl("caseworker", {"exchange", "handles"}, &out),
+            0);
+  EXPECT_THAT(out, HasSubstr("safe-harbor"));
+  EXPECT_THAT(out, HasSubstr(handle));
+
+  const std::vector<std::string> ask = {
+      "exchange",   "request", "--holder",   "safe-harbor",
+      "--handle",   handle,    "--purpose",  "LEGAL_REPRESENTATION",
+      "--category", "CONTACT", "--category", "CASE_NOTES"};
+  ASSERT_EQ(requester().Havenctl("caseworker", ask, &out), 0) << out;
+  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("ALLOWED_BY_CONSENT"));
+  EXPECT_THAT(DecisionLine(out, "CASE_NOTES"), HasSubstr("DENIED_BY_RULE"));
+  EXPECT_THAT(out, HasSubstr("555-0100"));
+  EXPECT_THAT(out, Not(HasSubstr("stays home")));
+  EXPECT_THAT(out, HasSubstr("holder audit index"));
+  EXPECT_THAT(out, HasSubstr("data life            30 days"));
+
+  // A watcher sees the revocation.
+  const std::string watch_out = dir_.Join("watch.out");
+  Subprocess watch({HavenctlPath(), "--node", requester().local_address(),
+                    "--ca", requester().ca_file(), "--server-name", "legal-aid",
+                    "--token-file", requester().token_file("caseworker"),
+                    "exchange", "watch", "--count", "1"},
+                   watch_out, watch_out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(
+      Ctl("advocate",
+          {"consent", "revoke", "--id", id, "--reason", "survivor withdrew"},
+          &out),
+      0)
+      << out;
+  auto watched = watch.Wait(std::chrono::seconds(40));
+  ASSERT_TRUE(watched.has_value());
+  EXPECT_EQ(*watched, 0) << ReadFileOrEmpty(watch_out);
+  EXPECT_THAT(ReadFileOrEmpty(watch_out), HasSubstr("revoked"));
+  EXPECT_THAT(ReadFileOrEmpty(watch_out), HasSubstr(handle));
+
+  // Everything withheld is still an answer: exit 0.
+  ASSERT_EQ(requester().Havenctl("caseworker", ask, &out), 0) << out;
+  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("WITHHELD"));
+  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("CONSENT_IS_REVOKED"));
+  EXPECT_THAT(out, HasSubstr("(no fields disclosed)"));
+  EXPECT_THAT(out, Not(HasSubstr("555-0100")));
+
+  // A node error is exit 1.
+  std::vector<std::string> bad = ask;
+  bad[5] = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(requester().Havenctl("caseworker", bad, &out), 1) << out;
+}
+
+}  // namespace
+}  // namespace haven::testing

@@ -1,0 +1,832 @@
+// End-to-end tests of the exchange between agencies, with three real havend
+// processes on 127.0.0.1 that know each other through one federation
+// manifest: safe-harbor (victim services) holds a survivor's records;
+// legal-aid (legal services) and metro-pd (law enforcement) ask for them.
+// Each node runs its sharing policy from policy/examples. Agency clients talk
+// to their own node's local API; some tests act as legal-aid's node itself on
+// safe-harbor's peer API, with legal-aid's certificate and signing key.
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/verify/signed_note.h"
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "haven/v1/audit.grpc.pb.h"
+#include "haven/v1/consent.grpc.pb.h"
+#include "haven/v1/exchange.grpc.pb.h"
+#include "haven/v1/records.grpc.pb.h"
+#include "server/crypto/ed25519_signer.h"
+#include "server/crypto/master_key.h"
+#include "server/crypto/node_keys.h"
+#include "server/crypto/secret_bytes.h"
+#include "server/exchange/signing.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_federation.h"
+#include "tests/testing/test_node.h"
+
+namespace haven::testing {
+namespace {
+
+using ::haven::v1::Category;
+using ::haven::v1::EntryKind;
+using ::haven::v1::IndexedEntry;
+using ::haven::v1::Purpose;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kHolder[] = "safe-harbor";
+constexpr char kLegalAid[] = "legal-aid";
+constexpr char kPolice[] = "metro-pd";
+
+std::string RandomHex(size_t bytes) {
+  auto secret = server::crypto::SecretBytes::Random(bytes);
+  return absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(secret.data()), secret.size()));
+}
+
+int64_t NowUnix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
+  return std::chrono::system_clock::now() + delay;
+}
+
+std::set<std::string> FieldNames(
+    const google::protobuf::RepeatedPtrField<haven::v1::Field>& fields) {
+  std::set<std::string> names;
+  for (const auto& field : fields) names.insert(field.name());
+  return names;
+}
+
+int AllowedCount(const haven::v1::Decision& decision) {
+  int allowed = 0;
+  for (const auto& c : decision.categories()) allowed += c.allowed() ? 1 : 0;
+  return allowed;
+}
+
+// The holder's decisions about `requester`'s requests, paired by request id
+// with the requester's receipts of `holder`'s answers. Returns one line per
+// entry without a partner, per request id on record more than once on one
+// side, and per pair whose two sides disagree on what was given.
+std::vector<std::string> Reconcile(
+    const std::vector<IndexedEntry>& holder_log, const std::string& holder_id,
+    const std::vector<IndexedEntry>& requester_log,
+    const std::string& requester_id) {
+  auto collect = [](const std::vector<IndexedEntry>& log,
+                    const std::string& peer, std::set<EntryKind> kinds,
+                    const std::string& side,
+                    std::vector<std::string>* problems) {
+    std::map<std::string, haven::v1::AuditEntry> by_id;
+    for (const IndexedEntry& indexed : log) {
+      const haven::v1::AuditEntry& entry = indexed.entry();
+      if (!kinds.count(entry.kind()) || entry.agency_id() != peer) continue;
+      if (!by_id.emplace(entry.request_id(), entry).second) {
+        problems->push_back(
+            absl::StrCat(side, " has request ", entry.request_id(), " twice"));
+      }
+    }
+    return by_id;
+  };
+  std::vector<std::string> problems;
+  auto holder = collect(holder_log, requester_id,
+                        {haven::v1::DISCLOSURE, haven::v1::REQUEST_REFUSED},
+                        holder_id, &problems);
+  auto requester =
+      collect(requester_log, holder_id,
+              {haven::v1::DISCLOSURE_RECEIVED, haven::v1::REQUEST_REFUSED},
+              requester_id, &problems);
+  for (const auto& [id, decided] : holder) {
+    auto receipt = requester.find(id);
+    if (receipt == requester.end()) {
+      problems.push_back(absl::StrCat("unpaired at ", holder_id, ": ", id));
+      continue;
+    }
+    std::set<int> given(decided.given().begin(), decided.given().end());
+    std::set<int> received(receipt->second.given().begin(),
+                           receipt->second.given().end());
+    const bool disclosed = decided.kind() == haven::v1::DISCLOSURE;
+    const bool receipt_ok =
+        disclosed ? receipt->second.kind() == haven::v1::DISCLOSURE_RECEIVED
+                  : received.empty();
+    if (!receipt_ok || given != received) {
+      problems.push_back(absl::StrCat("sides disagree on ", id, ": ",
+                                      EntryKind_Name(decided.kind()), " vs ",
+                                      EntryKind_Name(receipt->second.kind())));
+    }
+  }
+  for (const auto& [id, receipt] : requester) {
+    if (!holder.count(id)) {
+      problems.push_back(absl::StrCat("unpaired at ", requester_id, ": ", id));
+    }
+  }
+  return problems;
+}
+
+class ExchangeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    federation_ = std::make_unique<TestFederation>(dir_.path());
+    const std::string policies = SourceDir() + "/policy/examples/";
+    std::string error;
+    ASSERT_TRUE(federation_->Create(
+        {{kHolder, "VICTIM_SERVICES", policies + "safe-harbor.textproto"},
+         {kLegalAid, "LEGAL_SERVICES", policies + "legal-aid.textproto"},
+         {kPolice, "LAW_ENFORCEMENT", policies + "metro-pd.textproto"}},
+        &error))
+        << error;
+    ASSERT_TRUE(federation_->Start(&error)) << error;
+    for (const char* agency : {kHolder, kLegalAid, kPolice}) {
+      const TestNode& node = federation_->node(agency);
+      grpc::SslCredentialsOptions tls;
+      tls.pem_root_certs = ReadFileOrEmpty(node.ca_file());
+      grpc::ChannelArguments args;
+      args.SetSslTargetNameOverride(agency);
+      channels_[agency] = grpc::CreateCustomChannel(
+          node.local_address(), grpc::SslCredentials(tls), args);
+    }
+  }
+
+  // A call to `agency`'s local API as its `role`, bounded.
+  std::unique_ptr<grpc::ClientContext> Call(
+      const std::string& agency, const std::string& role,
+      std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(In(timeout));
+    context->AddMetadata("authorization",
+                         "Bearer " + federation_->node(agency).token(role));
+    return context;
+  }
+
+  // A survivor at the holder with one record holding a field in each of
+  // several categories.
+  std::string CreateSurvivor() {
+    auto records = haven::v1::RecordService::NewStub(channels_.at(kHolder));
+    haven::v1::CreateSubjectResponse created;
+    grpc::Status status =
+        records->CreateSubject(Call(kHolder, "caseworker").get(),
+                               haven::v1::CreateSubjectRequest(), &created);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    haven::v1::PutRecordRequest put;
+    put.set_subject_id(created.subject_id());
+    const std::vector<std::tuple<std::string, Category, std::string>> fields = {
+        {"full_name", haven::v1::IDENTITY, "A. Survivor"},
+        {"phone", haven::v1::CONTACT, "555-0100 (after 6pm)"},
+        {"visa_status", haven::v1::IMMIGRATION, "T-visa application pending"},
+        {"clinic_visit", haven::v1::MEDICAL, "treated 2026-10-02"},
+        {"stage", haven::v1::CASE_STATUS, "open"},
+        {"notes", haven::v1::CASE_NOTES, "advocate's private notes"}};
+    for (const auto& [name, category, value] : fields) {
+      haven::v1::Field* field = put.add_fields();
+      field->set_name(name);
+      field->set_category(category);
+      field->set_value(value);
+    }
+    haven::v1::PutRecordResponse stored;
+    status =
+        records->PutRecord(Call(kHolder, "caseworker").get(), put, &stored);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return created.subject_id();
+  }
+
+  // The advocate records a consent at the holder; returns its id.
+  std::string RecordConsent(const std::string& subject,
+                            const std::string& grantee, Purpose purpose,
+                            const std::vector<Category>& categories) {
+    haven::v1::RecordConsentRequest request;
+    haven::v1::Consent* consent = request.mutable_consent();
+    consent->set_subject_id(subject);
+    consent->mutable_grantee()->set_agency_id(grantee);
+    consent->add_purposes(purpose);
+    for (Category c : categories) consent->add_categories(c);
+    consent->mutable_valid()->set_from_unix(NowUnix() - 60);
+    consent->mutable_valid()->set_until_unix(NowUnix() + 90 * 86400);
+    consent->set_data_life_seconds(kDataLifeSeconds);
+    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
+    haven::v1::RecordConsentResponse response;
+    grpc::Status status = stub->RecordConsent(Call(kHolder, "advocate").get(),
+                                              request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.receipt().consent().consent_id();
+  }
+
+  grpc::Status Revoke(const std::string& consent_id) {
+    haven::v1::ChangeConsentStatusRequest request;
+    request.set_consent_id(consent_id);
+    request.set_reason("survivor withdrew consent");
+    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
+    haven::v1::ChangeConsentStatusResponse response;
+    return stub->RevokeConsent(Call(kHolder, "advocate").get(), request,
+                               &response);
+  }
+
+  // The handle the holder pushed to `agency` (asynchronously), waited for a
+  // bounded time; "" if none arrived.
+  std::string WaitForHandle(const std::string& agency) {
+    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
+    const auto give_up = In(std::chrono::seconds(10));
+    while (std::chrono::system_clock::now() < give_up) {
+      haven::v1::ListHandlesResponse response;
+      grpc::Status status =
+          stub->ListHandles(Call(agency, "caseworker").get(),
+                            haven::v1::ListHandlesRequest(), &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      for (const auto& handle : response.handles()) {
+        if (handle.holder_agency_id() == kHolder) {
+          EXPECT_EQ(handle.grantee_agency_id(), agency);
+          return handle.handle();
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << agency << " received no handle within 10 s";
+    return "";
+  }
+
+  // `agency`'s caseworker asks the holder through its own node.
+  grpc::Status Request(const std::string& agency, const std::string& handle,
+                       Purpose purpose, const std::vector<Category>& categories,
+                       haven::v1::RequestDisclosureResponse* response) {
+    haven::v1::RequestDisclosureRequest request;
+    request.set_holder_agency_id(kHolder);
+    request.set_handle(handle);
+    request.set_purpose(purpose);
+    for (Category c : categories) request.add_categories(c);
+    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
+    return stub->RequestDisclosure(Call(agency, "caseworker").get(), request,
+                                   response);
+  }
+
+  // `agency`'s whole audit log, read by its auditor.
+  std::vector<IndexedEntry> Entries(const std::string& agency) {
+    auto stub = haven::v1::AuditService::NewStub(channels_.at(agency));
+    std::vector<IndexedEntry> entries;
+    constexpr uint64_t kPage = 1000;
+    for (;;) {
+      haven::v1::GetEntriesRequest request;
+      request.set_start(entries.size());
+      request.set_count(kPage);
+      haven::v1::GetEntriesResponse response;
+      grpc::Status status =
+          stub->GetEntries(Call(agency, "auditor").get(), request, &response);
+      if (!status.ok() && !entries.empty()) break;  // past the end
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      for (const auto& entry : response.entries()) entries.push_back(entry);
+      if (!status.ok() || response.entries_size() < static_cast<int>(kPage)) {
+        break;
+      }
+    }
+    return entries;
+  }
+
+  static const IndexedEntry* FindEntry(const std::vector<IndexedEntry>& log,
+                                       uint64_t index) {
+    for (const auto& entry : log) {
+      if (entry.index() == index) return &entry;
+    }
+    return nullptr;
+  }
+
+  // The signing key of `agency`'s node, derived from its master key file as
+  // the node derives it.
+  std::unique_ptr<server::crypto::Ed25519Signer> SignerOf(
+      const std::string& agency) {
+    auto master =
+        server::crypto::LoadMasterKeyFile(federation_->master_key_file(agency));
+    EXPECT_TRUE(master.ok()) << master.status();
+    if (!master.ok()) return nullptr;
+    auto seed = server::crypto::DeriveSigningSeed(*master);
+    EXPECT_TRUE(seed.ok()) << seed.status();
+    if (!seed.ok()) return nullptr;
+    auto signer = server::crypto::Ed25519Signer::FromSeed(*seed);
+    EXPECT_TRUE(signer.ok()) << signer.status();
+    if (!signer.ok()) return nullptr;
+    // The manifest publishes exactly this key.
+    auto published =
+        client::ParseVerifierKey(federation_->verifier_key(agency));
+    EXPECT_TRUE(published.ok()) << published.status();
+    if (published.ok()) {
+      EXPECT_EQ(published->public_key,
+                std::string(reinterpret_cast<const char*>(
+                                (*signer)->public_key().data()),
+                            (*signer)->public_key().size()));
+    }
+    return *std::move(signer);
+  }
+
+  // A mutual-TLS stub on the holder's peer API presenting `agency`'s
+  // certificate.
+  std::unique_ptr<haven::v1::PeerService::Stub> PeerStubAs(
+      const std::string& agency) {
+    const std::string pki = federation_->pki_dir();
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = ReadFileOrEmpty(pki + "/ca.crt");
+    tls.pem_private_key = ReadFileOrEmpty(pki + "/" + agency + "/node.key");
+    tls.pem_cert_chain = ReadFileOrEmpty(pki + "/" + agency + "/node.crt");
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride(kHolder);
+    return haven::v1::PeerService::NewStub(
+        grpc::CreateCustomChannel(federation_->node(kHolder).peer_address(),
+                                  grpc::SslCredentials(tls), args));
+  }
+
+  static haven::v1::DisclosureRequest NewPeerRequest(
+      const std::string& claimed_agency, const std::string& handle,
+      Purpose purpose, Category category) {
+    haven::v1::DisclosureRequest request;
+    request.set_request_id(RandomHex(16));
+    request.set_sent_unix(NowUnix());
+    request.set_requester_agency_id(claimed_agency);
+    request.set_handle(handle);
+    request.set_purpose(purpose);
+    request.add_categories(category);
+    request.set_requester_principal(claimed_agency + "-caseworker");
+    return request;
+  }
+
+  static haven::v1::SignedDisclosureRequest SignRequest(
+      const server::crypto::Ed25519Signer& signer,
+      const haven::v1::DisclosureRequest& request) {
+    haven::v1::SignedDisclosureRequest signed_request;
+    signed_request.set_request(server::exchange::Deterministic(request));
+    signed_request.set_signature(server::exchange::Sign(
+        signer, server::exchange::kRequestContext, signed_request.request()));
+    return signed_request;
+  }
+
+  static grpc::Status Disclose(haven::v1::PeerService::Stub& stub,
+                               const haven::v1::SignedDisclosureRequest& sent,
+                               haven::v1::DiscloseResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(In(std::chrono::seconds(15)));
+    haven::v1::DiscloseRequest call;
+    *call.mutable_request() = sent;
+    return stub.Disclose(&context, call, response);
+  }
+
+  static constexpr int64_t kDataLifeSeconds = 30 * 86400;
+
+  TempDir dir_;
+  std::unique_ptr<TestFederation> federation_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+};
+
+TEST_F(ExchangeTest, LegalAidReceivesExactlyTheConsentedCategories) {
+  const std::string subject = CreateSurvivor();
+  const std::string consent =
+      RecordConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+                    {haven::v1::CONTACT, haven::v1::IMMIGRATION});
+  ASSERT_FALSE(consent.empty());
+  const std::string handle = WaitForHandle(kLegalAid);
+  ASSERT_FALSE(handle.empty());
+
+  haven::v1::RequestDisclosureResponse response;
+  grpc::Status status =
+      Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+              {haven::v1::CONTACT, haven::v1::IMMIGRATION, haven::v1::MEDICAL,
+               haven::v1::CASE_NOTES},
+              &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  EXPECT_THAT(FieldNames(response.fields()),
+              UnorderedElementsAre("phone", "visa_status"));
+  for (const auto& field : response.fields()) {
+    if (field.name() == "phone") {
+      EXPECT_EQ(field.value(), "555-0100 (after 6pm)");
+    }
+    if (field.name() == "visa_status") {
+      EXPECT_EQ(field.value(), "T-visa application pending");
+    }
+  }
+  std::map<Category, haven::v1::CategoryDecision> decided;
+  for (const auto& c : response.decision().categories()) {
+    decided[c.category()] = c;
+    EXPECT_FALSE(c.explanation().empty()) << Category_Name(c.category());
+  }
+  ASSERT_EQ(decided.size(), 4u);
+  for (Category c : {haven::v1::CONTACT, haven::v1::IMMIGRATION}) {
+    EXPECT_TRUE(decided[c].allowed()) << Category_Name(c);
+    EXPECT_EQ(decided[c].reason(), haven::v1::ALLOWED_BY_CONSENT);
+    EXPECT_EQ(decided[c].consent_id(), consent);
+  }
+  EXPECT_FALSE(decided[haven::v1::MEDICAL].allowed());
+  EXPECT_EQ(decided[haven::v1::MEDICAL].reason(), haven::v1::NO_MATCHING_RULE);
+  EXPECT_FALSE(decided[haven::v1::CASE_NOTES].allowed());
+  EXPECT_EQ(decided[haven::v1::CASE_NOTES].reason(), haven::v1::DENIED_BY_RULE);
+  EXPECT_EQ(decided[haven::v1::CASE_NOTES].rule(), "case-notes-stay-home");
+  EXPECT_EQ(response.data_life_seconds(), kDataLifeSeconds);
+
+  // The answer is the holder's, signed under its manifest key.
+  EXPECT_TRUE(
+      server::exchange::VerifySigned(federation_->verifier_key(kHolder),
+                                     server::exchange::kDisclosureContext,
+                                     response.signed_().disclosure(),
+                                     response.signed_().signature(), kHolder)
+          .ok());
+  haven::v1::Disclosure disclosure;
+  ASSERT_TRUE(disclosure.ParseFromString(response.signed_().disclosure()));
+  const std::string request_id = disclosure.request_id();
+  ASSERT_FALSE(request_id.empty());
+
+  // On record at both nodes, under the same request id.
+  const auto holder_log = Entries(kHolder);
+  const IndexedEntry* decided_entry =
+      FindEntry(holder_log, response.holder_audit_index());
+  ASSERT_NE(decided_entry, nullptr);
+  EXPECT_EQ(decided_entry->entry().kind(), haven::v1::DISCLOSURE);
+  EXPECT_EQ(decided_entry->entry().request_id(), request_id);
+  EXPECT_EQ(decided_entry->entry().agency_id(), kLegalAid);
+  EXPECT_THAT(decided_entry->entry().given(),
+              UnorderedElementsAre(haven::v1::CONTACT, haven::v1::IMMIGRATION));
+  EXPECT_EQ(decided_entry->entry().withheld_size(), 2);
+
+  const auto requester_log = Entries(kLegalAid);
+  const IndexedEntry* receipt =
+      FindEntry(requester_log, response.receipt_audit_index());
+  ASSERT_NE(receipt, nullptr);
+  EXPECT_EQ(receipt->entry().kind(), haven::v1::DISCLOSURE_RECEIVED);
+  EXPECT_EQ(receipt->entry().request_id(), request_id);
+  EXPECT_EQ(receipt->entry().agency_id(), kHolder);
+  EXPECT_THAT(receipt->entry().given(),
+              UnorderedElementsAre(haven::v1::CONTACT, haven::v1::IMMIGRATION));
+
+  EXPECT_THAT(Reconcile(holder_log, kHolder, requester_log, kLegalAid),
+              IsEmpty());
+}
+
+TEST_F(ExchangeTest, HandleUsedByAnotherAgencyIsNotFoundLikeAnUnknownOne) {
+  const std::string subject = CreateSurvivor();
+  RecordConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+                {haven::v1::CONTACT});
+  const std::string handle = WaitForHandle(kLegalAid);
+  ASSERT_FALSE(handle.empty());
+  const std::string unknown =
+      RandomHex(handle.size() / 2 + 1).substr(0, handle.size());
+
+  haven::v1::RequestDisclosureResponse stolen_response;
+  grpc::Status stolen =
+      Request(kPolice, handle, haven::v1::LEGAL_REPRESENTATION,
+              {haven::v1::CONTACT}, &stolen_response);
+  haven::v1::RequestDisclosureResponse unknown_response;
+  grpc::Status probed =
+      Request(kPolice, unknown, haven::v1::LEGAL_REPRESENTATION,
+              {haven::v1::CONTACT}, &unknown_response);
+  haven::v1::RequestDisclosureResponse own_unknown_response;
+  grpc::Status own_probe =
+      Request(kLegalAid, unknown, haven::v1::LEGAL_REPRESENTATION,
+              {haven::v1::CONTACT}, &own_unknown_response);
+
+  EXPECT_EQ(stolen.error_code(), grpc::StatusCode::NOT_FOUND)
+      << stolen.error_message();
+  EXPECT_EQ(probed.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(own_probe.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stolen.error_message(), probed.error_message());
+  EXPECT_EQ(stolen.error_message(), own_probe.error_message());
+  EXPECT_EQ(stolen_response.fields_size(), 0);
+
+  // The handle still works for the agency it was issued to.
+  haven::v1::RequestDisclosureResponse response;
+  grpc::Status status =
+      Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+              {haven::v1::CONTACT}, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(FieldNames(response.fields()), UnorderedElementsAre("phone"));
+
+  // Both refusals are on record at both nodes, and the holder's entries for
+  // the stolen and the unknown handle read alike.
+  const auto holder_log = Entries(kHolder);
+  const auto police_log = Entries(kPolice);
+  EXPECT_THAT(Reconcile(holder_log, kHolder, police_log, kPolice), IsEmpty());
+  EXPECT_THAT(Reconcile(holder_log, kHolder, Entries(kLegalAid), kLegalAid),
+              IsEmpty());
+  std::vector<const haven::v1::AuditEntry*> refused;
+  for (const auto& indexed : holder_log) {
+    if (indexed.entry().kind() == haven::v1::REQUEST_REFUSED &&
+        indexed.entry().agency_id() == kPolice) {
+      refused.push_back(&indexed.entry());
+    }
+  }
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0]->detail(), refused[1]->detail());
+  EXPECT_EQ(refused[0]->subject_pseudonym(), refused[1]->subject_pseudonym());
+}
+
+TEST_F(ExchangeTest, ReplayedOrStaleRequestIsRefused) {
+  const std::string subject = CreateSurvivor();
+  RecordConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+                {haven::v1::CONTACT});
+  const std::string handle = WaitForHandle(kLegalAid);
+  ASSERT_FALSE(handle.empty());
+  auto signer = SignerOf(kLegalAid);
+  ASSERT_NE(signer, nullptr);
+  auto peer = PeerStubAs(kLegalAid);
+
+  const haven::v1::SignedDisclosureRequest sent =
+      SignRequest(*signer, NewPeerRequest(kLegalAid, handle,
+                                          haven::v1::LEGAL_REPRESENTATION,
+                                          haven::v1::CONTACT));
+  haven::v1::DiscloseResponse first;
+  grpc::Status status = Disclose(*peer, sent, &first);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(
+      server::exchange::VerifySigned(federation_->verifier_key(kHolder),
+                                     server::exchange::kDisclosureContext,
+                                     first.disclosure().disclosure(),
+                                     first.disclosure().signature(), kHolder)
+          .ok());
+  haven::v1::Disclosure disclosure;
+  ASSERT_TRUE(disclosure.ParseFromString(first.disclosure().disclosure()));
+  EXPECT_THAT(FieldNames(disclosure.fields()), UnorderedElementsAre("phone"));
+
+  haven::v1::DiscloseResponse replayed;
+  status = Disclose(*peer, sent, &replayed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS)
+      << status.error_message();
+  EXPECT_FALSE(replayed.has_disclosure());
+
+  for (int64_t skew : {-600, 600}) {
+    haven::v1::DisclosureRequest stale = NewPeerRequest(
+        kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION, haven::v1::CONTACT);
+    stale.set_sent_unix(NowUnix() + skew);
+    haven::v1::DiscloseResponse refused;
+    status = Disclose(*peer, SignRequest(*signer, stale), &refused);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << "skew " << skew << ": " << status.error_message();
+    EXPECT_FALSE(refused.has_disclosure());
+  }
+}
+
+TEST_F(ExchangeTest, RequestBodyCannotClaimAnotherAgency) {
+  const std::string subject = CreateSurvivor();
+  RecordConsent(subject, kPolice, haven::v1::INVESTIGATION,
+                {haven::v1::CONTACT});
+  const std::string police_handle = WaitForHandle(kPolice);
+  ASSERT_FALSE(police_handle.empty());
+  auto legal_aid_key = SignerOf(kLegalAid);
+  auto police_key = SignerOf(kPolice);
+  ASSERT_NE(legal_aid_key, nullptr);
+  ASSERT_NE(police_key, nullptr);
+  auto peer = PeerStubAs(kLegalAid);
+
+  // Legal-aid's certificate and key, a body naming metro-pd and metro-pd's
+  // handle: refused, nothing disclosed.
+  haven::v1::DiscloseResponse response;
+  grpc::Status status = Disclose(
+      *peer,
+      SignRequest(*legal_aid_key,
+                  NewPeerRequest(kPolice, police_handle,
+                                 haven::v1::INVESTIGATION, haven::v1::CONTACT)),
+      &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << status.error_message();
+  EXPECT_FALSE(response.has_disclosure());
+
+  // Signed with metro-pd's key over legal-aid's connection: the signature
+  // is checked under legal-aid's manifest key and fails.
+  response.Clear();
+  status =
+      Disclose(*peer,
+               SignRequest(*police_key, NewPeerRequest(kPolice, police_handle,
+                                                       haven::v1::INVESTIGATION,
+                                                       haven::v1::CONTACT)),
+               &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << status.error_message();
+  EXPECT_FALSE(response.has_disclosure());
+
+  // Honest about being legal-aid, metro-pd's handle names nobody.
+  response.Clear();
+  status = Disclose(
+      *peer,
+      SignRequest(*legal_aid_key,
+                  NewPeerRequest(kLegalAid, police_handle,
+                                 haven::v1::INVESTIGATION, haven::v1::CONTACT)),
+      &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << status.error_message();
+  EXPECT_FALSE(response.has_disclosure());
+
+  // Nothing was disclosed to anyone.
+  for (const auto& indexed : Entries(kHolder)) {
+    EXPECT_NE(indexed.entry().kind(), haven::v1::DISCLOSURE)
+        << indexed.entry().DebugString();
+  }
+}
+
+TEST_F(ExchangeTest, EveryRequestStartedAfterRevokeReturnedIsRefused) {
+  const std::string subject = CreateSurvivor();
+  const std::string consent =
+      RecordConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+                    {haven::v1::CONTACT, haven::v1::IMMIGRATION});
+  const std::string handle = WaitForHandle(kLegalAid);
+  ASSERT_FALSE(handle.empty());
+
+  struct Outcome {
+    bool started_after_revoke = false;
+    grpc::Status status;
+    int fields = 0;
+    int allowed = 0;
+    std::vector<haven::v1::DecisionReason> reasons;
+  };
+  constexpr int kThreads = 4;
+  constexpr int kRequestsAfterRevoke = 6;
+  std::atomic<bool> revoked{false};
+  std::atomic<int> started{0};
+  std::mutex mu;
+  std::vector<Outcome> outcomes;
+  const auto give_up = In(std::chrono::seconds(40));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      int after = 0;
+      while (after < kRequestsAfterRevoke &&
+             std::chrono::system_clock::now() < give_up) {
+        Outcome outcome;
+        // Read before the call starts: true means revoke had returned.
+        outcome.started_after_revoke = revoked.load();
+        haven::v1::RequestDisclosureResponse response;
+        outcome.status =
+            Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+                    {haven::v1::CONTACT, haven::v1::IMMIGRATION}, &response);
+        outcome.fields = response.fields_size();
+        outcome.allowed = AllowedCount(response.decision());
+        for (const auto& c : response.decision().categories()) {
+          outcome.reasons.push_back(c.reason());
+        }
+        if (outcome.started_after_revoke) ++after;
+        started.fetch_add(1);
+        std::lock_guard<std::mutex> lock(mu);
+        outcomes.push_back(std::move(outcome));
+      }
+    });
+  }
+  // Let the requests get going, then revoke in the middle of them.
+  while (started.load() < 2 * kThreads &&
+         std::chrono::system_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  grpc::Status status = Revoke(consent);
+  revoked.store(true);
+  for (auto& thread : threads) thread.join();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  int before_disclosed = 0;
+  int after_count = 0;
+  for (const Outcome& outcome : outcomes) {
+    if (!outcome.started_after_revoke) {
+      if (outcome.status.ok() && outcome.fields > 0) ++before_disclosed;
+      continue;
+    }
+    ++after_count;
+    if (!outcome.status.ok()) continue;  // an error is a refusal too
+    EXPECT_EQ(outcome.fields, 0);
+    EXPECT_EQ(outcome.allowed, 0);
+    for (auto reason : outcome.reasons) {
+      EXPECT_EQ(reason, haven::v1::CONSENT_IS_REVOKED)
+          << DecisionReason_Name(reason);
+    }
+  }
+  EXPECT_GE(before_disclosed, 1);
+  EXPECT_EQ(after_count, kThreads * kRequestsAfterRevoke);
+
+  // However they raced, every request is on record at both nodes.
+  EXPECT_THAT(
+      Reconcile(Entries(kHolder), kHolder, Entries(kLegalAid), kLegalAid),
+      IsEmpty());
+}
+
+TEST_F(ExchangeTest, GranteeIsNotifiedOfRevocation) {
+  const std::string subject = CreateSurvivor();
+  const std::string consent =
+      RecordConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+                    {haven::v1::CONTACT});
+  const std::string handle = WaitForHandle(kLegalAid);
+  ASSERT_FALSE(handle.empty());
+
+  // Watch before the revocation, as agency IT would.
+  auto stub = haven::v1::ExchangeService::NewStub(channels_.at(kLegalAid));
+  auto watch = Call(kLegalAid, "caseworker", std::chrono::seconds(10));
+  auto reader =
+      stub->WatchNotices(watch.get(), haven::v1::WatchNoticesRequest());
+
+  grpc::Status status = Revoke(consent);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  haven::v1::WatchNoticesResponse message;
+  bool seen = false;
+  while (!seen && reader->Read(&message)) {
+    seen = message.notice().consent_id() == consent;
+  }
+  watch->TryCancel();
+  reader->Finish();
+  ASSERT_TRUE(seen) << "no notice streamed within 10 s";
+  EXPECT_EQ(message.notice().holder_agency_id(), kHolder);
+  EXPECT_EQ(message.notice().handle(), handle);
+  EXPECT_EQ(message.notice().change(), "revoked");
+
+  // The notice is on record at the grantee by the time it is streamed.
+  int notices = 0;
+  for (const auto& indexed : Entries(kLegalAid)) {
+    if (indexed.entry().kind() == haven::v1::REVOCATION_NOTICE_RECEIVED) {
+      ++notices;
+    }
+  }
+  EXPECT_EQ(notices, 1);
+
+  // And the next request is refused, with the reason.
+  haven::v1::RequestDisclosureResponse response;
+  status = Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+                   {haven::v1::CONTACT}, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.fields_size(), 0);
+  ASSERT_EQ(response.decision().categories_size(), 1);
+  EXPECT_EQ(response.decision().categories(0).reason(),
+            haven::v1::CONSENT_IS_REVOKED);
+}
+
+TEST_F(ExchangeTest, HolderDecisionsAndRequesterReceiptsPairUp) {
+  const std::string subject = CreateSurvivor();
+  const std::string consent =
+      RecordConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+                    {haven::v1::CONTACT, haven::v1::IMMIGRATION});
+  RecordConsent(subject, kPolice, haven::v1::SAFETY_PLANNING,
+                {haven::v1::CONTACT});
+  const std::string handle = WaitForHandle(kLegalAid);
+  const std::string police_handle = WaitForHandle(kPolice);
+  ASSERT_FALSE(handle.empty());
+  ASSERT_FALSE(police_handle.empty());
+
+  haven::v1::RequestDisclosureResponse response;
+  // Disclosed.
+  EXPECT_TRUE(Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+                      {haven::v1::CONTACT}, &response)
+                  .ok());
+  // Everything withheld.
+  EXPECT_TRUE(Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+                      {haven::v1::MEDICAL}, &response)
+                  .ok());
+  // Refused before any policy: no such handle.
+  EXPECT_EQ(Request(kLegalAid, RandomHex(16), haven::v1::LEGAL_REPRESENTATION,
+                    {haven::v1::CONTACT}, &response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Police for an investigation, with consent only for safety planning:
+  // nothing, and no immigration status whatever the consent says.
+  response.Clear();
+  EXPECT_TRUE(Request(kPolice, police_handle, haven::v1::INVESTIGATION,
+                      {haven::v1::CONTACT, haven::v1::IMMIGRATION}, &response)
+                  .ok());
+  EXPECT_EQ(response.fields_size(), 0);
+  EXPECT_EQ(AllowedCount(response.decision()), 0);
+  // After the revocation.
+  ASSERT_TRUE(Revoke(consent).ok());
+  EXPECT_TRUE(Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+                      {haven::v1::CONTACT}, &response)
+                  .ok());
+
+  auto holder_log = Entries(kHolder);
+  const auto legal_aid_log = Entries(kLegalAid);
+  EXPECT_THAT(Reconcile(holder_log, kHolder, legal_aid_log, kLegalAid),
+              IsEmpty());
+  EXPECT_THAT(Reconcile(holder_log, kHolder, Entries(kPolice), kPolice),
+              IsEmpty());
+  int paired = 0;
+  for (const auto& indexed : legal_aid_log) {
+    paired += indexed.entry().agency_id() == kHolder &&
+              !indexed.entry().request_id().empty();
+  }
+  EXPECT_EQ(paired, 4);
+
+  // A disclosure the requester's node never recorded (legal-aid's key and
+  // certificate used behind its node's back) is reported as unpaired.
+  auto signer = SignerOf(kLegalAid);
+  ASSERT_NE(signer, nullptr);
+  auto peer = PeerStubAs(kLegalAid);
+  const haven::v1::DisclosureRequest off_book = NewPeerRequest(
+      kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION, haven::v1::CONTACT);
+  haven::v1::DiscloseResponse ignored;
+  (void)Disclose(*peer, SignRequest(*signer, off_book), &ignored);
+  holder_log = Entries(kHolder);
+  EXPECT_THAT(Reconcile(holder_log, kHolder, legal_aid_log, kLegalAid),
+              UnorderedElementsAre(absl::StrCat("unpaired at ", kHolder, ": ",
+                                                off_book.request_id())));
+}
+
+}  // namespace
+}  // namespace haven::testing
