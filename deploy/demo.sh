@@ -138,7 +138,7 @@ say "subject $SUBJECT (a random id: no name in any key or log)"
 step "2. Her advocate records consent: legal-aid may receive contact + immigration, for legal representation, 90 days"
 CONSENT_LA="$(ctl safe-harbor advocate consent record --subject "$SUBJECT" --grantee-agency legal-aid \
   --purpose LEGAL_REPRESENTATION --category CONTACT --category IMMIGRATION --until +90d --json \
-  | json 'd["receipt"]["consent"]["consent_id"]')"
+  | json 'd["consent"]["consent_id"]')"
 say "consent $CONSENT_LA recorded; the node signed a receipt for the survivor"
 ctl safe-harbor advocate consent record --subject "$SUBJECT" --grantee-agency metro-pd \
   --purpose SAFETY_PLANNING --category CONTACT --until +30d >/dev/null

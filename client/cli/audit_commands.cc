@@ -732,8 +732,9 @@ int SubjectReport(const Invocation& in) {
   }
   for (const auto& indexed : response.entries()) {
     const haven::v1::AuditEntry& e = indexed.entry();
-    std::printf("%s  %s to %s\n", FormatTime(e.time_unix_nanos()).c_str(),
+    std::printf("%s  %s %s %s\n", FormatTime(e.time_unix_nanos()).c_str(),
                 ReportKind(e).c_str(),
+                e.kind() == haven::v1::REQUEST_REFUSED ? "from" : "to",
                 e.agency_id().empty() ? "-" : e.agency_id().c_str());
     std::printf("  purpose:  %s\n",
                 haven::v1::Purpose_Name(e.purpose()).c_str());

@@ -151,7 +151,7 @@ int Reconcile(const Invocation& in) {
     std::puts(out.str().c_str());
   } else {
     std::printf(
-        "%s <-> %s: %d exchanges on record at both nodes, %zu unpaired\n",
+        "%s <-> %s: %d exchange(s) on record at both nodes, %zu unpaired\n",
         my_agency->c_str(), their_agency->c_str(), paired, unpaired.size());
     for (const auto& line : unpaired)
       std::printf("  UNPAIRED %s\n", line.c_str());
