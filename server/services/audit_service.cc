@@ -1,12 +1,9 @@
 #include "server/services/audit_service.h"
 
-#include <atomic>
-#include <thread>
-
-#include "absl/synchronization/mutex.h"
 #include "haven/base/status_macros.h"
 #include "server/audit/audit_recorder.h"
 #include "server/exchange/witness.h"
+#include "server/services/polling_writer.h"
 
 namespace haven::server::services {
 namespace {
@@ -155,99 +152,34 @@ absl::Status AuditServiceImpl::DoGetWitnessed(
   return absl::OkStatus();
 }
 
-namespace {
-
-// Streams entries from `start`, then new ones as they are appended, until
-// the client cancels or its deadline passes. One worker thread per stream
-// waits for the log to grow (bounded polling), so gRPC's reactor threads
-// never block.
-class FollowReactor final
-    : public grpc::ServerWriteReactor<haven::v1::FollowResponse> {
- public:
-  FollowReactor(const audit::AuditLog* log, uint64_t start)
-      : log_(log), next_(start) {
-    worker_ = std::thread([this] { Run(); });
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    write_pending_ = false;
-    if (!ok) stopped_ = true;
-  }
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    stopped_ = true;
-  }
-  void OnDone() override {
-    worker_.join();
-    delete this;
-  }
-
- private:
-  void Run() {
-    while (true) {
-      absl::StatusOr<std::vector<haven::v1::IndexedEntry>> page =
-          next_ < log_->Size() ? log_->GetEntries(next_, kPage)
-                               : std::vector<haven::v1::IndexedEntry>();
-      if (!page.ok()) {
-        Finish(grpc::Status(grpc::StatusCode::DATA_LOSS,
-                            std::string(page.status().message())));
-        return;
-      }
-      for (auto& entry : *page) {
-        response_.Clear();
-        *response_.mutable_entry() = std::move(entry);
-        {
-          absl::MutexLock lock(&mu_);
-          if (stopped_) break;
-          write_pending_ = true;
-        }
-        StartWrite(&response_);
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](FollowReactor* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
-              return !r->write_pending_;
-            },
-            this));
-        if (stopped_) break;
-        ++next_;
-      }
-      absl::MutexLock lock(&mu_);
-      if (stopped_) break;
-      // Nothing new: wait a little for the log to grow, or for a cancel.
-      mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::Milliseconds(200));
-      if (stopped_) break;
-    }
-    Finish(grpc::Status::OK);
-  }
-
-  const audit::AuditLog* const log_;
-  uint64_t next_;
-  haven::v1::FollowResponse response_;
-  absl::Mutex mu_;
-  bool write_pending_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread worker_;
-};
-
-class ErrorWriteReactor final
-    : public grpc::ServerWriteReactor<haven::v1::FollowResponse> {
- public:
-  explicit ErrorWriteReactor(const absl::Status& status) {
-    Finish(ToGrpcStatus(status));
-  }
-  void OnDone() override { delete this; }
-};
-
-}  // namespace
-
 grpc::ServerWriteReactor<haven::v1::FollowResponse>* AuditServiceImpl::Follow(
     grpc::CallbackServerContext* call,
     const haven::v1::FollowRequest* request) {
   absl::StatusOr<auth::Principal> principal =
       context_.authenticator->Require(*call, {haven::v1::AUDITOR});
-  if (!principal.ok()) return new ErrorWriteReactor(principal.status());
-  return new FollowReactor(context_.audit->log(), request->start());
+  if (!principal.ok()) {
+    return new RefusedStream<haven::v1::FollowResponse>(principal.status());
+  }
+  const audit::AuditLog* log = context_.audit->log();
+  // Entries from `start`, then new ones as the log grows (polled: the log
+  // has no change feed, and an auditor's follow need not be instant).
+  return new PollingWriter<haven::v1::FollowResponse>(
+      request->start(),
+      [log](uint64_t next, absl::Duration wait)
+          -> absl::StatusOr<std::vector<haven::v1::FollowResponse>> {
+        if (next >= log->Size()) {
+          absl::SleepFor(wait);
+          if (next >= log->Size()) {
+            return std::vector<haven::v1::FollowResponse>();
+          }
+        }
+        HAVEN_ASSIGN_OR_RETURN(auto entries, log->GetEntries(next, kPage));
+        std::vector<haven::v1::FollowResponse> out(entries.size());
+        for (size_t i = 0; i < entries.size(); ++i) {
+          *out[i].mutable_entry() = std::move(entries[i]);
+        }
+        return out;
+      });
 }
 
 }  // namespace haven::server::services
