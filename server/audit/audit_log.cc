@@ -199,7 +199,7 @@ absl::StatusOr<uint64_t> AuditLog::AppendLeaves(
   self.leaves = std::move(leaves);
   mu_.Lock();
   queue_.push_back(&self);
-  while (!self.done && queue_.front() != &self) cv_.Wait(&mu_);
+  while (!self.done && queue_.front() != &self) self.wake.Wait(&mu_);
   if (self.done) {
     mu_.Unlock();
     return std::move(self.result);
@@ -277,8 +277,10 @@ absl::StatusOr<uint64_t> AuditLog::AppendLeaves(
       w->result = Unavailable();
     }
     w->done = true;
+    if (w != &self) w->wake.Signal();
   }
-  cv_.SignalAll();
+  // The next writer in line leads the next batch.
+  if (!queue_.empty()) queue_.front()->wake.Signal();
   mu_.Unlock();
   return std::move(self.result);
 }

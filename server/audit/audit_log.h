@@ -121,6 +121,9 @@ class AuditLog {
     std::vector<std::string> leaves;
     absl::StatusOr<uint64_t> result = absl::UnknownError("pending");
     bool done = false;
+    // Signalled when this writer's entries are committed or it becomes the
+    // leader; one per writer so a commit wakes only the writers it concerns.
+    absl::CondVar wake;
   };
 
   AuditLog(Options options, std::string verifier_key);
@@ -153,7 +156,6 @@ class AuditLog {
   const uint32_t key_id_;
 
   mutable absl::Mutex mu_;
-  absl::CondVar cv_;
   // Protected by mu_.
   std::deque<Writer*> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;

@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "haven/base/status_macros.h"
 #include "server/consent/receipt.h"
-#include "server/crypto/secret_bytes.h"
+#include "server/crypto/key_derivation.h"
 
 namespace haven::server::consent {
 namespace {
@@ -21,17 +21,6 @@ using haven::v1::Refusal;
 constexpr char kConsentPrefix[] = "c/";
 constexpr char kUsePrefix[] = "u/";
 constexpr char kRefusalPrefix[] = "r/";
-
-std::string RandomId() {
-  crypto::SecretBytes bytes = crypto::SecretBytes::Random(16);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (uint8_t b : bytes.span()) {
-    id.push_back(kHex[b >> 4]);
-    id.push_back(kHex[b & 0xf]);
-  }
-  return id;
-}
 
 std::string VersionKey(absl::string_view id, uint32_t version) {
   char buf[16];
@@ -217,7 +206,7 @@ absl::StatusOr<ConsentReceipt> ConsentRegistry::Record(
     const Consent& terms, absl::string_view actor) {
   HAVEN_RETURN_IF_ERROR(ValidateTerms(terms));
   Consent c = terms;
-  c.set_consent_id(RandomId());
+  c.set_consent_id(crypto::RandomHexId(16));
   c.set_version(1);
   c.set_status(haven::v1::ACTIVE);
   c.set_status_reason("");
@@ -342,7 +331,7 @@ absl::StatusOr<Refusal> ConsentRegistry::RecordRefusal(
         "refusal: evidence_sha256 must be 32 bytes when set");
   }
   Refusal r;
-  r.set_refusal_id(RandomId());
+  r.set_refusal_id(crypto::RandomHexId(16));
   r.set_subject_id(std::string(subject_id));
   r.set_active(true);
   r.set_recorded_by(std::string(actor));
@@ -423,35 +412,102 @@ std::shared_ptr<const policy::CompiledConsents> ConsentRegistry::Snapshot(
   return it->second;
 }
 
-absl::Status ConsentRegistry::RecordUse(absl::string_view consent_id,
-                                        int64_t now_unix) {
-  absl::MutexLock write(&write_mu_);
-  UseState use;
-  int64_t period = 0;
+absl::StatusOr<ConsentRegistry::TakenUses> ConsentRegistry::ConsumeUses(
+    const std::vector<std::string>& consent_ids, int64_t now_unix) {
+  TakenUses uses;
+  if (consent_ids.empty()) return uses;
+  uint64_t ticket = 0;
   {
     absl::MutexLock lock(&mu_);
-    auto it = consents_.find(std::string(consent_id));
-    if (it == consents_.end()) {
-      return absl::NotFoundError("no consent with that id");
+    // Check every consent before counting any: all or none.
+    for (const std::string& id : consent_ids) {
+      auto it = consents_.find(id);
+      if (it == consents_.end()) {
+        return absl::NotFoundError("no consent with that id");
+      }
+      const policy::ConsentView view = policy::ConsentView::FromProto(
+          it->second.history.back(), it->second.use.window);
+      if (haven::v1::DecisionReason reason = view.UnusableReason(now_unix);
+          reason != haven::v1::DECISION_REASON_UNSPECIFIED) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("consent can no longer be used: ",
+                         haven::v1::DecisionReason_Name(reason)));
+      }
     }
-    use = it->second.use;
-    period = it->second.history.back().use_limit().period_seconds();
+    for (const std::string& id : consent_ids) {
+      Entry& entry = consents_.at(id);
+      UseState& use = entry.use;
+      const int64_t period = entry.history.back().use_limit().period_seconds();
+      if (use.window.uses == 0 ||
+          (period > 0 && now_unix - use.window.start_unix >= period)) {
+        use.window.start_unix = now_unix;
+        use.window.uses = 0;
+      }
+      ++use.window.uses;
+      ++use.total;
+      use.last_unix = now_unix;
+      uses.taken.emplace_back(id, use.window.start_unix);
+      ticket = QueueUseWrite(id, entry);
+    }
   }
-  if (use.window.uses == 0 ||
-      (period > 0 && now_unix - use.window.start_unix >= period)) {
-    use.window.start_unix = now_unix;
-    use.window.uses = 0;
+  HAVEN_RETURN_IF_ERROR(MakeUsesDurable(ticket));
+  return uses;
+}
+
+absl::Status ConsentRegistry::ReturnUses(const TakenUses& uses) {
+  if (uses.taken.empty()) return absl::OkStatus();
+  uint64_t ticket = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, window_start] : uses.taken) {
+      auto it = consents_.find(id);
+      if (it == consents_.end()) continue;
+      UseState& use = it->second.use;
+      if (use.total > 0) --use.total;
+      if (use.window.start_unix == window_start && use.window.uses > 0) {
+        --use.window.uses;
+      }
+      ticket = QueueUseWrite(id, it->second);
+    }
   }
-  ++use.window.uses;
-  ++use.total;
-  use.last_unix = now_unix;
-  HAVEN_RETURN_IF_ERROR(options_.store->Write(
-      {{absl::StrCat(kUsePrefix, consent_id),
-        EncodeUse(use.total, use.last_unix, use.window)}}));
-  absl::MutexLock lock(&mu_);
-  Entry& entry = consents_[std::string(consent_id)];
-  entry.use = use;
+  return MakeUsesDurable(ticket);
+}
+
+uint64_t ConsentRegistry::QueueUseWrite(const std::string& consent_id,
+                                        const Entry& entry) {
+  const UseState& use = entry.use;
+  pending_uses_[absl::StrCat(kUsePrefix, consent_id)] =
+      EncodeUse(use.total, use.last_unix, use.window);
   Publish(entry.history.back().subject_id());
+  return ++uses_counted_;
+}
+
+absl::Status ConsentRegistry::MakeUsesDurable(uint64_t ticket) {
+  // Group commit: whoever holds use_commit_mu_ writes every count made so
+  // far in one synced batch, so the threads queued behind it usually find
+  // theirs already durable.
+  absl::MutexLock commit(&use_commit_mu_);
+  ConsentStore::KeyValues batch;
+  uint64_t counted = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (uses_durable_ >= ticket) return absl::OkStatus();
+    batch.assign(pending_uses_.begin(), pending_uses_.end());
+    pending_uses_.clear();
+    counted = uses_counted_;
+  }
+  absl::Status written = options_.store->Write(batch);
+  absl::MutexLock lock(&mu_);
+  if (!written.ok()) {
+    // Keep the counts for the next writer unless a newer count replaced one.
+    // The in-memory counts stay: counting a use that was never made only
+    // ever refuses more.
+    for (auto& [key, value] : batch) {
+      pending_uses_.try_emplace(key, std::move(value));
+    }
+    return written;
+  }
+  uses_durable_ = counted;
   return absl::OkStatus();
 }
 

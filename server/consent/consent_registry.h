@@ -91,8 +91,26 @@ class ConsentRegistry {
   std::shared_ptr<const policy::CompiledConsents> Snapshot(
       absl::string_view subject_id) const;
 
-  // Counts one disclosure made under the consent at `now_unix`.
-  absl::Status RecordUse(absl::string_view consent_id, int64_t now_unix);
+  // The uses one ConsumeUses call took, so they can be given back.
+  struct TakenUses {
+    // Consent id and the start of the use window the use was counted in.
+    std::vector<std::pair<std::string, int64_t>> taken;
+  };
+
+  // Counts one disclosure under each of `consent_ids` at `now_unix`, all
+  // or none, and makes the counts durable before returning. Each consent
+  // must still be usable at that instant: a revoke, pause or use limit
+  // reached since the decision was made refuses with FAILED_PRECONDITION,
+  // so two concurrent requests cannot both take a consent's last use.
+  // NOT_FOUND for an unknown id. On a store failure the counts stay taken
+  // in memory (an over-count only refuses more) and the error is returned.
+  absl::StatusOr<TakenUses> ConsumeUses(
+      const std::vector<std::string>& consent_ids, int64_t now_unix);
+
+  // Gives back uses whose disclosure did not happen after all (its audit
+  // entry could not be written). A use window that has started afresh
+  // since is left alone. Returns the store's status.
+  absl::Status ReturnUses(const TakenUses& uses);
 
  private:
   struct UseState {
@@ -108,6 +126,11 @@ class ConsentRegistry {
   explicit ConsentRegistry(Options options) : options_(std::move(options)) {}
 
   absl::Status Load();
+  // Queues `entry`'s use count for the store. Returns the next ticket.
+  uint64_t QueueUseWrite(const std::string& consent_id, const Entry& entry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Returns once every use counted up to `ticket` is in the store.
+  absl::Status MakeUsesDurable(uint64_t ticket) ABSL_LOCKS_EXCLUDED(mu_);
   // Writes `next` as a new version of an existing consent, then publishes.
   absl::StatusOr<haven::v1::ConsentReceipt> AppendVersion(
       haven::v1::Consent next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -136,6 +159,15 @@ class ConsentRegistry {
   absl::flat_hash_map<std::string,
                       std::shared_ptr<const policy::CompiledConsents>>
       snapshots_ ABSL_GUARDED_BY(mu_);
+
+  // Use counts waiting to be written (store key -> value), and tickets:
+  // every ConsumeUses call takes the next one; uses_durable_ is the highest
+  // whose counts are in the store. Held while writing a group of counts.
+  absl::Mutex use_commit_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  absl::flat_hash_map<std::string, std::string> pending_uses_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t uses_counted_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t uses_durable_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace haven::server::consent

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "server/crypto/master_key.h"
 #include "server/crypto/sodium.h"
 
@@ -58,6 +59,10 @@ std::string RandomBytes(size_t size) {
   std::string out(size, '\0');
   if (size > 0) randombytes_buf(out.data(), size);
   return out;
+}
+
+std::string RandomHexId(size_t size) {
+  return absl::BytesToHexString(RandomBytes(size));
 }
 
 }  // namespace haven::server::crypto

@@ -35,6 +35,11 @@ absl::StatusOr<std::string> KeyCheckValue(const SecretBytes& master_key);
 // `size` random bytes from the OS CSPRNG, for non-secret values (ids).
 std::string RandomBytes(size_t size);
 
+// `size` random bytes as lowercase hex: the form of every id the node makes.
+// Ids are not secrets, so they live in ordinary memory (SecretBytes costs
+// an mmap and mprotect per allocation, too much for a per-request id).
+std::string RandomHexId(size_t size);
+
 }  // namespace haven::server::crypto
 
 #endif  // HAVEN_SERVER_CRYPTO_KEY_DERIVATION_H_

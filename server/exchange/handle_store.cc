@@ -5,7 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/crypto/secret_bytes.h"
+#include "server/crypto/key_derivation.h"
 
 namespace haven::server::exchange {
 namespace {
@@ -13,12 +13,6 @@ namespace {
 constexpr char kIssuedPrefix[] = "exchange/issued/";
 constexpr char kBySubjectPrefix[] = "exchange/by-subject/";
 constexpr char kReceivedPrefix[] = "exchange/received/";
-
-std::string RandomHex(size_t bytes) {
-  auto secret = crypto::SecretBytes::Random(bytes);
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(secret.data()), secret.size()));
-}
 
 absl::Status NotFound() {
   return absl::NotFoundError("no such subject handle for this agency");
@@ -52,7 +46,7 @@ absl::StatusOr<haven::v1::SubjectHandle> HandleStore::IssueHandle(
   if (!s.IsNotFound()) return storage::FromRocksDb(s, "read handle index");
 
   haven::v1::IssuedHandle issued;
-  issued.mutable_handle()->set_handle(RandomHex(16));
+  issued.mutable_handle()->set_handle(crypto::RandomHexId(16));
   issued.mutable_handle()->set_holder_agency_id(holder);
   issued.mutable_handle()->set_grantee_agency_id(grantee);
   issued.mutable_handle()->set_issued_unix(absl::ToUnixSeconds(now));

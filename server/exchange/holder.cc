@@ -131,20 +131,27 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
       }
     }
   }
-  HAVEN_ASSIGN_OR_RETURN(
-      uint64_t index,
-      deps_.audit->Record(
-          entry,
-          absl::StrCat(peer.agency_id(), "/", request.requester_principal()),
-          *subject));
+  // Take the uses before anything is logged as disclosed: a consent revoked
+  // or used up while this request was being decided is refused here.
+  const std::vector<std::string> used(consent_ids.begin(), consent_ids.end());
+  absl::StatusOr<consent::ConsentRegistry::TakenUses> taken =
+      deps_.consents->ConsumeUses(used, now);
+  if (!taken.ok()) return Refuse(peer, request, *subject, taken.status());
   int64_t data_life = 0;
   for (const auto& id : consent_ids) {
-    (void)deps_.consents->RecordUse(id, now);
     auto history = deps_.consents->Get(id);
     if (history.ok() && !history->empty()) {
       int64_t life = history->back().data_life_seconds();
       data_life = data_life == 0 ? life : std::min(data_life, life);
     }
+  }
+  absl::StatusOr<uint64_t> index = deps_.audit->Record(
+      entry, absl::StrCat(peer.agency_id(), "/", request.requester_principal()),
+      *subject);
+  if (!index.ok()) {
+    // Nothing was disclosed, so nothing was used.
+    (void)deps_.consents->ReturnUses(*taken);
+    return index.status();
   }
 
   haven::v1::Disclosure disclosure;
@@ -154,13 +161,13 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
   for (auto& field : fields) *disclosure.add_fields() = std::move(field);
   *disclosure.mutable_decision() = *std::move(decision);
   disclosure.set_data_life_seconds(data_life);
-  disclosure.set_audit_index(index);
+  disclosure.set_audit_index(*index);
   const audit::AuditLog& log = *deps_.audit->log();
   *disclosure.mutable_checkpoint() = log.LatestCheckpoint();
   HAVEN_ASSIGN_OR_RETURN(
       *disclosure.mutable_inclusion_proof(),
-      log.InclusionProof(index, disclosure.checkpoint().tree_size()));
-  HAVEN_ASSIGN_OR_RETURN(auto leaf, log.GetEntries(index, 1));
+      log.InclusionProof(*index, disclosure.checkpoint().tree_size()));
+  HAVEN_ASSIGN_OR_RETURN(auto leaf, log.GetEntries(*index, 1));
   if (leaf.empty()) return absl::DataLossError("audit entry vanished");
   disclosure.set_audit_leaf(leaf[0].leaf());
 

@@ -5,20 +5,10 @@
 #include "client/verify/merkle.h"
 #include "client/verify/signed_note.h"
 #include "haven/base/status_macros.h"
-#include "server/crypto/secret_bytes.h"
+#include "server/crypto/key_derivation.h"
 #include "server/exchange/signing.h"
 
 namespace haven::server::exchange {
-namespace {
-
-std::string RandomId() {
-  auto bytes = crypto::SecretBytes::Random(16);
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-}
-
-}  // namespace
-
 std::string CheckpointOrigin(const std::string& agency_id) {
   return absl::StrCat(agency_id, ".haven/log");
 }
@@ -99,7 +89,7 @@ absl::StatusOr<haven::v1::RequestDisclosureResponse> Requester::Request(
   }
 
   haven::v1::DisclosureRequest sent;
-  sent.set_request_id(RandomId());
+  sent.set_request_id(crypto::RandomHexId(16));
   sent.set_sent_unix(deps_.clock->NowUnix());
   sent.set_requester_agency_id(deps_.agency_id);
   sent.set_handle(request.handle());

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/crypto/master_key.h"
 #include "server/node/config.h"
@@ -49,6 +50,12 @@ int Fail(int code, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef NDEBUG
+  // Debian's Abseil is built with its debug checks on, so every Mutex lock
+  // would update a process-wide lock graph under one global spinlock. That
+  // serialises the daemon's threads; debug builds and the tests keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
   std::string config_path;
   bool init = false;
   for (int i = 1; i < argc; ++i) {

@@ -10,6 +10,7 @@ WorkPool::~WorkPool() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    work_ready_.SignalAll();
   }
   for (auto& thread : threads_) thread.join();
 }
@@ -17,6 +18,7 @@ WorkPool::~WorkPool() {
 void WorkPool::Schedule(std::function<void()> work) {
   absl::MutexLock lock(&mu_);
   queue_.push_back(std::move(work));
+  work_ready_.Signal();
 }
 
 void WorkPool::Run() {
@@ -24,11 +26,7 @@ void WorkPool::Run() {
     std::function<void()> work;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](WorkPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
-            return pool->stopping_ || !pool->queue_.empty();
-          },
-          this));
+      while (!stopping_ && queue_.empty()) work_ready_.Wait(&mu_);
       if (queue_.empty()) return;  // stopping and drained
       work = std::move(queue_.front());
       queue_.pop_front();

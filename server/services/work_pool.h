@@ -28,6 +28,8 @@ class WorkPool {
   void Run();
 
   absl::Mutex mu_;
+  // Signalled once per job so one idle thread wakes, not all of them.
+  absl::CondVar work_ready_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

@@ -195,7 +195,7 @@ absl::StatusOr<std::string> RecordVault::CreateSubject() {
       crypto::SecretBytes::Random(crypto::kAeadKeySize);
   auto* vault = db_->family(Family::kVault);
   for (int attempt = 0; attempt < kMaxIdAttempts; ++attempt) {
-    std::string id = absl::BytesToHexString(crypto::RandomBytes(kIdBytes));
+    std::string id = crypto::RandomHexId(kIdBytes);
     absl::WriterMutexLock subject_lock(&StripeFor(id));
     std::string existing;
     rocksdb::Status s = db_->db()->Get({}, vault, DataKeyKey(id), &existing);
@@ -254,7 +254,7 @@ absl::StatusOr<RecordVault::PutResult> RecordVault::Put(
     }
     // 128 random bits: a collision within one subject's at most 1000
     // records is not a practical event, so no read-before-write here.
-    result.record_id = absl::BytesToHexString(crypto::RandomBytes(kIdBytes));
+    result.record_id = crypto::RandomHexId(kIdBytes);
     result.version = 1;
   } else {
     std::string existing;

@@ -3,6 +3,8 @@
 //
 //   EXPECT_THAT(vault->Get(id), IsOk());
 //   EXPECT_THAT(vault->Get(id), StatusIs(absl::StatusCode::kDataLoss));
+//   EXPECT_THAT(vault->Get(id), StatusIs(absl::StatusCode::kDataLoss,
+//                                        HasSubstr("failed authentication")));
 #ifndef HAVEN_TESTS_TESTING_STATUS_MATCHERS_H_
 #define HAVEN_TESTS_TESTING_STATUS_MATCHERS_H_
 
@@ -32,6 +34,19 @@ MATCHER_P(StatusIs, code,
   const absl::Status& status = ::haven::testing::GetStatus(arg);
   *result_listener << "status is " << status;
   return status.code() == code;
+}
+
+// The code, and the message matched by `message_matcher`, e.g.
+//   StatusIs(absl::StatusCode::kNotFound, HasSubstr("no record"))
+MATCHER_P2(StatusIs, code, message_matcher,
+           std::string("has status code ") +
+               absl::StatusCodeToString(static_cast<absl::StatusCode>(code)) +
+               " and a message that " +
+               ::testing::DescribeMatcher<std::string>(message_matcher)) {
+  const absl::Status& status = ::haven::testing::GetStatus(arg);
+  *result_listener << "status is " << status;
+  return status.code() == code &&
+         ::testing::Matches(message_matcher)(std::string(status.message()));
 }
 
 }  // namespace haven::testing

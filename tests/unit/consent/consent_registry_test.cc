@@ -1,7 +1,10 @@
 #include "server/consent/consent_registry.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -191,7 +194,7 @@ TEST_F(ConsentRegistryTest, UnknownIdsAreNotFound) {
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(registry_->LiftRefusal("ffff", "a"),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(registry_->RecordUse("ffff", 1),
+  EXPECT_THAT(registry_->ConsumeUses({"ffff"}, 1),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -221,16 +224,99 @@ TEST_F(ConsentRegistryTest, UseLimitCountsUsesAndResetsEachPeriod) {
   auto receipt = registry_->Record(terms, "adv");
   ASSERT_THAT(receipt, IsOk());
   const std::string id = receipt->consent().consent_id();
-  ASSERT_THAT(registry_->RecordUse(id, clock_.NowUnix()), IsOk());
+  ASSERT_THAT(registry_->ConsumeUses({id}, clock_.NowUnix()), IsOk());
   EXPECT_TRUE(LegalAidMayHaveLegal());
-  ASSERT_THAT(registry_->RecordUse(id, clock_.NowUnix()), IsOk());
+  ASSERT_THAT(registry_->ConsumeUses({id}, clock_.NowUnix()), IsOk());
   EXPECT_FALSE(LegalAidMayHaveLegal());
+  EXPECT_THAT(registry_->ConsumeUses({id}, clock_.NowUnix()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("CONSENT_USE_LIMIT_REACHED")));
   auto history = registry_->Get(id);
   ASSERT_THAT(history, IsOk());
   EXPECT_EQ(history->back().use_count(), 2u);
   EXPECT_EQ(history->back().last_used_unix(), testing::kNow);
   clock_.Advance(3600);
   EXPECT_TRUE(LegalAidMayHaveLegal());
+}
+
+// Many requests decided at once against a consent with two uses left: the
+// uses are taken one at a time, so exactly two get through.
+TEST_F(ConsentRegistryTest, ConcurrentUsesNeverExceedTheLimit) {
+  v1::Consent terms = testing::LegalAidTerms(kSubject);
+  terms.mutable_use_limit()->set_max_uses(2);
+  auto receipt = registry_->Record(terms, "adv");
+  ASSERT_THAT(receipt, IsOk());
+  const std::string id = receipt->consent().consent_id();
+  constexpr int kThreads = 16;
+  std::atomic<int> granted{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      absl::Status s = registry_->ConsumeUses({id}, clock_.NowUnix()).status();
+      if (s.ok()) ++granted;
+      if (s.code() == absl::StatusCode::kFailedPrecondition) ++refused;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 2);
+  EXPECT_EQ(refused.load(), kThreads - 2);
+  auto history = registry_->Get(id);
+  ASSERT_THAT(history, IsOk());
+  EXPECT_EQ(history->back().use_count(), 2u);
+}
+
+TEST_F(ConsentRegistryTest, ReturnedUseCanBeTakenAgain) {
+  v1::Consent terms = testing::LegalAidTerms(kSubject);
+  terms.mutable_use_limit()->set_max_uses(1);
+  auto receipt = registry_->Record(terms, "adv");
+  ASSERT_THAT(receipt, IsOk());
+  const std::string id = receipt->consent().consent_id();
+  auto taken = registry_->ConsumeUses({id}, clock_.NowUnix());
+  ASSERT_THAT(taken, IsOk());
+  EXPECT_FALSE(LegalAidMayHaveLegal());
+  ASSERT_THAT(registry_->ReturnUses(*taken), IsOk());
+  EXPECT_TRUE(LegalAidMayHaveLegal());
+  EXPECT_EQ(registry_->Get(id)->back().use_count(), 0u);
+  EXPECT_THAT(registry_->ConsumeUses({id}, clock_.NowUnix()), IsOk());
+}
+
+TEST_F(ConsentRegistryTest, UsesOfARevokedConsentAreRefusedAllOrNone) {
+  auto kept = registry_->Record(testing::LegalAidTerms(kSubject), "adv");
+  auto revoked = registry_->Record(testing::LegalAidTerms(kSubject), "adv");
+  ASSERT_THAT(kept, IsOk());
+  ASSERT_THAT(revoked, IsOk());
+  const std::string kept_id = kept->consent().consent_id();
+  const std::string revoked_id = revoked->consent().consent_id();
+  ASSERT_THAT(registry_->Revoke(revoked_id, "asked", "adv"), IsOk());
+  EXPECT_THAT(registry_->ConsumeUses({kept_id, revoked_id}, clock_.NowUnix()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("CONSENT_IS_REVOKED")));
+  auto history = registry_->Get(kept_id);
+  ASSERT_THAT(history, IsOk());
+  EXPECT_EQ(history->back().use_count(), 0u);
+}
+
+// A failed store write is reported; the use stays counted (refusing more,
+// never less) and reaches the store with the next successful write.
+TEST_F(ConsentRegistryTest, FailedUseWriteIsReportedAndRetriedLater) {
+  v1::Consent terms = testing::LegalAidTerms(kSubject);
+  auto receipt = registry_->Record(terms, "adv");
+  ASSERT_THAT(receipt, IsOk());
+  const std::string id = receipt->consent().consent_id();
+  store_.set_fail_writes(true);
+  EXPECT_THAT(registry_->ConsumeUses({id}, clock_.NowUnix()),
+              StatusIs(absl::StatusCode::kUnavailable));
+  store_.set_fail_writes(false);
+  ASSERT_THAT(registry_->ConsumeUses({id}, clock_.NowUnix()), IsOk());
+  auto reloaded = ConsentRegistry::Create({.store = &store_,
+                                           .clock = &clock_,
+                                           .signer = signer_.get(),
+                                           .issuer = "safe-harbor"});
+  ASSERT_THAT(reloaded, IsOk());
+  auto history = (*reloaded)->Get(id);
+  ASSERT_THAT(history, IsOk());
+  EXPECT_EQ(history->back().use_count(), 2u);
 }
 
 TEST_F(ConsentRegistryTest, ListShowsExpiredOnceValidityEnds) {
@@ -285,7 +371,7 @@ TEST(ConsentRegistryPersistenceTest, SurvivesReopenOfARealDatabase) {
         (*registry)->Amend(kept, testing::LegalAidTerms(kSubject), "adv"),
         IsOk());
     ASSERT_THAT((*registry)->Revoke(revoked, "asked", "adv"), IsOk());
-    ASSERT_THAT((*registry)->RecordUse(kept, testing::kNow), IsOk());
+    ASSERT_THAT((*registry)->ConsumeUses({kept}, testing::kNow), IsOk());
     refusal =
         (*registry)->RecordRefusal("other-subject", "", "adv")->refusal_id();
   }
