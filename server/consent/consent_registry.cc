@@ -450,7 +450,7 @@ absl::StatusOr<ConsentRegistry::TakenUses> ConsentRegistry::ConsumeUses(
       ticket = QueueUseWrite(id, entry);
     }
   }
-  HAVEN_RETURN_IF_ERROR(MakeUsesDurable(ticket));
+  HAVEN_RETURN_IF_ERROR(WritePendingUses(ticket));
   return uses;
 }
 
@@ -470,7 +470,7 @@ absl::Status ConsentRegistry::ReturnUses(const TakenUses& uses) {
       ticket = QueueUseWrite(id, it->second);
     }
   }
-  return MakeUsesDurable(ticket);
+  return WritePendingUses(ticket);
 }
 
 uint64_t ConsentRegistry::QueueUseWrite(const std::string& consent_id,
@@ -482,21 +482,21 @@ uint64_t ConsentRegistry::QueueUseWrite(const std::string& consent_id,
   return ++uses_counted_;
 }
 
-absl::Status ConsentRegistry::MakeUsesDurable(uint64_t ticket) {
-  // Group commit: whoever holds use_commit_mu_ writes every count made so
-  // far in one synced batch, so the threads queued behind it usually find
-  // theirs already durable.
+absl::Status ConsentRegistry::WritePendingUses(uint64_t ticket) {
+  // Whoever holds use_commit_mu_ writes every count made so far in one
+  // batch, so the threads queued behind it usually find theirs written, and
+  // counts reach the store in the order they were taken.
   absl::MutexLock commit(&use_commit_mu_);
   ConsentStore::KeyValues batch;
   uint64_t counted = 0;
   {
     absl::MutexLock lock(&mu_);
-    if (uses_durable_ >= ticket) return absl::OkStatus();
+    if (uses_written_ >= ticket) return absl::OkStatus();
     batch.assign(pending_uses_.begin(), pending_uses_.end());
     pending_uses_.clear();
     counted = uses_counted_;
   }
-  absl::Status written = options_.store->Write(batch);
+  absl::Status written = options_.store->WriteUnsynced(batch);
   absl::MutexLock lock(&mu_);
   if (!written.ok()) {
     // Keep the counts for the next writer unless a newer count replaced one.
@@ -507,7 +507,7 @@ absl::Status ConsentRegistry::MakeUsesDurable(uint64_t ticket) {
     }
     return written;
   }
-  uses_durable_ = counted;
+  uses_written_ = counted;
   return absl::OkStatus();
 }
 

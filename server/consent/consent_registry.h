@@ -98,12 +98,18 @@ class ConsentRegistry {
   };
 
   // Counts one disclosure under each of `consent_ids` at `now_unix`, all
-  // or none, and makes the counts durable before returning. Each consent
-  // must still be usable at that instant: a revoke, pause or use limit
-  // reached since the decision was made refuses with FAILED_PRECONDITION,
-  // so two concurrent requests cannot both take a consent's last use.
-  // NOT_FOUND for an unknown id. On a store failure the counts stay taken
-  // in memory (an over-count only refuses more) and the error is returned.
+  // or none. Each consent must still be usable at that instant: a revoke,
+  // pause or use limit reached since the decision was made refuses with
+  // FAILED_PRECONDITION, so two concurrent requests cannot both take a
+  // consent's last use. NOT_FOUND for an unknown id. On a store failure the
+  // counts stay taken in memory (an over-count only refuses more) and the
+  // error is returned.
+  //
+  // The counts are written unsynced (ConsentStore::WriteUnsynced): they are
+  // durable once the caller's next synced write to the same database
+  // returns. The holder makes that write, the disclosure's audit entry,
+  // before anything leaves, so no released disclosure goes uncounted after
+  // a crash, and the disk is synced once per disclosure group, not twice.
   absl::StatusOr<TakenUses> ConsumeUses(
       const std::vector<std::string>& consent_ids, int64_t now_unix);
 
@@ -129,8 +135,8 @@ class ConsentRegistry {
   // Queues `entry`'s use count for the store. Returns the next ticket.
   uint64_t QueueUseWrite(const std::string& consent_id, const Entry& entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Returns once every use counted up to `ticket` is in the store.
-  absl::Status MakeUsesDurable(uint64_t ticket) ABSL_LOCKS_EXCLUDED(mu_);
+  // Returns once every use counted up to `ticket` is written to the store.
+  absl::Status WritePendingUses(uint64_t ticket) ABSL_LOCKS_EXCLUDED(mu_);
   // Writes `next` as a new version of an existing consent, then publishes.
   absl::StatusOr<haven::v1::ConsentReceipt> AppendVersion(
       haven::v1::Consent next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -161,13 +167,13 @@ class ConsentRegistry {
       snapshots_ ABSL_GUARDED_BY(mu_);
 
   // Use counts waiting to be written (store key -> value), and tickets:
-  // every ConsumeUses call takes the next one; uses_durable_ is the highest
+  // every count change takes the next one; uses_written_ is the highest
   // whose counts are in the store. Held while writing a group of counts.
   absl::Mutex use_commit_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   absl::flat_hash_map<std::string, std::string> pending_uses_
       ABSL_GUARDED_BY(mu_);
   uint64_t uses_counted_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t uses_durable_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t uses_written_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace haven::server::consent

@@ -7,6 +7,14 @@
 namespace haven::server::consent {
 
 absl::Status RocksDbConsentStore::Write(const KeyValues& puts) {
+  return WriteBatch(puts, /*sync=*/true);
+}
+
+absl::Status RocksDbConsentStore::WriteUnsynced(const KeyValues& puts) {
+  return WriteBatch(puts, /*sync=*/false);
+}
+
+absl::Status RocksDbConsentStore::WriteBatch(const KeyValues& puts, bool sync) {
   rocksdb::WriteBatch batch;
   auto* family = db_->family(storage::Family::kConsent);
   for (const auto& [key, value] : puts) {
@@ -14,7 +22,7 @@ absl::Status RocksDbConsentStore::Write(const KeyValues& puts) {
     if (!s.ok()) return storage::FromRocksDb(s, "consent batch");
   }
   rocksdb::WriteOptions options;
-  options.sync = true;
+  options.sync = sync;
   return storage::FromRocksDb(db_->db()->Write(options, &batch),
                               "consent write");
 }

@@ -29,6 +29,11 @@ class ConsentStore {
 
   // Writes every pair atomically and durably (synced) before returning.
   virtual absl::Status Write(const KeyValues& puts) = 0;
+  // Writes every pair atomically without waiting for the disk. The pairs
+  // are durable once the next synced write to the same database returns:
+  // RocksDB has one write-ahead log per database and a synced write syncs
+  // all of it, earlier writes included.
+  virtual absl::Status WriteUnsynced(const KeyValues& puts) = 0;
   // Calls `fn` for every key starting with `prefix`, in key order.
   virtual absl::Status Scan(
       absl::string_view prefix,
@@ -45,6 +50,9 @@ class MemoryConsentStore final : public ConsentStore {
       return absl::UnavailableError("consent store: write failed");
     for (const auto& [key, value] : puts) data_[key] = value;
     return absl::OkStatus();
+  }
+  absl::Status WriteUnsynced(const KeyValues& puts) override {
+    return Write(puts);
   }
   absl::Status Scan(
       absl::string_view prefix,
@@ -76,12 +84,15 @@ class RocksDbConsentStore final : public ConsentStore {
  public:
   explicit RocksDbConsentStore(storage::Database* db) : db_(db) {}
   absl::Status Write(const KeyValues& puts) override;
+  absl::Status WriteUnsynced(const KeyValues& puts) override;
   absl::Status Scan(
       absl::string_view prefix,
       const std::function<void(const std::string&, const std::string&)>& fn)
       const override;
 
  private:
+  absl::Status WriteBatch(const KeyValues& puts, bool sync);
+
   storage::Database* db_;
 };
 

@@ -132,7 +132,9 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
     }
   }
   // Take the uses before anything is logged as disclosed: a consent revoked
-  // or used up while this request was being decided is refused here.
+  // or used up while this request was being decided is refused here. The
+  // counts are written unsynced; the audit append below is a synced write
+  // to the same database and makes them durable before anything leaves.
   const std::vector<std::string> used(consent_ids.begin(), consent_ids.end());
   absl::StatusOr<consent::ConsentRegistry::TakenUses> taken =
       deps_.consents->ConsumeUses(used, now);

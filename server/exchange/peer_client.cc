@@ -1,6 +1,9 @@
 #include "server/exchange/peer_client.h"
 
+#include <memory>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
@@ -54,9 +57,23 @@ absl::StatusOr<haven::v1::SignedDisclosure> PeerClient::Disclose(
   *call.mutable_request() = request;
   haven::v1::DiscloseResponse response;
   auto context = NewContext();
-  absl::Status status =
-      FromGrpc(StubFor(holder)->Disclose(context.get(), call, &response),
-               holder.agency_id());
+  // The callback API lets gRPC's own threads drive the call; a blocking
+  // call would make this thread poll the shared connection itself, and 64
+  // such threads contend for it.
+  // The state is shared with the callback, which may still be returning
+  // from Notify() when this thread wakes and leaves.
+  struct Outcome {
+    absl::Notification done;
+    grpc::Status status;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  StubFor(holder)->async()->Disclose(context.get(), &call, &response,
+                                     [outcome](grpc::Status s) {
+                                       outcome->status = std::move(s);
+                                       outcome->done.Notify();
+                                     });
+  outcome->done.WaitForNotification();
+  absl::Status status = FromGrpc(outcome->status, holder.agency_id());
   if (!status.ok()) return status;
   return response.disclosure();
 }

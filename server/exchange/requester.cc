@@ -30,11 +30,8 @@ absl::StatusOr<haven::v1::Disclosure> Requester::Verify(
   }
   // The holder's entry must be in its signed log and must record this
   // request: otherwise the holder could disclose off the record.
-  auto key = client::ParseVerifierKey(holder.verifier_key());
-  if (!key.ok()) return key.status();
   auto checkpoint =
-      client::VerifyCheckpoint(disclosure.checkpoint().note(), *key,
-                               CheckpointOrigin(holder.agency_id()));
+      VerifyHolderCheckpoint(holder, disclosure.checkpoint().note());
   if (!checkpoint.ok()) {
     return absl::DataLossError(
         absl::StrCat("holder's checkpoint does not verify: ",
@@ -61,6 +58,27 @@ absl::StatusOr<haven::v1::Disclosure> Requester::Verify(
         "holder's audit entry does not record this request");
   }
   return disclosure;
+}
+
+absl::StatusOr<client::CheckpointBody> Requester::VerifyHolderCheckpoint(
+    const haven::v1::Member& holder, const std::string& note) const {
+  {
+    absl::MutexLock lock(&checkpoints_mu_);
+    auto it = checkpoints_.find(holder.agency_id());
+    if (it != checkpoints_.end() &&
+        it->second.verifier_key == holder.verifier_key() &&
+        it->second.note == note) {
+      return it->second.body;
+    }
+  }
+  HAVEN_ASSIGN_OR_RETURN(client::NoteVerifierKey key,
+                         client::ParseVerifierKey(holder.verifier_key()));
+  HAVEN_ASSIGN_OR_RETURN(client::CheckpointBody body,
+                         client::VerifyCheckpoint(
+                             note, key, CheckpointOrigin(holder.agency_id())));
+  absl::MutexLock lock(&checkpoints_mu_);
+  checkpoints_[holder.agency_id()] = {holder.verifier_key(), note, body};
+  return body;
 }
 
 absl::StatusOr<haven::v1::RequestDisclosureResponse> Requester::Request(

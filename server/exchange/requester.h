@@ -14,7 +14,11 @@
 
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "client/verify/signed_note.h"
 #include "haven/v1/exchange.pb.h"
 #include "policy/clock.h"
 #include "server/audit/audit_recorder.h"
@@ -49,8 +53,24 @@ class Requester {
   absl::StatusOr<haven::v1::Disclosure> Verify(
       const haven::v1::Member& holder, const haven::v1::DisclosureRequest& sent,
       const haven::v1::SignedDisclosure& answer) const;
+  // The holder's checkpoint `note`, verified under its manifest key.
+  absl::StatusOr<client::CheckpointBody> VerifyHolderCheckpoint(
+      const haven::v1::Member& holder, const std::string& note) const;
 
   const Deps deps_;
+
+  // The last checkpoint verified per holder, with the key it verified
+  // under. A busy holder signs one checkpoint per group of appends, so most
+  // answers carry a note already checked; a byte-identical note under the
+  // same key needs no second signature check.
+  struct VerifiedCheckpoint {
+    std::string verifier_key;
+    std::string note;
+    client::CheckpointBody body;
+  };
+  mutable absl::Mutex checkpoints_mu_;
+  mutable absl::flat_hash_map<std::string, VerifiedCheckpoint> checkpoints_
+      ABSL_GUARDED_BY(checkpoints_mu_);
 };
 
 }  // namespace haven::server::exchange
