@@ -35,16 +35,31 @@ absl::Status Holder::Refuse(const haven::v1::Member& peer,
   return why;
 }
 
+absl::Status Holder::RefuseUnsigned(const haven::v1::Member& peer,
+                                    absl::Status why) {
+  // The body is not the peer's signed word, so only what the certificate
+  // proves goes on record: which agency sent it, and why it was refused.
+  haven::v1::AuditEntry entry;
+  entry.set_kind(haven::v1::REQUEST_REFUSED);
+  entry.set_agency_id(peer.agency_id());
+  entry.set_detail(
+      absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()));
+  auto logged = deps_.audit->Record(entry, peer.agency_id(), "");
+  if (!logged.ok()) return logged.status();
+  return why;
+}
+
 absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
     const haven::v1::Member& peer,
     const haven::v1::SignedDisclosureRequest& signed_request) {
   haven::v1::DisclosureRequest request;
-  if (!request.ParseFromString(signed_request.request())) {
-    return absl::InvalidArgumentError("disclosure request does not parse");
-  }
-  HAVEN_RETURN_IF_ERROR(VerifySigned(
-      peer.verifier_key(), kRequestContext, signed_request.request(),
-      signed_request.signature(), peer.agency_id()));
+  absl::Status readable =
+      request.ParseFromString(signed_request.request())
+          ? VerifySigned(peer.verifier_key(), kRequestContext,
+                         signed_request.request(), signed_request.signature(),
+                         peer.agency_id())
+          : absl::InvalidArgumentError("disclosure request does not parse");
+  if (!readable.ok()) return RefuseUnsigned(peer, readable);
   // The body cannot claim an identity: the certificate already decided it.
   if (request.requester_agency_id() != peer.agency_id()) {
     return Refuse(

@@ -53,6 +53,9 @@ class Holder {
   absl::Status Refuse(const haven::v1::Member& peer,
                       const haven::v1::DisclosureRequest& request,
                       const std::string& subject_id, absl::Status why);
+  // Logs the refusal of a request that does not parse or whose signature
+  // does not verify, with nothing from its body, then returns `why`.
+  absl::Status RefuseUnsigned(const haven::v1::Member& peer, absl::Status why);
 
   const Deps deps_;
 };

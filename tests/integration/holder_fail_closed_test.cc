@@ -33,6 +33,7 @@ namespace {
 
 using ::haven::testing::IsOk;
 using ::haven::testing::StatusIs;
+using ::testing::HasSubstr;
 
 constexpr int64_t kNow = 1'790'000'000;
 
@@ -182,12 +183,30 @@ TEST_F(HolderFailClosedTest, FailingSyncDisclosesNothing) {
   EXPECT_THAT(holder_->Disclose(peer_, Request("r4")), IsOk());
 }
 
-TEST_F(HolderFailClosedTest, RequestSignedByAnotherKeyIsRefused) {
+TEST_F(HolderFailClosedTest, RequestSignedByAnotherKeyIsRefusedOnRecord) {
+  const uint64_t size_before = log_->Size();
   auto request = Request("r5");
   request.set_signature(
       Sign(*holder_signer_, kRequestContext, request.request()));
   EXPECT_THAT(holder_->Disclose(peer_, request),
               StatusIs(absl::StatusCode::kUnauthenticated));
+  // Logged as a refusal from the certified agency, with nothing taken from
+  // the unverified body.
+  ASSERT_EQ(log_->Size(), size_before + 1);
+  auto entries = log_->GetEntries(size_before, 1);
+  ASSERT_THAT(entries, IsOk());
+  const haven::v1::AuditEntry& entry = (*entries)[0].entry();
+  EXPECT_EQ(entry.kind(), haven::v1::REQUEST_REFUSED);
+  EXPECT_EQ(entry.agency_id(), peer_.agency_id());
+  EXPECT_THAT(entry.detail(), HasSubstr("UNAUTHENTICATED"));
+  EXPECT_TRUE(entry.request_id().empty());
+  EXPECT_TRUE(entry.justification().empty());
+
+  // A body that does not parse is refused and logged the same way.
+  request.set_request("\xff\xff not a request");
+  EXPECT_THAT(holder_->Disclose(peer_, request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(log_->Size(), size_before + 2);
 }
 
 TEST_F(HolderFailClosedTest, AccessReportListsOnlyThatSubjectsExchanges) {
