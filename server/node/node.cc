@@ -24,6 +24,7 @@
 #include "server/exchange/holder.h"
 #include "server/exchange/notice_board.h"
 #include "server/exchange/peer_client.h"
+#include "server/exchange/peer_outbox.h"
 #include "server/exchange/replay_guard.h"
 #include "server/exchange/requester.h"
 #include "server/exchange/signing.h"
@@ -88,6 +89,8 @@ struct Node::Modules {
   std::unique_ptr<exchange::Holder> holder;
   std::unique_ptr<exchange::Requester> requester;
   std::unique_ptr<exchange::Witness> witness;
+  std::unique_ptr<exchange::PeerOutbox> outbox;
+  exchange::PeerOutbox::Sender send_to_peer;  // set by WireExchangeHooks
   services::ServiceContext service_context;
   std::string tls_cert;
   std::string tls_key;
@@ -206,6 +209,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
                                 modules->tls_ca},
       absl::Seconds(10));
   modules->notices = std::make_unique<exchange::NoticeBoard>();
+  modules->outbox =
+      std::make_unique<exchange::PeerOutbox>(modules->database.get());
   modules->holder = std::make_unique<exchange::Holder>(exchange::Holder::Deps{
       c.agency_id(), policy::SystemClock::Get(), modules->signer.get(),
       modules->replay.get(), modules->handles.get(), modules->policy.get(),
@@ -332,7 +337,18 @@ void Node::WitnessLoop() {
     }
     int verified = modules_->witness->WitnessAll();
     LogEvent("peers_witnessed", {{"verified", absl::StrCat(verified)}});
+    DeliverOutbox();
     wait = kWitnessInterval;
+  }
+}
+
+void Node::DeliverOutbox() {
+  exchange::PeerOutbox::PassResult pass =
+      modules_->outbox->DeliverPending(modules_->send_to_peer);
+  if (pass.delivered + pass.pending + pass.dropped > 0) {
+    LogEvent("peer_outbox", {{"delivered", absl::StrCat(pass.delivered)},
+                             {"pending", absl::StrCat(pass.pending)},
+                             {"dropped", absl::StrCat(pass.dropped)}});
   }
 }
 
@@ -364,18 +380,51 @@ void Node::Shutdown(absl::Duration grace) {
 
 namespace haven::server::node {
 
-// Consent changes reach grantee nodes from the work pool, after the change
-// is durable and logged, so an advocate's call never waits on a peer. A
-// grantee that cannot be reached is noted in the event log; its next
-// request is decided on the current consent anyway.
+// Consent changes reach grantee nodes through the peer outbox, after the
+// change is durable and logged, so an advocate's call never waits on a
+// peer. A message is stored first and tried at once from the work pool; a
+// grantee that cannot be reached gets it on a later pass (when it next
+// exchanges checkpoints with this node, and every witness round). Its
+// requests are decided on the current consent in any case.
 void Node::WireExchangeHooks() {
   Modules* m = modules_.get();
   const std::string self = config_.config.agency_id();
 
+  m->send_to_peer = [m](const haven::v1::OutboxMessage& message) {
+    auto manifest = m->federation->current();
+    const haven::v1::Member* peer = manifest->Find(message.to_agency_id());
+    if (peer == nullptr) {
+      return absl::NotFoundError("peer is no longer in the federation");
+    }
+    if (peer->status() != haven::v1::MEMBER_ACTIVE) {
+      return absl::FailedPreconditionError("peer is suspended");
+    }
+    const bool offer = message.has_offer_handle();
+    absl::Status sent =
+        offer ? m->peers->OfferHandle(*peer, message.offer_handle())
+              : m->peers->NotifyRevocation(*peer, message.revocation_notice());
+    LogEvent(offer ? (sent.ok() ? "handle_sent" : "handle_send_failed")
+                   : (sent.ok() ? "revocation_notice_sent"
+                                : "revocation_notice_failed"),
+             {{"to", peer->agency_id()},
+              {"status", absl::StatusCodeToString(sent.code())}});
+    return sent;
+  };
+  // Stores a message for a peer, then tries the outbox from the work pool.
+  auto post = [m](haven::v1::OutboxMessage message) {
+    if (absl::Status stored = m->outbox->Add(std::move(message), absl::Now());
+        !stored.ok()) {
+      LogEvent("peer_outbox_store_failed",
+               {{"status", absl::StatusCodeToString(stored.code())}});
+      return;
+    }
+    m->pool->Schedule([m] { m->outbox->DeliverPending(m->send_to_peer); });
+  };
+
   auto send_notices =
-      [m, self](const std::string& subject_id, const std::string& consent_id,
-                const std::string& change,
-                std::function<bool(const haven::v1::Member&)> affected) {
+      [m, self, post](const std::string& subject_id,
+                      const std::string& consent_id, const std::string& change,
+                      std::function<bool(const haven::v1::Member&)> affected) {
         auto handles = m->handles->HandlesForSubject(subject_id);
         if (!handles.ok()) return;
         auto manifest = m->federation->current();
@@ -395,19 +444,16 @@ void Node::WireExchangeHooks() {
           call.set_signature(exchange::Sign(*m->signer,
                                             exchange::kNoticeContext,
                                             exchange::Deterministic(*notice)));
-          haven::v1::Member target = *grantee;
-          m->pool->Schedule([m, target, call] {
-            absl::Status sent = m->peers->NotifyRevocation(target, call);
-            LogEvent(sent.ok() ? "revocation_notice_sent"
-                               : "revocation_notice_failed",
-                     {{"to", target.agency_id()},
-                      {"status", absl::StatusCodeToString(sent.code())}});
-          });
+          haven::v1::OutboxMessage message;
+          message.set_to_agency_id(grantee->agency_id());
+          *message.mutable_revocation_notice() = std::move(call);
+          post(std::move(message));
         }
       };
 
   services::ServiceContext& context = m->service_context;
-  context.on_consent_recorded = [m, self](const haven::v1::Consent& consent) {
+  context.on_consent_recorded = [m, self,
+                                 post](const haven::v1::Consent& consent) {
     if (!consent.grantee().has_agency_id()) return;
     const std::string grantee_id = consent.grantee().agency_id();
     auto manifest = m->federation->current();
@@ -424,13 +470,10 @@ void Node::WireExchangeHooks() {
     *call.mutable_handle() = *handle;
     call.set_signature(exchange::Sign(*m->signer, exchange::kHandleContext,
                                       exchange::Deterministic(*handle)));
-    haven::v1::Member target = *grantee;
-    m->pool->Schedule([m, target, call] {
-      absl::Status sent = m->peers->OfferHandle(target, call);
-      LogEvent(sent.ok() ? "handle_sent" : "handle_send_failed",
-               {{"to", target.agency_id()},
-                {"status", absl::StatusCodeToString(sent.code())}});
-    });
+    haven::v1::OutboxMessage message;
+    message.set_to_agency_id(grantee_id);
+    *message.mutable_offer_handle() = std::move(call);
+    post(std::move(message));
   };
   context.on_consent_withdrawn = [send_notices](
                                      const haven::v1::Consent& consent,
@@ -446,6 +489,10 @@ void Node::WireExchangeHooks() {
   context.on_refusal_recorded = [send_notices](const std::string& subject_id) {
     send_notices(subject_id, "", "refused",
                  [](const haven::v1::Member&) { return true; });
+  };
+  // A peer that exchanges checkpoints with us is up: give it what it is owed.
+  context.on_peer_contact = [m](const std::string&) {
+    m->pool->Schedule([m] { m->outbox->DeliverPending(m->send_to_peer); });
   };
 }
 

@@ -48,6 +48,8 @@ class Node {
   void WireExchangeHooks();
   // Checks peers' checkpoints until Shutdown.
   void WitnessLoop();
+  // Runs one pass of the peer outbox on the calling thread and logs it.
+  void DeliverOutbox();
   struct Modules;
 
   LoadedConfig config_;

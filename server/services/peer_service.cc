@@ -67,9 +67,10 @@ absl::Status PeerServiceImpl::DoNotifyRevocation(
 }
 
 absl::Status PeerServiceImpl::DoExchangeCheckpoint(
-    const haven::v1::Member&,
+    const haven::v1::Member& peer,
     const haven::v1::ExchangeCheckpointRequest& request,
     haven::v1::ExchangeCheckpointResponse* response) {
+  if (context_.on_peer_contact) context_.on_peer_contact(peer.agency_id());
   const audit::AuditLog& log = *context_.audit->log();
   *response->mutable_checkpoint() = log.LatestCheckpoint();
   uint64_t size = response->checkpoint().tree_size();

@@ -59,6 +59,8 @@ struct ServiceContext {
   std::function<void(const haven::v1::Consent&, const std::string& change)>
       on_consent_withdrawn;
   std::function<void(const std::string& subject_id)> on_refusal_recorded;
+  // A member agency called the peer API to exchange checkpoints (it is up).
+  std::function<void(const std::string& agency_id)> on_peer_contact;
 };
 
 }  // namespace haven::server::services

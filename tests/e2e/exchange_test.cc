@@ -152,15 +152,19 @@ class ExchangeTest : public ::testing::Test {
         &error))
         << error;
     ASSERT_TRUE(federation_->Start(&error)) << error;
-    for (const char* agency : {kHolder, kLegalAid, kPolice}) {
-      const TestNode& node = federation_->node(agency);
-      grpc::SslCredentialsOptions tls;
-      tls.pem_root_certs = ReadFileOrEmpty(node.ca_file());
-      grpc::ChannelArguments args;
-      args.SetSslTargetNameOverride(agency);
-      channels_[agency] = grpc::CreateCustomChannel(
-          node.local_address(), grpc::SslCredentials(tls), args);
-    }
+    for (const char* agency : {kHolder, kLegalAid, kPolice}) Connect(agency);
+  }
+
+  // (Re)opens the channel to `agency`'s local API (its port changes when
+  // the node restarts).
+  void Connect(const std::string& agency) {
+    const TestNode& node = federation_->node(agency);
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = ReadFileOrEmpty(node.ca_file());
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride(agency);
+    channels_[agency] = grpc::CreateCustomChannel(
+        node.local_address(), grpc::SslCredentials(tls), args);
   }
 
   // A call to `agency`'s local API as its `role`, bounded.
@@ -709,6 +713,41 @@ TEST_F(ExchangeTest, EveryRequestStartedAfterRevokeReturnedIsRefused) {
   EXPECT_THAT(
       Reconcile(Entries(kHolder), kHolder, Entries(kLegalAid), kLegalAid),
       IsEmpty());
+}
+
+// The holder keeps what it owes a peer: a grantee that was down when the
+// consent was recorded gets its handle once it is back, and can use it.
+TEST_F(ExchangeTest, GranteeThatWasDownGetsItsHandleWhenItIsBack) {
+  TestNode& legal_aid = federation_->node(kLegalAid);
+  ASSERT_EQ(legal_aid.Stop(), 0);
+  const std::string subject = CreateSurvivor();
+  RecordConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+                {haven::v1::CONTACT});
+
+  // The first attempt fails while legal-aid is down.
+  const TestNode& holder = federation_->node(kHolder);
+  const auto give_up = In(std::chrono::seconds(15));
+  while (holder.Log().find("handle_send_failed") == std::string::npos &&
+         std::chrono::system_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(holder.Log().find("handle_send_failed"), std::string::npos)
+      << holder.Log();
+
+  std::string error;
+  ASSERT_TRUE(legal_aid.Start(&error)) << error;
+  Connect(kLegalAid);
+  // legal-aid's first witness round exchanges checkpoints with the holder,
+  // which then delivers what it holds for legal-aid.
+  const std::string handle = WaitForHandle(kLegalAid);
+  ASSERT_FALSE(handle.empty());
+  haven::v1::RequestDisclosureResponse response;
+  grpc::Status status =
+      Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+              {haven::v1::CONTACT}, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.fields_size(), 1);
+  EXPECT_EQ(response.fields(0).value(), "555-0100 (after 6pm)");
 }
 
 TEST_F(ExchangeTest, GranteeIsNotifiedOfRevocation) {

@@ -1,0 +1,138 @@
+#include "server/exchange/peer_outbox.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace haven::server::exchange {
+namespace {
+
+using ::haven::testing::IsOk;
+using ::haven::testing::StatusIs;
+
+haven::v1::OutboxMessage OfferTo(const std::string& agency,
+                                 const std::string& handle) {
+  haven::v1::OutboxMessage message;
+  message.set_to_agency_id(agency);
+  message.mutable_offer_handle()->mutable_handle()->set_handle(handle);
+  return message;
+}
+
+class PeerOutboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    outbox_.reset();
+    db_.reset();
+    storage::Database::Options options;
+    options.path = dir_.Join("db");
+    auto db = storage::Database::Open(std::move(options));
+    ASSERT_THAT(db, IsOk());
+    db_ = *std::move(db);
+    outbox_ = std::make_unique<PeerOutbox>(db_.get());
+  }
+  // A sender that records what it was given and answers with `answer`.
+  PeerOutbox::Sender Answering(absl::Status answer) {
+    return [this, answer](const haven::v1::OutboxMessage& message) {
+      sent_.push_back(message);
+      return answer;
+    };
+  }
+
+  haven::testing::TempDir dir_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<PeerOutbox> outbox_;
+  std::vector<haven::v1::OutboxMessage> sent_;
+  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
+};
+
+TEST_F(PeerOutboxTest,
+       UnreachablePeerGetsItsMessageOnALaterPassEvenAfterRestart) {
+  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h1"), now_), IsOk());
+  ASSERT_THAT(outbox_->Add(OfferTo("metro-pd", "h2"), now_ + absl::Seconds(1)),
+              IsOk());
+
+  auto pass = outbox_->DeliverPending(
+      Answering(absl::UnavailableError("peer 'legal-aid' unreachable")));
+  EXPECT_EQ(pass.pending, 2);
+  EXPECT_EQ(pass.delivered, 0);
+
+  Open();  // the node restarts: nothing owed is forgotten
+  sent_.clear();
+  pass = outbox_->DeliverPending(Answering(absl::OkStatus()));
+  EXPECT_EQ(pass.delivered, 2);
+  ASSERT_EQ(sent_.size(), 2u);
+  // Oldest first, each with its tries counted.
+  EXPECT_EQ(sent_[0].offer_handle().handle().handle(), "h1");
+  EXPECT_EQ(sent_[0].attempts(), 1u);
+  EXPECT_EQ(sent_[0].created_unix(), absl::ToUnixSeconds(now_));
+  EXPECT_EQ(sent_[1].offer_handle().handle().handle(), "h2");
+
+  // Delivered messages are gone.
+  sent_.clear();
+  pass = outbox_->DeliverPending(Answering(absl::OkStatus()));
+  EXPECT_EQ(pass.delivered + pass.pending + pass.dropped, 0);
+  EXPECT_TRUE(sent_.empty());
+}
+
+TEST_F(PeerOutboxTest, PermanentRefusalDropsTheMessage) {
+  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h1"), now_), IsOk());
+  auto pass = outbox_->DeliverPending(
+      Answering(absl::PermissionDeniedError("handle is not for this agency")));
+  EXPECT_EQ(pass.dropped, 1);
+  sent_.clear();
+  pass = outbox_->DeliverPending(Answering(absl::OkStatus()));
+  EXPECT_TRUE(sent_.empty());
+}
+
+TEST_F(PeerOutboxTest, OnlyRefusalsRetryingCannotChangeArePermanent) {
+  EXPECT_TRUE(PeerOutbox::IsPermanent(absl::PermissionDeniedError("")));
+  EXPECT_TRUE(PeerOutbox::IsPermanent(absl::UnauthenticatedError("")));
+  EXPECT_TRUE(PeerOutbox::IsPermanent(absl::NotFoundError("")));
+  EXPECT_TRUE(PeerOutbox::IsPermanent(absl::InvalidArgumentError("")));
+  EXPECT_FALSE(PeerOutbox::IsPermanent(absl::UnavailableError("")));
+  EXPECT_FALSE(PeerOutbox::IsPermanent(absl::DeadlineExceededError("")));
+  EXPECT_FALSE(PeerOutbox::IsPermanent(absl::FailedPreconditionError("")));
+  EXPECT_FALSE(PeerOutbox::IsPermanent(absl::UnimplementedError("")));
+}
+
+TEST_F(PeerOutboxTest, MessageWithoutPeerOrBodyIsRejected) {
+  EXPECT_THAT(outbox_->Add(haven::v1::OutboxMessage(), now_),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  haven::v1::OutboxMessage no_body;
+  no_body.set_to_agency_id("legal-aid");
+  EXPECT_THAT(outbox_->Add(no_body, now_),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  auto pass = outbox_->DeliverPending(Answering(absl::OkStatus()));
+  EXPECT_TRUE(sent_.empty());
+  EXPECT_EQ(pass.delivered, 0);
+}
+
+// A pass asked for while one is running is not lost: the running pass goes
+// round again and sends what was added meanwhile.
+TEST_F(PeerOutboxTest, PassRequestedDuringAPassRunsAfterIt) {
+  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h1"), now_), IsOk());
+  int nested_result = -1;
+  auto pass =
+      outbox_->DeliverPending([&](const haven::v1::OutboxMessage& message) {
+        sent_.push_back(message);
+        if (message.offer_handle().handle().handle() == "h1") {
+          EXPECT_THAT(
+              outbox_->Add(OfferTo("legal-aid", "h2"), now_ + absl::Seconds(1)),
+              IsOk());
+          auto nested = outbox_->DeliverPending(Answering(absl::OkStatus()));
+          nested_result = nested.delivered;
+        }
+        return absl::OkStatus();
+      });
+  EXPECT_EQ(nested_result, 0);  // returned at once
+  EXPECT_EQ(pass.delivered, 2);
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[1].offer_handle().handle().handle(), "h2");
+}
+
+}  // namespace
+}  // namespace haven::server::exchange
