@@ -44,10 +44,7 @@ const std::set<std::string> kTermFlags = {
     "max-uses", "per-days",       "evidence-sha256"};
 
 int Require(const Invocation& in, const std::string& flag) {
-  if (in.args.GetOr(flag, "").empty()) {
-    return UsageError(absl::StrCat("--", flag, " is required"));
-  }
-  return kExitOk;
+  return RequireFlags(in.args, {flag});
 }
 
 // 64 hex digits to 32 bytes.
@@ -310,6 +307,21 @@ void PrintRefusal(const haven::v1::Refusal& refusal) {
   }
 }
 
+// Both refusal calls answer with the refusal as it now stands.
+template <typename Response, typename Request, typename Method>
+int CallAndPrintRefusal(const Invocation& in, Method method,
+                        const Request& request) {
+  Response response;
+  absl::Status s = CallUnary<ConsentService>(in, method, request, &response);
+  if (!s.ok()) return Report(s);
+  if (in.json) {
+    std::puts(ToJson(response).c_str());
+  } else {
+    PrintRefusal(response.refusal());
+  }
+  return kExitOk;
+}
+
 int Refuse(const Invocation& in) {
   if (int rc = Require(in, "subject")) return rc;
   haven::v1::RecordRefusalRequest request;
@@ -323,32 +335,16 @@ int Refuse(const Invocation& in) {
     }
     request.set_evidence_sha256(bytes);
   }
-  haven::v1::RecordRefusalResponse response;
-  absl::Status s = CallUnary<ConsentService>(
-      in, &ConsentService::Stub::RecordRefusal, request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-  } else {
-    PrintRefusal(response.refusal());
-  }
-  return kExitOk;
+  return CallAndPrintRefusal<haven::v1::RecordRefusalResponse>(
+      in, &ConsentService::Stub::RecordRefusal, request);
 }
 
 int Lift(const Invocation& in) {
   if (int rc = Require(in, "refusal")) return rc;
   haven::v1::LiftRefusalRequest request;
   request.set_refusal_id(in.args.GetOr("refusal", ""));
-  haven::v1::LiftRefusalResponse response;
-  absl::Status s = CallUnary<ConsentService>(
-      in, &ConsentService::Stub::LiftRefusal, request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-  } else {
-    PrintRefusal(response.refusal());
-  }
-  return kExitOk;
+  return CallAndPrintRefusal<haven::v1::LiftRefusalResponse>(
+      in, &ConsentService::Stub::LiftRefusal, request);
 }
 
 int Get(const Invocation& in) {

@@ -99,6 +99,30 @@ std::string FormatUnix(int64_t unix_seconds) {
                           absl::UTCTimeZone());
 }
 
+absl::StatusOr<Ask> ParseAsk(const Args& args) {
+  Ask ask;
+  auto purpose = ParsePurpose("purpose", args.GetOr("purpose", ""));
+  if (!purpose.ok()) return purpose.status();
+  ask.purpose = *purpose;
+  auto categories = ParseCategories("category", args.GetAll("category"));
+  if (!categories.ok()) return categories.status();
+  if (categories->empty()) {
+    return absl::InvalidArgumentError("at least one --category is required");
+  }
+  ask.categories = *std::move(categories);
+  ask.justification = args.GetOr("justification", "");
+  return ask;
+}
+
+int RequireFlags(const Args& args, const std::vector<std::string>& flags) {
+  for (const std::string& flag : flags) {
+    if (args.GetOr(flag, "").empty()) {
+      return UsageError(absl::StrCat("--", flag, " is required"));
+    }
+  }
+  return kExitOk;
+}
+
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "havenctl: %s\n", message.c_str());
   return kExitUsage;

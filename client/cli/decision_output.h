@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "client/cli/args.h"
 #include "haven/v1/common.pb.h"
 #include "haven/v1/policy.pb.h"
 
@@ -28,6 +29,21 @@ absl::StatusOr<std::vector<haven::v1::Category>> ParseCategories(
     const std::string& flag, const std::vector<std::string>& values);
 absl::StatusOr<std::vector<haven::v1::Purpose>> ParsePurposes(
     const std::string& flag, const std::vector<std::string>& values);
+
+// What a decision is asked about, from --purpose, one or more --category
+// and an optional --justification.
+struct Ask {
+  haven::v1::Purpose purpose = haven::v1::PURPOSE_UNSPECIFIED;
+  std::vector<haven::v1::Category> categories;
+  std::string justification;
+};
+// INVALID_ARGUMENT (a message for UsageError) if a value is unknown or no
+// category is given.
+absl::StatusOr<Ask> ParseAsk(const Args& args);
+
+// kExitOk if every flag in `flags` has a value, else UsageError naming the
+// first that has none.
+int RequireFlags(const Args& args, const std::vector<std::string>& flags);
 
 // "2026-11-23 13:05:00Z", or "-" for 0.
 std::string FormatUnix(int64_t unix_seconds);

@@ -37,26 +37,17 @@ int Handles(const Invocation& in) {
 }
 
 int Request(const Invocation& in) {
-  for (const char* flag : {"holder", "handle", "purpose"}) {
-    if (in.args.GetOr(flag, "").empty()) {
-      return UsageError(absl::StrCat("--", flag, " is required"));
-    }
+  if (int rc = RequireFlags(in.args, {"holder", "handle", "purpose"})) {
+    return rc;
   }
+  absl::StatusOr<Ask> ask = ParseAsk(in.args);
+  if (!ask.ok()) return UsageError(std::string(ask.status().message()));
   haven::v1::RequestDisclosureRequest request;
   request.set_holder_agency_id(in.args.GetOr("holder", ""));
   request.set_handle(in.args.GetOr("handle", ""));
-  auto purpose = ParsePurpose("purpose", in.args.GetOr("purpose", ""));
-  if (!purpose.ok()) return UsageError(std::string(purpose.status().message()));
-  request.set_purpose(*purpose);
-  auto categories = ParseCategories("category", in.args.GetAll("category"));
-  if (!categories.ok()) {
-    return UsageError(std::string(categories.status().message()));
-  }
-  if (categories->empty()) {
-    return UsageError("at least one --category is required");
-  }
-  for (haven::v1::Category c : *categories) request.add_categories(c);
-  request.set_justification(in.args.GetOr("justification", ""));
+  request.set_purpose(ask->purpose);
+  for (haven::v1::Category c : ask->categories) request.add_categories(c);
+  request.set_justification(ask->justification);
 
   haven::v1::RequestDisclosureResponse response;
   absl::Status s = CallUnary<ExchangeService>(
