@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "server/crypto/key_derivation.h"
@@ -93,6 +94,7 @@ PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
     }
   }
   PassResult result;
+  absl::flat_hash_set<std::string> unreachable;
   for (auto& [key, value] : stored) {
     haven::v1::OutboxMessage message;
     if (!message.ParseFromString(value)) {
@@ -102,12 +104,19 @@ PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
       ++result.dropped;
       continue;
     }
+    // One failed try per peer per pass: a peer that is down costs one
+    // timeout, not one per message it is owed.
+    if (unreachable.contains(message.to_agency_id())) {
+      ++result.pending;
+      continue;
+    }
     absl::Status sent = send(message);
     if (sent.ok() || IsPermanent(sent)) {
       (void)db_->db()->Delete(Synced(), family, key);
       ++(sent.ok() ? result.delivered : result.dropped);
       continue;
     }
+    unreachable.insert(message.to_agency_id());
     message.set_attempts(message.attempts() + 1);
     (void)db_->db()->Put(rocksdb::WriteOptions(), family, key,
                          message.SerializeAsString());

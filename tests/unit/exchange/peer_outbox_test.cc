@@ -78,6 +78,22 @@ TEST_F(PeerOutboxTest,
   EXPECT_TRUE(sent_.empty());
 }
 
+TEST_F(PeerOutboxTest, PeerThatIsDownIsTriedOncePerPass) {
+  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h1"), now_), IsOk());
+  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h2"), now_), IsOk());
+  ASSERT_THAT(outbox_->Add(OfferTo("metro-pd", "h3"), now_), IsOk());
+  auto pass =
+      outbox_->DeliverPending([this](const haven::v1::OutboxMessage& message) {
+        sent_.push_back(message);
+        return message.to_agency_id() == "legal-aid"
+                   ? absl::UnavailableError("unreachable")
+                   : absl::OkStatus();
+      });
+  EXPECT_EQ(sent_.size(), 2u);  // one try for legal-aid, one for metro-pd
+  EXPECT_EQ(pass.pending, 2);
+  EXPECT_EQ(pass.delivered, 1);
+}
+
 TEST_F(PeerOutboxTest, PermanentRefusalDropsTheMessage) {
   ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h1"), now_), IsOk());
   auto pass = outbox_->DeliverPending(
