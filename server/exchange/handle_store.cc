@@ -18,12 +18,6 @@ absl::Status NotFound() {
   return absl::NotFoundError("no such subject handle for this agency");
 }
 
-rocksdb::WriteOptions Synced() {
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return options;
-}
-
 }  // namespace
 
 absl::StatusOr<haven::v1::SubjectHandle> HandleStore::IssueHandle(
@@ -55,7 +49,7 @@ absl::StatusOr<haven::v1::SubjectHandle> HandleStore::IssueHandle(
   batch.Put(family, absl::StrCat(kIssuedPrefix, issued.handle().handle()),
             issued.SerializeAsString());
   batch.Put(family, index_key, issued.handle().handle());
-  if (auto w = db_->db()->Write(Synced(), &batch); !w.ok()) {
+  if (auto w = db_->db()->Write(storage::SyncedWrite(), &batch); !w.ok()) {
     return storage::FromRocksDb(w, "store handle");
   }
   return issued.handle();
@@ -106,11 +100,11 @@ absl::Status HandleStore::StoreReceived(
   if (handle.handle().empty() || handle.holder_agency_id().empty()) {
     return absl::InvalidArgumentError("handle and holder are required");
   }
-  rocksdb::Status s =
-      db_->db()->Put(Synced(), db_->family(storage::Family::kMeta),
-                     absl::StrCat(kReceivedPrefix, handle.holder_agency_id(),
-                                  "/", handle.handle()),
-                     handle.SerializeAsString());
+  rocksdb::Status s = db_->db()->Put(
+      storage::SyncedWrite(), db_->family(storage::Family::kMeta),
+      absl::StrCat(kReceivedPrefix, handle.holder_agency_id(), "/",
+                   handle.handle()),
+      handle.SerializeAsString());
   return storage::FromRocksDb(s, "store received handle");
 }
 

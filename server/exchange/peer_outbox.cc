@@ -16,12 +16,6 @@ namespace {
 
 constexpr char kOutboxPrefix[] = "exchange/outbox/";
 
-rocksdb::WriteOptions Synced() {
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return options;
-}
-
 // Zero-padded so that keys sort oldest first.
 std::string OutboxKey(absl::Time now) {
   char stamp[24];
@@ -40,8 +34,9 @@ absl::Status PeerOutbox::Add(haven::v1::OutboxMessage message, absl::Time now) {
   message.set_created_unix(absl::ToUnixSeconds(now));
   message.set_attempts(0);
   return storage::FromRocksDb(
-      db_->db()->Put(Synced(), db_->family(storage::Family::kMeta),
-                     OutboxKey(now), message.SerializeAsString()),
+      db_->db()->Put(storage::SyncedWrite(),
+                     db_->family(storage::Family::kMeta), OutboxKey(now),
+                     message.SerializeAsString()),
       "store outbox message");
 }
 
@@ -100,7 +95,7 @@ PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
     if (!message.ParseFromString(value)) {
       // Unreadable: it can never be sent, and keeping it would stall nothing
       // but clutter every pass.
-      (void)db_->db()->Delete(Synced(), family, key);
+      (void)db_->db()->Delete(storage::SyncedWrite(), family, key);
       ++result.dropped;
       continue;
     }
@@ -112,7 +107,7 @@ PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
     }
     absl::Status sent = send(message);
     if (sent.ok() || IsPermanent(sent)) {
-      (void)db_->db()->Delete(Synced(), family, key);
+      (void)db_->db()->Delete(storage::SyncedWrite(), family, key);
       ++(sent.ok() ? result.delivered : result.dropped);
       continue;
     }

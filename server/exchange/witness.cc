@@ -72,10 +72,9 @@ absl::Status Witness::WitnessPeer(const haven::v1::Member& peer) {
   next.mutable_checkpoint()->set_tree_size(body->tree_size);
   next.mutable_checkpoint()->set_root_hash(body->root_hash);
   next.set_verified_unix(deps_.clock->NowUnix());
-  rocksdb::WriteOptions synced;
-  synced.sync = true;
   return storage::FromRocksDb(
-      deps_.db->db()->Put(synced, family, key, next.SerializeAsString()),
+      deps_.db->db()->Put(storage::SyncedWrite(), family, key,
+                          next.SerializeAsString()),
       "store witnessed checkpoint");
 }
 

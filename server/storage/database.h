@@ -32,6 +32,13 @@ inline constexpr int kFamilyCount = 4;
 // must not hold secrets or content.
 absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view what);
 
+// Options for a write that is on disk (fdatasync) when it returns.
+inline rocksdb::WriteOptions SyncedWrite() {
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return options;
+}
+
 class Database {
  public:
   struct Options {

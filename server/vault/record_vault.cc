@@ -402,10 +402,8 @@ absl::StatusOr<uint64_t> RecordVault::Erase(absl::string_view subject_id) {
     CacheErase(id);
     // The data key goes first, synced: from here on the records are
     // unreadable whatever happens next.
-    rocksdb::WriteOptions synced;
-    synced.sync = true;
-    HAVEN_RETURN_IF_ERROR(
-        FromRocksDb(db->Delete(synced, vault, key_key), "delete data key"));
+    HAVEN_RETURN_IF_ERROR(FromRocksDb(
+        db->Delete(storage::SyncedWrite(), vault, key_key), "delete data key"));
 
     rocksdb::Slice upper = ToSlice(end);
     rocksdb::ReadOptions ro;
@@ -418,8 +416,8 @@ absl::StatusOr<uint64_t> RecordVault::Erase(absl::string_view subject_id) {
     }
     HAVEN_RETURN_IF_ERROR(FromRocksDb(it->status(), "list records to erase"));
     it.reset();
-    HAVEN_RETURN_IF_ERROR(
-        FromRocksDb(db->Write(synced, &batch), "delete records"));
+    HAVEN_RETURN_IF_ERROR(FromRocksDb(db->Write(storage::SyncedWrite(), &batch),
+                                      "delete records"));
   }
   // Flush every family so the write-ahead log holding the old values becomes
   // obsolete and is deleted, then rewrite the files holding the subject's
