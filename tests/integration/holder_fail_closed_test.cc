@@ -85,26 +85,8 @@ class HolderFailClosedTest : public ::testing::Test {
         "safe-harbor", &clock_, holder_signer_.get(), &replay_, handles_.get(),
         &policy_, consents_.get(), vault_.get(), recorder_.get()});
 
-    subject_ = *vault_->CreateSubject();
-    google::protobuf::RepeatedPtrField<haven::v1::Field> fields;
-    auto* phone = fields.Add();
-    phone->set_name("phone");
-    phone->set_category(haven::v1::CONTACT);
-    phone->set_value("555-0100");
-    ASSERT_THAT(vault_->Put(subject_, "", fields), IsOk());
-
-    haven::v1::Consent terms;
-    terms.set_subject_id(subject_);
-    terms.mutable_grantee()->set_agency_id("legal-aid");
-    terms.add_purposes(haven::v1::LEGAL_REPRESENTATION);
-    terms.add_categories(haven::v1::CONTACT);
-    terms.mutable_valid()->set_from_unix(kNow - 60);
-    terms.mutable_valid()->set_until_unix(kNow + 86400);
-    ASSERT_THAT(consents_->Record(terms, "advocate"), IsOk());
-    handle_ = handles_
-                  ->IssueHandle("safe-harbor", subject_, "legal-aid",
-                                absl::FromUnixSeconds(kNow))
-                  ->handle();
+    ASSERT_NO_FATAL_FAILURE(
+        AddConsentedSurvivor("555-0100", &subject_, &handle_));
 
     peer_.set_agency_id("legal-aid");
     peer_.set_sector(haven::v1::LEGAL_SERVICES);
@@ -128,6 +110,31 @@ class HolderFailClosedTest : public ::testing::Test {
     signed_request.set_signature(
         Sign(*peer_signer_, kRequestContext, signed_request.request()));
     return signed_request;
+  }
+
+  // A survivor whose record holds one CONTACT field (`phone`), consented to
+  // legal-aid for legal representation, and the handle issued to legal-aid.
+  void AddConsentedSurvivor(const std::string& phone, std::string* subject,
+                            std::string* handle) {
+    *subject = *vault_->CreateSubject();
+    google::protobuf::RepeatedPtrField<haven::v1::Field> fields;
+    auto* field = fields.Add();
+    field->set_name("phone");
+    field->set_category(haven::v1::CONTACT);
+    field->set_value(phone);
+    ASSERT_THAT(vault_->Put(*subject, "", fields), IsOk());
+    haven::v1::Consent terms;
+    terms.set_subject_id(*subject);
+    terms.mutable_grantee()->set_agency_id("legal-aid");
+    terms.add_purposes(haven::v1::LEGAL_REPRESENTATION);
+    terms.add_categories(haven::v1::CONTACT);
+    terms.mutable_valid()->set_from_unix(kNow - 60);
+    terms.mutable_valid()->set_until_unix(kNow + 86400);
+    ASSERT_THAT(consents_->Record(terms, "advocate"), IsOk());
+    auto issued = handles_->IssueHandle("safe-harbor", *subject, "legal-aid",
+                                        absl::FromUnixSeconds(kNow));
+    ASSERT_THAT(issued, IsOk());
+    *handle = issued->handle();
   }
 
   haven::testing::TempDir dir_;
@@ -211,26 +218,10 @@ TEST_F(HolderFailClosedTest, RequestSignedByAnotherKeyIsRefusedOnRecord) {
 
 TEST_F(HolderFailClosedTest, AccessReportListsOnlyThatSubjectsExchanges) {
   // A second survivor, also consented to legal-aid.
-  std::string other = *vault_->CreateSubject();
-  google::protobuf::RepeatedPtrField<haven::v1::Field> fields;
-  auto* phone = fields.Add();
-  phone->set_name("phone");
-  phone->set_category(haven::v1::CONTACT);
-  phone->set_value("555-0199");
-  ASSERT_THAT(vault_->Put(other, "", fields), IsOk());
-  haven::v1::Consent terms;
-  terms.set_subject_id(other);
-  terms.mutable_grantee()->set_agency_id("legal-aid");
-  terms.add_purposes(haven::v1::LEGAL_REPRESENTATION);
-  terms.add_categories(haven::v1::CONTACT);
-  terms.mutable_valid()->set_from_unix(kNow - 60);
-  terms.mutable_valid()->set_until_unix(kNow + 86400);
-  ASSERT_THAT(consents_->Record(terms, "advocate"), IsOk());
-  std::string other_handle =
-      handles_
-          ->IssueHandle("safe-harbor", other, "legal-aid",
-                        absl::FromUnixSeconds(kNow))
-          ->handle();
+  std::string other;
+  std::string other_handle;
+  ASSERT_NO_FATAL_FAILURE(
+      AddConsentedSurvivor("555-0199", &other, &other_handle));
 
   // Two disclosures and one refusal about the first subject, one
   // disclosure about the other.
