@@ -18,6 +18,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "client/cli/json.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_store.h"
 #include "server/crypto/ed25519_signer.h"
@@ -26,36 +27,11 @@
 
 namespace {
 
+using haven::client::cli::JsonQuote;
 using haven::server::audit::AuditLog;
 
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string B64(absl::string_view s) {
-  return JsonString(absl::Base64Escape(s));
+  return JsonQuote(absl::Base64Escape(s));
 }
 
 template <typename Hashes>
@@ -131,13 +107,13 @@ int main(int argc, char** argv) {
   }
 
   std::string json = "{\n";
-  absl::StrAppend(&json, "\"origin\": ", JsonString(origin), ",\n");
+  absl::StrAppend(&json, "\"origin\": ", JsonQuote(origin), ",\n");
   absl::StrAppend(&json, "\"checkpoint\": ",
-                  JsonString((*log)->LatestCheckpoint().note()), ",\n");
-  absl::StrAppend(&json, "\"old_checkpoint\": ", JsonString(old_checkpoint),
+                  JsonQuote((*log)->LatestCheckpoint().note()), ",\n");
+  absl::StrAppend(&json, "\"old_checkpoint\": ", JsonQuote(old_checkpoint),
                   ",\n");
-  absl::StrAppend(
-      &json, "\"verifier_key\": ", JsonString((*log)->VerifierKey()), ",\n");
+  absl::StrAppend(&json, "\"verifier_key\": ", JsonQuote((*log)->VerifierKey()),
+                  ",\n");
   absl::StrAppend(&json, "\"leaves\": ", HashList(leaves), ",\n");
   json += "\"inclusion_proofs\": [\n";
   for (uint64_t i = 0; i < size; ++i) {
