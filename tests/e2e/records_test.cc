@@ -32,14 +32,8 @@ class RecordsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    ASSERT_TRUE(MakeCertificates(pki_.path(), {"safe-harbor"}, &error))
-        << error;
-    TestNode::Options options;
-    options.root_dir = dir_.path();
-    options.pki_dir = pki_.path();
-    options.peer_api = false;
-    node_ = std::make_unique<TestNode>(options);
-    ASSERT_TRUE(node_->Start(&error)) << error;
+    node_ = StartLoneNode(dir_.path(), pki_.path(), &error);
+    ASSERT_NE(node_, nullptr) << error;
   }
 
   int Ctl(const std::string& role, const std::vector<std::string>& args,

@@ -9,9 +9,9 @@
 #include <regex>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "server/crypto/digest.h"
 #include "server/crypto/secret_bytes.h"
-#include "absl/strings/escaping.h"
 
 namespace haven::testing {
 namespace {
@@ -61,8 +61,7 @@ TestNode::TestNode(Options options) : options_(std::move(options)) {
   std::string config = "agency_id: \"" + options_.agency_id + "\"\n" +
                        "listen_address: \"127.0.0.1:0\"\n";
   if (options_.peer_api) {
-    config +=
-        "peer_listen_address: \"" + options_.peer_listen_address + "\"\n";
+    config += "peer_listen_address: \"" + options_.peer_listen_address + "\"\n";
   }
   config += "data_dir: \"data\"\nmaster_key_file: \"master.key\"\n";
   config += "tls { cert_file: \"" + pki + "/node.crt\" key_file: \"" + pki +
@@ -91,8 +90,7 @@ bool TestNode::Start(std::string* error) {
       dir_ + "/havend.out", log_path_);
   // Bounded wait for the start line; havend writes it once both ports are
   // bound.
-  static const std::regex kStarted(
-      R"(node_started .*local=(\S+) peer=(\S+))");
+  static const std::regex kStarted(R"(node_started .*local=(\S+) peer=(\S+))");
   for (int attempt = 0; attempt < 600; ++attempt) {
     std::smatch match;
     std::string log = Log().substr(log_offset);
@@ -102,7 +100,8 @@ bool TestNode::Start(std::string* error) {
       return true;
     }
     if (auto code = process_->Wait(std::chrono::milliseconds(50))) {
-      if (error) *error = "havend exited with " + std::to_string(*code) + ": " + Log();
+      if (error)
+        *error = "havend exited with " + std::to_string(*code) + ": " + Log();
       return false;
     }
   }
@@ -133,15 +132,28 @@ std::string TestNode::token_file(const std::string& role) const {
 int TestNode::Havenctl(const std::string& role,
                        const std::vector<std::string>& args,
                        std::string* output) const {
-  std::vector<std::string> argv = {HavenctlPath(), "--node", local_address_,
-                                   "--ca", ca_file_, "--server-name",
-                                   options_.agency_id};
+  std::vector<std::string> argv = {
+      HavenctlPath(), "--node",        local_address_,    "--ca",
+      ca_file_,       "--server-name", options_.agency_id};
   if (!role.empty()) {
     argv.push_back("--token-file");
     argv.push_back(token_file(role));
   }
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, output);
+}
+
+std::unique_ptr<TestNode> StartLoneNode(const std::string& root_dir,
+                                        const std::string& pki_dir,
+                                        std::string* error) {
+  TestNode::Options options;
+  if (!MakeCertificates(pki_dir, {options.agency_id}, error)) return nullptr;
+  options.root_dir = root_dir;
+  options.pki_dir = pki_dir;
+  options.peer_api = false;
+  auto node = std::make_unique<TestNode>(options);
+  if (!node->Start(error)) return nullptr;
+  return node;
 }
 
 }  // namespace haven::testing

@@ -83,6 +83,13 @@ class TestNode {
   std::unique_ptr<Subprocess> process_;
 };
 
+// Makes certificates under `pki_dir` and starts one "safe-harbor" node
+// without a peer API under `root_dir`: the setup of single-node tests. Null,
+// with `error` filled, if either step fails.
+std::unique_ptr<TestNode> StartLoneNode(const std::string& root_dir,
+                                        const std::string& pki_dir,
+                                        std::string* error);
+
 }  // namespace haven::testing
 
 #endif  // HAVEN_TESTS_TESTING_TEST_NODE_H_
