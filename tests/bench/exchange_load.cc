@@ -40,15 +40,6 @@ struct Result {
   int errors = 0;
 };
 
-std::shared_ptr<grpc::Channel> LocalChannel(const TestNode& node) {
-  grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = ReadFileOrEmpty(node.ca_file());
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride(node.agency_id());
-  return grpc::CreateCustomChannel(node.local_address(),
-                                   grpc::SslCredentials(tls), args);
-}
-
 // Prints the first failure of a run, so errors in the table can be told
 // apart (overload, a crashed node, a refused request).
 void ReportFirstError(const char* rpc, const grpc::Status& status) {
@@ -121,7 +112,7 @@ int Main(int argc, char** argv) {
   TestNode& requester = federation.node("legal-aid");
 
   // A survivor at the holder with a consent for legal-aid.
-  auto holder_channel = LocalChannel(holder);
+  auto holder_channel = holder.LocalChannel();
   auto records = haven::v1::RecordService::NewStub(holder_channel);
   auto consent = haven::v1::ConsentService::NewStub(holder_channel);
   std::string subject;
@@ -169,7 +160,7 @@ int Main(int argc, char** argv) {
   }
   std::string handle;
   auto exchange_setup =
-      haven::v1::ExchangeService::NewStub(LocalChannel(requester));
+      haven::v1::ExchangeService::NewStub(requester.LocalChannel());
   for (int i = 0; i < 100 && handle.empty(); ++i) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + requester.token("caseworker"));
@@ -188,7 +179,7 @@ int Main(int argc, char** argv) {
 
   const std::string token = requester.token("caseworker");
   auto disclosure_caller = [&]() -> std::function<bool()> {
-    auto stub = haven::v1::ExchangeService::NewStub(LocalChannel(requester));
+    auto stub = haven::v1::ExchangeService::NewStub(requester.LocalChannel());
     return [stub = std::shared_ptr<haven::v1::ExchangeService::Stub>(
                 std::move(stub)),
             &handle, &token]() {

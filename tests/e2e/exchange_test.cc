@@ -158,13 +158,7 @@ class ExchangeTest : public ::testing::Test {
   // (Re)opens the channel to `agency`'s local API (its port changes when
   // the node restarts).
   void Connect(const std::string& agency) {
-    const TestNode& node = federation_->node(agency);
-    grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = ReadFileOrEmpty(node.ca_file());
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride(agency);
-    channels_[agency] = grpc::CreateCustomChannel(
-        node.local_address(), grpc::SslCredentials(tls), args);
+    channels_[agency] = federation_->node(agency).LocalChannel();
   }
 
   // A call to `agency`'s local API as its `role`, bounded.

@@ -45,15 +45,6 @@ class HavendTest : public ::testing::Test {
     return options;
   }
 
-  std::shared_ptr<grpc::Channel> Channel(const TestNode& node) {
-    grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = ReadFileOrEmpty(node.ca_file());
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride(node.agency_id());
-    return grpc::CreateCustomChannel(node.local_address(),
-                                     grpc::SslCredentials(tls), args);
-  }
-
   // Runs havend on `config` and returns its exit code and stderr.
   int RunHavend(const std::string& config, std::string* output) {
     return RunCommand({HavendPath(), "--config", config}, output,
@@ -70,7 +61,7 @@ TEST_F(HavendTest, StandardHealthClientGetsServingOverTls) {
   std::string error;
   ASSERT_TRUE(node.Start(&error)) << error;
 
-  auto stub = grpc::health::v1::Health::NewStub(Channel(node));
+  auto stub = grpc::health::v1::Health::NewStub(node.LocalChannel());
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
@@ -104,7 +95,7 @@ TEST_F(HavendTest, ReflectionListsHavenServices) {
   ASSERT_TRUE(node.Start(&error)) << error;
 
   auto stub =
-      grpc::reflection::v1alpha::ServerReflection::NewStub(Channel(node));
+      grpc::reflection::v1alpha::ServerReflection::NewStub(node.LocalChannel());
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));

@@ -82,17 +82,8 @@ class PeerApiTest : public ::testing::Test {
     return stub.Echo(&context, request, &response);
   }
 
-  std::shared_ptr<grpc::Channel> LocalChannel() {
-    grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = ReadFileOrEmpty(node_->ca_file());
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride("safe-harbor");
-    return grpc::CreateCustomChannel(node_->local_address(),
-                                     grpc::SslCredentials(tls), args);
-  }
-
   grpc::Status ReloadManifest(const std::string& role) {
-    auto stub = haven::v1::AdminService::NewStub(LocalChannel());
+    auto stub = haven::v1::AdminService::NewStub(node_->LocalChannel());
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(5));
@@ -160,7 +151,7 @@ TEST_F(PeerApiTest, LocalCallsNeedATokenAndTheRightRole) {
   EXPECT_EQ(wrong_role.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(wrong_role.error_message(), HasSubstr("needs ADMIN"));
 
-  auto stub = haven::v1::AdminService::NewStub(LocalChannel());
+  auto stub = haven::v1::AdminService::NewStub(node_->LocalChannel());
   grpc::ClientContext context;
   context.AddMetadata("authorization", "Bearer not-a-real-token");
   haven::v1::GetStatusResponse response;

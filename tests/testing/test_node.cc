@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "server/crypto/digest.h"
 #include "server/crypto/secret_bytes.h"
 
@@ -81,6 +83,15 @@ TestNode::TestNode(Options options) : options_(std::move(options)) {
 }
 
 TestNode::~TestNode() { Kill(); }
+
+std::shared_ptr<grpc::Channel> TestNode::LocalChannel() const {
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFileOrEmpty(ca_file_);
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(options_.agency_id);
+  return grpc::CreateCustomChannel(local_address_, grpc::SslCredentials(tls),
+                                   args);
+}
 
 bool TestNode::Start(std::string* error) {
   // The log is appended to across restarts: read only what this run writes.

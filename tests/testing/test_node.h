@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "grpcpp/channel.h"
 #include "tests/testing/subprocess.h"
 
 namespace haven::testing {
@@ -66,6 +67,9 @@ class TestNode {
   std::string token(const std::string& role) const;
   std::string token_file(const std::string& role) const;
   std::string Log() const { return ReadFileOrEmpty(log_path_); }
+  // A new channel to the local API over TLS, trusting the test CA. Make a
+  // new one after a restart: the local port changes.
+  std::shared_ptr<grpc::Channel> LocalChannel() const;
 
   // Runs havenctl against this node as `role`; returns its exit code.
   int Havenctl(const std::string& role, const std::vector<std::string>& args,
