@@ -11,6 +11,7 @@
 #include "client/verify/signed_note.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "haven/base/await.h"
 #include "haven/base/status_macros.h"
 
 namespace haven::server::audit {
@@ -140,11 +141,23 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
   checkpoint.set_tree_size(size);
   checkpoint.set_root_hash(root);
 
-  absl::MutexLock lock(&log->mu_);
-  log->size_ = size;
-  log->frontier_ = std::move(frontier);
-  log->checkpoint_ = std::move(checkpoint);
+  {
+    absl::MutexLock lock(&log->mu_);
+    log->size_ = size;
+    log->frontier_ = std::move(frontier);
+    log->checkpoint_ = std::move(checkpoint);
+  }
+  AuditLog* raw = log.get();
+  log->committer_ = std::thread([raw] { raw->CommitLoop(); });
   return log;
+}
+
+AuditLog::~AuditLog() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (committer_.joinable()) committer_.join();
 }
 
 std::string AuditLog::CanonicalLeaf(const v1::AuditEntry& entry) {
@@ -158,10 +171,15 @@ std::string AuditLog::CanonicalLeaf(const v1::AuditEntry& entry) {
   return out;
 }
 
-absl::StatusOr<uint64_t> AuditLog::Append(const v1::AuditEntry& entry) {
+void AuditLog::AppendAsync(const v1::AuditEntry& entry, AppendDone done) {
   std::vector<std::string> leaves;
   leaves.push_back(CanonicalLeaf(entry));
-  return AppendLeaves(std::move(leaves));
+  Enqueue(std::move(leaves), std::move(done));
+}
+
+absl::StatusOr<uint64_t> AuditLog::Append(const v1::AuditEntry& entry) {
+  return Await<absl::StatusOr<uint64_t>>(
+      [&](AppendDone done) { AppendAsync(entry, std::move(done)); });
 }
 
 absl::StatusOr<uint64_t> AuditLog::AppendBatch(
@@ -172,7 +190,41 @@ absl::StatusOr<uint64_t> AuditLog::AppendBatch(
   std::vector<std::string> leaves;
   leaves.reserve(entries.size());
   for (const auto& e : entries) leaves.push_back(CanonicalLeaf(e));
-  return AppendLeaves(std::move(leaves));
+  return Await<absl::StatusOr<uint64_t>>([&](AppendDone done) {
+    Enqueue(std::move(leaves), std::move(done));
+  });
+}
+
+void AuditLog::Enqueue(std::vector<std::string> leaves, AppendDone done) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back({std::move(leaves), std::move(done)});
+}
+
+bool AuditLog::HasWorkOrStopping() const {
+  return stopping_ || !queue_.empty();
+}
+
+void AuditLog::CommitLoop() {
+  while (true) {
+    std::vector<Pending> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &AuditLog::HasWorkOrStopping));
+      // Stopping commits what is queued first, so no caller waits forever.
+      if (queue_.empty()) return;
+      size_t leaf_count = 0;
+      while (!queue_.empty()) {
+        Pending& next = queue_.front();
+        if (!batch.empty() && leaf_count + next.leaves.size() > max_batch_) {
+          break;
+        }
+        leaf_count += next.leaves.size();
+        batch.push_back(std::move(next));
+        queue_.pop_front();
+      }
+    }
+    Commit(std::move(batch));
+  }
 }
 
 std::string AuditLog::FrontierRoot(const Frontier& frontier) {
@@ -193,41 +245,22 @@ std::string AuditLog::SignCheckpoint(uint64_t size,
                                                   signer_->SignToString(text)));
 }
 
-absl::StatusOr<uint64_t> AuditLog::AppendLeaves(
-    std::vector<std::string> leaves) {
-  Writer self;
-  self.leaves = std::move(leaves);
-  mu_.Lock();
-  queue_.push_back(&self);
-  while (!self.done && queue_.front() != &self) self.wake.Wait(&mu_);
-  if (self.done) {
-    mu_.Unlock();
-    return std::move(self.result);
-  }
+void AuditLog::Commit(std::vector<Pending> batch) {
+  uint64_t start;
+  Frontier frontier;
+  Snapshot(&start, &frontier);
 
-  // Leader: take queued writers up to max_batch_ leaves (at least our own).
-  std::vector<Writer*> batch;
   size_t leaf_count = 0;
-  for (Writer* w : queue_) {
-    if (!batch.empty() && leaf_count + w->leaves.size() > max_batch_) break;
-    batch.push_back(w);
-    leaf_count += w->leaves.size();
-  }
-  const uint64_t start = size_;
-  Frontier frontier = frontier_;
-  mu_.Unlock();
-
-  // Followers wait behind us in the queue, so size_ and frontier_ change
-  // only here, and nothing else writes keys at or beyond `start`.
+  for (const Pending& p : batch) leaf_count += p.leaves.size();
   AuditStore::KeyValues puts;
   puts.reserve(leaf_count * 3 + 2);
   std::vector<FrontierNode> upper_nodes;
   uint64_t index = start;
   std::vector<uint64_t> first_index;
   first_index.reserve(batch.size());
-  for (Writer* w : batch) {
+  for (Pending& p : batch) {
     first_index.push_back(index);
-    for (std::string& leaf : w->leaves) {
+    for (std::string& leaf : p.leaves) {
       std::string hash = client::HashLeaf(leaf);
       puts.emplace_back(NodeKey(0, index), hash);
       puts.emplace_back(LeafKey(index), std::move(leaf));
@@ -256,10 +289,7 @@ absl::StatusOr<uint64_t> AuditLog::AppendLeaves(
     for (const FrontierNode& n : upper_nodes) {
       CacheNode(n.level, n.index, n.hash);
     }
-  }
-
-  mu_.Lock();
-  if (written.ok()) {
+    absl::MutexLock lock(&mu_);
     size_ = new_size;
     frontier_ = std::move(frontier);
     checkpoint_.set_note(std::move(note));
@@ -269,20 +299,12 @@ absl::StatusOr<uint64_t> AuditLog::AppendLeaves(
     ++batches_;
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    Writer* w = queue_.front();
-    queue_.pop_front();
     if (written.ok()) {
-      w->result = first_index[i];
+      batch[i].done(first_index[i]);
     } else {
-      w->result = Unavailable();
+      batch[i].done(Unavailable());
     }
-    w->done = true;
-    if (w != &self) w->wake.Signal();
   }
-  // The next writer in line leads the next batch.
-  if (!queue_.empty()) queue_.front()->wake.Signal();
-  mu_.Unlock();
-  return std::move(self.result);
 }
 
 uint64_t AuditLog::Size() const {

@@ -10,12 +10,13 @@
 //   'C'                            latest signed checkpoint note
 // so inclusion and consistency proofs take O(log n) reads.
 //
-// Appends are durable before they return (synced write) and fail closed: if
-// the write or its sync fails, Append returns UNAVAILABLE, the in-memory tree
-// does not advance, and the caller must not perform the logged operation.
-// Concurrent appends are group-committed: the first waiting appender leads,
-// takes every queued entry (up to Options::max_batch), writes them in one
-// batch with one sync and one new signed checkpoint, and wakes the others.
+// Appends are durable before they are reported (synced write) and fail
+// closed: if the write or its sync fails, the append reports UNAVAILABLE, the
+// in-memory tree does not advance, and the caller must not perform the logged
+// operation. Appends are group-committed by the log's commit thread: it takes
+// every queued entry (up to Options::max_batch), writes them in one batch
+// with one sync and one new signed checkpoint, then reports to each caller.
+// Callers that must not block (RPC reactors) use AppendAsync; Append waits.
 // If a failed sync left a batch's keys behind, the next batch overwrites
 // them (keys are by index); on restart such a batch, if it reached the disk,
 // is part of the log (an entry for an operation that did not happen is
@@ -29,9 +30,11 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "haven/v1/audit.pb.h"
@@ -68,14 +71,25 @@ class AuditLog {
   // The bytes a leaf holds for `entry`: deterministic protobuf encoding.
   static std::string CanonicalLeaf(const v1::AuditEntry& entry);
 
-  // Appends `entry`, returning its leaf index once it is durably written and
-  // covered by a signed checkpoint. UNAVAILABLE ("audit log unavailable;
-  // operation not performed") if it cannot be written.
+  // Reports the first leaf index of an append once its entries are durably
+  // written and covered by a signed checkpoint (LatestCheckpoint() covers
+  // them while the callback runs), or UNAVAILABLE ("audit log unavailable;
+  // operation not performed"). Runs on the log's commit thread, which writes
+  // no further batch until it returns: it must not block, and must not call
+  // Append or AppendBatch (AppendAsync is fine).
+  using AppendDone = absl::AnyInvocable<void(absl::StatusOr<uint64_t>)>;
+
+  // Queues `entry` and returns at once; `done` is called exactly once.
+  void AppendAsync(const v1::AuditEntry& entry, AppendDone done);
+  // Appends `entry` and waits for the result AppendAsync would report.
   absl::StatusOr<uint64_t> Append(const v1::AuditEntry& entry);
   // Appends several entries at consecutive indices in one commit; returns the
   // first index. Same failure rule as Append.
   absl::StatusOr<uint64_t> AppendBatch(
       const std::vector<v1::AuditEntry>& entries);
+
+  // Commits what is queued, then stops the commit thread.
+  ~AuditLog();
 
   // Number of entries covered by the latest checkpoint.
   uint64_t Size() const;
@@ -117,18 +131,20 @@ class AuditLog {
   };
   using Frontier = std::vector<FrontierNode>;
 
-  struct Writer {
+  // One queued append.
+  struct Pending {
     std::vector<std::string> leaves;
-    absl::StatusOr<uint64_t> result = absl::UnknownError("pending");
-    bool done = false;
-    // Signalled when this writer's entries are committed or it becomes the
-    // leader; one per writer so a commit wakes only the writers it concerns.
-    absl::CondVar wake;
+    AppendDone done;
   };
 
   AuditLog(Options options, std::string verifier_key);
 
-  absl::StatusOr<uint64_t> AppendLeaves(std::vector<std::string> leaves);
+  void Enqueue(std::vector<std::string> leaves, AppendDone done);
+  bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The commit thread: waits for queued appends and commits them in groups.
+  void CommitLoop();
+  // Writes `batch` with one sync and one checkpoint; reports to each.
+  void Commit(std::vector<Pending> batch);
   std::string SignCheckpoint(uint64_t size, const std::string& root) const;
   static std::string FrontierRoot(const Frontier& frontier);
   absl::StatusOr<std::string> ReadNode(int level, uint64_t index) const;
@@ -157,7 +173,10 @@ class AuditLog {
 
   mutable absl::Mutex mu_;
   // Protected by mu_.
-  std::deque<Writer*> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Size, frontier and checkpoint change only on the commit thread, which
+  // alone writes keys at or beyond size_.
   uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
   Frontier frontier_ ABSL_GUARDED_BY(mu_);
   v1::Checkpoint checkpoint_ ABSL_GUARDED_BY(mu_);
@@ -169,6 +188,9 @@ class AuditLog {
   mutable absl::Mutex cache_mu_;
   mutable std::vector<std::string> cache_ ABSL_GUARDED_BY(cache_mu_);
   mutable std::vector<std::vector<bool>> cached_ ABSL_GUARDED_BY(cache_mu_);
+
+  // Started by Open once the log is read; joined by the destructor.
+  std::thread committer_;
 };
 
 }  // namespace haven::server::audit

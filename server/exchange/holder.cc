@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "haven/base/await.h"
 #include "haven/base/status_macros.h"
 #include "policy/evaluator.h"
 #include "server/exchange/signing.h"
@@ -14,10 +15,12 @@ constexpr int kMaxCategories = 32;
 
 }  // namespace
 
-absl::Status Holder::Refuse(const haven::v1::Member& peer,
-                            const haven::v1::DisclosureRequest& request,
-                            const std::string& subject_id, absl::Status why) {
-  haven::v1::AuditEntry entry;
+Holder::Outcome Holder::Refusal(const haven::v1::Member& peer,
+                                const haven::v1::DisclosureRequest& request,
+                                const std::string& subject_id,
+                                absl::Status why) {
+  Outcome out;
+  haven::v1::AuditEntry& entry = out.entry;
   entry.set_kind(haven::v1::REQUEST_REFUSED);
   entry.set_agency_id(peer.agency_id());
   entry.set_purpose(request.purpose());
@@ -28,28 +31,67 @@ absl::Status Holder::Refuse(const haven::v1::Member& peer,
   entry.set_justification(request.justification());
   entry.set_detail(
       absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()));
-  auto logged = deps_.audit->Record(
-      entry, absl::StrCat(peer.agency_id(), "/", request.requester_principal()),
-      subject_id);
-  if (!logged.ok()) return logged.status();
-  return why;
+  out.principal =
+      absl::StrCat(peer.agency_id(), "/", request.requester_principal());
+  out.subject_id = subject_id;
+  out.refused = std::move(why);
+  return out;
 }
 
-absl::Status Holder::RefuseUnsigned(const haven::v1::Member& peer,
-                                    absl::Status why) {
+Holder::Outcome Holder::UnsignedRefusal(const haven::v1::Member& peer,
+                                        absl::Status why) {
   // The body is not the peer's signed word, so only what the certificate
   // proves goes on record: which agency sent it, and why it was refused.
-  haven::v1::AuditEntry entry;
-  entry.set_kind(haven::v1::REQUEST_REFUSED);
-  entry.set_agency_id(peer.agency_id());
-  entry.set_detail(
+  Outcome out;
+  out.entry.set_kind(haven::v1::REQUEST_REFUSED);
+  out.entry.set_agency_id(peer.agency_id());
+  out.entry.set_detail(
       absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()));
-  auto logged = deps_.audit->Record(entry, peer.agency_id(), "");
-  if (!logged.ok()) return logged.status();
-  return why;
+  out.principal = peer.agency_id();
+  out.refused = std::move(why);
+  return out;
 }
 
 absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
+    const haven::v1::Member& peer,
+    const haven::v1::SignedDisclosureRequest& signed_request) {
+  return Await<absl::StatusOr<haven::v1::SignedDisclosure>>(
+      [&](DiscloseDone done) {
+        DiscloseAsync(peer, signed_request, std::move(done));
+      });
+}
+
+void Holder::DiscloseAsync(
+    const haven::v1::Member& peer,
+    const haven::v1::SignedDisclosureRequest& signed_request,
+    DiscloseDone done) {
+  Outcome outcome = Decide(peer, signed_request);
+  if (!outcome.refused.ok()) {
+    deps_.audit->RecordAsync(
+        std::move(outcome.entry), outcome.principal, outcome.subject_id,
+        [done = std::move(done), refused = std::move(outcome.refused)](
+            absl::StatusOr<uint64_t> logged) mutable {
+          done(logged.ok() ? refused : logged.status());
+        });
+    return;
+  }
+  // Nothing leaves until the entry is durable.
+  deps_.audit->RecordAsync(
+      std::move(outcome.entry), outcome.principal, outcome.subject_id,
+      [this, done = std::move(done),
+       disclosure = std::move(outcome.disclosure),
+       taken = std::move(outcome.taken)](
+          absl::StatusOr<uint64_t> index) mutable {
+        if (!index.ok()) {
+          // Nothing was disclosed, so nothing was used.
+          (void)deps_.consents->ReturnUses(taken);
+          return done(index.status());
+        }
+        done(Seal(std::move(disclosure), *index));
+      });
+}
+
+Holder::Outcome Holder::Decide(
     const haven::v1::Member& peer,
     const haven::v1::SignedDisclosureRequest& signed_request) {
   haven::v1::DisclosureRequest request;
@@ -59,10 +101,10 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
                          signed_request.request(), signed_request.signature(),
                          peer.agency_id())
           : absl::InvalidArgumentError("disclosure request does not parse");
-  if (!readable.ok()) return RefuseUnsigned(peer, readable);
+  if (!readable.ok()) return UnsignedRefusal(peer, readable);
   // The body cannot claim an identity: the certificate already decided it.
   if (request.requester_agency_id() != peer.agency_id()) {
-    return Refuse(
+    return Refusal(
         peer, request, "",
         absl::PermissionDeniedError(absl::StrCat(
             "request names agency '", request.requester_agency_id(),
@@ -73,23 +115,23 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
           request.request_id(), absl::FromUnixSeconds(request.sent_unix()),
           absl::FromUnixSeconds(now));
       !fresh.ok()) {
-    return Refuse(peer, request, "", fresh);
+    return Refusal(peer, request, "", fresh);
   }
   if (request.categories().empty() ||
       request.categories_size() > kMaxCategories) {
-    return Refuse(peer, request, "",
-                  absl::InvalidArgumentError("ask for 1 to 32 categories"));
+    return Refusal(peer, request, "",
+                   absl::InvalidArgumentError("ask for 1 to 32 categories"));
   }
   absl::StatusOr<std::string> subject =
       deps_.handles->Resolve(request.handle(), peer.agency_id());
-  if (!subject.ok()) return Refuse(peer, request, "", subject.status());
+  if (!subject.ok()) return Refusal(peer, request, "", subject.status());
 
   std::shared_ptr<const policy::CompiledPolicy> policy = deps_.policy->Get();
   if (policy == nullptr) {
-    return Refuse(peer, request, *subject,
-                  absl::FailedPreconditionError(
-                      "the holder has no sharing policy loaded; nothing is "
-                      "shared"));
+    return Refusal(peer, request, *subject,
+                   absl::FailedPreconditionError(
+                       "the holder has no sharing policy loaded; nothing is "
+                       "shared"));
   }
   std::shared_ptr<const policy::CompiledConsents> consents =
       deps_.consents->Snapshot(*subject);
@@ -104,12 +146,18 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
   policy::Evaluator evaluator(deps_.clock);
   absl::StatusOr<haven::v1::Decision> decision =
       evaluator.Evaluate(*policy, *consents, ask);
-  if (!decision.ok()) return Refuse(peer, request, *subject, decision.status());
+  if (!decision.ok()) {
+    return Refusal(peer, request, *subject, decision.status());
+  }
 
+  Outcome out;
+  out.principal =
+      absl::StrCat(peer.agency_id(), "/", request.requester_principal());
+  out.subject_id = *subject;
   std::set<int> allowed;
   std::set<std::string> consent_ids;
   bool break_glass = false;
-  haven::v1::AuditEntry entry;
+  haven::v1::AuditEntry& entry = out.entry;
   entry.set_agency_id(peer.agency_id());
   entry.set_purpose(request.purpose());
   entry.set_request_id(request.request_id());
@@ -135,25 +183,32 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
                                  : haven::v1::DISCLOSURE);
   if (break_glass) entry.set_detail("break-glass: flagged for review");
 
-  // Read what may leave before logging, so a vault failure logs nothing
-  // false; nothing leaves until the entry is durable.
-  std::vector<haven::v1::Field> fields;
+  // Read what may leave before logging, so a vault failure is logged as
+  // the refusal it is, not as a disclosure.
+  haven::v1::Disclosure& disclosure = out.disclosure;
   if (!allowed.empty()) {
-    HAVEN_ASSIGN_OR_RETURN(auto records, deps_.vault->List(*subject));
-    for (const auto& record : records) {
-      for (const auto& field : record.fields()) {
-        if (allowed.count(field.category())) fields.push_back(field);
+    absl::StatusOr<std::vector<haven::v1::Record>> records =
+        deps_.vault->List(*subject);
+    if (!records.ok()) {
+      return Refusal(peer, request, *subject, records.status());
+    }
+    for (auto& record : *records) {
+      for (auto& field : *record.mutable_fields()) {
+        if (allowed.count(field.category())) {
+          *disclosure.add_fields() = std::move(field);
+        }
       }
     }
   }
   // Take the uses before anything is logged as disclosed: a consent revoked
   // or used up while this request was being decided is refused here. The
-  // counts are written unsynced; the audit append below is a synced write
-  // to the same database and makes them durable before anything leaves.
+  // counts are written unsynced; the audit append is a synced write to the
+  // same database and makes them durable before anything leaves.
   const std::vector<std::string> used(consent_ids.begin(), consent_ids.end());
   absl::StatusOr<consent::ConsentRegistry::TakenUses> taken =
       deps_.consents->ConsumeUses(used, now);
-  if (!taken.ok()) return Refuse(peer, request, *subject, taken.status());
+  if (!taken.ok()) return Refusal(peer, request, *subject, taken.status());
+  out.taken = *std::move(taken);
   int64_t data_life = 0;
   for (const auto& id : consent_ids) {
     auto history = deps_.consents->Get(id);
@@ -162,29 +217,23 @@ absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
       data_life = data_life == 0 ? life : std::min(data_life, life);
     }
   }
-  absl::StatusOr<uint64_t> index = deps_.audit->Record(
-      entry, absl::StrCat(peer.agency_id(), "/", request.requester_principal()),
-      *subject);
-  if (!index.ok()) {
-    // Nothing was disclosed, so nothing was used.
-    (void)deps_.consents->ReturnUses(*taken);
-    return index.status();
-  }
-
-  haven::v1::Disclosure disclosure;
   disclosure.set_request_id(request.request_id());
   disclosure.set_holder_agency_id(deps_.agency_id);
   disclosure.set_requester_agency_id(peer.agency_id());
-  for (auto& field : fields) *disclosure.add_fields() = std::move(field);
   *disclosure.mutable_decision() = *std::move(decision);
   disclosure.set_data_life_seconds(data_life);
-  disclosure.set_audit_index(*index);
+  return out;
+}
+
+absl::StatusOr<haven::v1::SignedDisclosure> Holder::Seal(
+    haven::v1::Disclosure disclosure, uint64_t index) const {
+  disclosure.set_audit_index(index);
   const audit::AuditLog& log = *deps_.audit->log();
   *disclosure.mutable_checkpoint() = log.LatestCheckpoint();
   HAVEN_ASSIGN_OR_RETURN(
       *disclosure.mutable_inclusion_proof(),
-      log.InclusionProof(*index, disclosure.checkpoint().tree_size()));
-  HAVEN_ASSIGN_OR_RETURN(auto leaf, log.GetEntries(*index, 1));
+      log.InclusionProof(index, disclosure.checkpoint().tree_size()));
+  HAVEN_ASSIGN_OR_RETURN(auto leaf, log.GetEntries(index, 1));
   if (leaf.empty()) return absl::DataLossError("audit entry vanished");
   disclosure.set_audit_leaf(leaf[0].leaf());
 

@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
@@ -50,32 +49,32 @@ std::unique_ptr<grpc::ClientContext> PeerClient::NewContext() const {
   return context;
 }
 
-absl::StatusOr<haven::v1::SignedDisclosure> PeerClient::Disclose(
-    const haven::v1::Member& holder,
-    const haven::v1::SignedDisclosureRequest& request) {
-  haven::v1::DiscloseRequest call;
-  *call.mutable_request() = request;
-  haven::v1::DiscloseResponse response;
-  auto context = NewContext();
-  // The callback API lets gRPC's own threads drive the call; a blocking
-  // call would make this thread poll the shared connection itself, and 64
-  // such threads contend for it.
-  // The state is shared with the callback, which may still be returning
-  // from Notify() when this thread wakes and leaves.
-  struct Outcome {
-    absl::Notification done;
-    grpc::Status status;
+void PeerClient::DiscloseAsync(const haven::v1::Member& holder,
+                               haven::v1::SignedDisclosureRequest request,
+                               DiscloseDone done) {
+  // The callback API lets gRPC's own threads drive the call, so no thread
+  // waits for the holder. The call's state lives until its callback.
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> context;
+    haven::v1::DiscloseRequest request;
+    haven::v1::DiscloseResponse response;
+    std::string holder;
+    DiscloseDone done;
   };
-  auto outcome = std::make_shared<Outcome>();
-  StubFor(holder)->async()->Disclose(context.get(), &call, &response,
-                                     [outcome](grpc::Status s) {
-                                       outcome->status = std::move(s);
-                                       outcome->done.Notify();
-                                     });
-  outcome->done.WaitForNotification();
-  absl::Status status = FromGrpc(outcome->status, holder.agency_id());
-  if (!status.ok()) return status;
-  return response.disclosure();
+  auto* call = new Call{NewContext(), {}, {}, holder.agency_id(),
+                        std::move(done)};
+  *call->request.mutable_request() = std::move(request);
+  StubFor(holder)->async()->Disclose(
+      call->context.get(), &call->request, &call->response,
+      [call](grpc::Status s) {
+        std::unique_ptr<Call> owned(call);
+        absl::Status status = FromGrpc(s, owned->holder);
+        if (!status.ok()) {
+          owned->done(status);
+        } else {
+          owned->done(std::move(*owned->response.mutable_disclosure()));
+        }
+      });
 }
 
 absl::Status PeerClient::OfferHandle(

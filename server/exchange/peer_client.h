@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -30,9 +31,14 @@ class PeerClient {
   PeerClient(Tls tls, absl::Duration timeout)
       : tls_(std::move(tls)), timeout_(timeout) {}
 
-  absl::StatusOr<haven::v1::SignedDisclosure> Disclose(
-      const haven::v1::Member& holder,
-      const haven::v1::SignedDisclosureRequest& request);
+  using DiscloseDone =
+      absl::AnyInvocable<void(absl::StatusOr<haven::v1::SignedDisclosure>)>;
+  // Sends `request` to `holder` and returns at once; `done` gets the
+  // holder's answer on one of gRPC's threads (it must not block), or
+  // UNAVAILABLE naming the holder if it could not be reached in time.
+  void DiscloseAsync(const haven::v1::Member& holder,
+                     haven::v1::SignedDisclosureRequest request,
+                     DiscloseDone done);
   absl::Status OfferHandle(const haven::v1::Member& grantee,
                            const haven::v1::OfferHandleRequest& request);
   absl::Status NotifyRevocation(

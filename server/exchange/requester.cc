@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/verify/merkle.h"
 #include "client/verify/signed_note.h"
+#include "haven/base/await.h"
 #include "haven/base/status_macros.h"
 #include "server/crypto/key_derivation.h"
 #include "server/exchange/signing.h"
@@ -81,32 +82,55 @@ absl::StatusOr<client::CheckpointBody> Requester::VerifyHolderCheckpoint(
   return body;
 }
 
+struct Requester::Exchange {
+  std::string principal;
+  haven::v1::Member holder;
+  haven::v1::DisclosureRequest sent;
+  haven::v1::AuditEntry receipt;
+  // The requester never learns the subject id: its pseudonym is of the
+  // holder's handle.
+  std::string subject_key;
+  RequestDone done;
+};
+
 absl::StatusOr<haven::v1::RequestDisclosureResponse> Requester::Request(
     const std::string& principal,
     const haven::v1::RequestDisclosureRequest& request) {
+  return Await<absl::StatusOr<haven::v1::RequestDisclosureResponse>>(
+      [&](RequestDone done) {
+        RequestAsync(principal, request, std::move(done));
+      });
+}
+
+void Requester::RequestAsync(const std::string& principal,
+                             const haven::v1::RequestDisclosureRequest& request,
+                             RequestDone done) {
   if (request.holder_agency_id().empty() || request.handle().empty()) {
-    return absl::InvalidArgumentError(
-        "holder_agency_id and handle are required");
+    return done(
+        absl::InvalidArgumentError("holder_agency_id and handle are required"));
   }
   if (request.purpose() == haven::v1::PURPOSE_UNSPECIFIED) {
-    return absl::InvalidArgumentError("purpose is required");
+    return done(absl::InvalidArgumentError("purpose is required"));
   }
   if (request.categories().empty()) {
-    return absl::InvalidArgumentError("ask for at least one category");
+    return done(absl::InvalidArgumentError("ask for at least one category"));
   }
   auto manifest = deps_.federation->current();
   const haven::v1::Member* found = manifest->Find(request.holder_agency_id());
   if (found == nullptr) {
-    return absl::NotFoundError(absl::StrCat(
-        "agency '", request.holder_agency_id(), "' is not in the federation"));
+    return done(absl::NotFoundError(absl::StrCat(
+        "agency '", request.holder_agency_id(), "' is not in the federation")));
   }
-  const haven::v1::Member holder = *found;
-  if (holder.status() != haven::v1::MEMBER_ACTIVE) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("agency '", holder.agency_id(), "' is suspended"));
+  if (found->status() != haven::v1::MEMBER_ACTIVE) {
+    return done(absl::FailedPreconditionError(
+        absl::StrCat("agency '", found->agency_id(), "' is suspended")));
   }
 
-  haven::v1::DisclosureRequest sent;
+  auto exchange = std::make_unique<Exchange>();
+  exchange->principal = principal;
+  exchange->holder = *found;
+  exchange->done = std::move(done);
+  haven::v1::DisclosureRequest& sent = exchange->sent;
   sent.set_request_id(crypto::RandomHexId(16));
   sent.set_sent_unix(deps_.clock->NowUnix());
   sent.set_requester_agency_id(deps_.agency_id);
@@ -122,32 +146,47 @@ absl::StatusOr<haven::v1::RequestDisclosureResponse> Requester::Request(
   signed_request.set_signature(
       Sign(*deps_.signer, kRequestContext, signed_request.request()));
 
-  haven::v1::AuditEntry receipt;
-  receipt.set_agency_id(holder.agency_id());
+  haven::v1::AuditEntry& receipt = exchange->receipt;
+  receipt.set_agency_id(found->agency_id());
   receipt.set_purpose(request.purpose());
   receipt.set_request_id(sent.request_id());
   receipt.set_justification(request.justification());
   for (int c : request.categories()) {
     receipt.add_asked(static_cast<haven::v1::Category>(c));
   }
-  // The requester never learns the subject id: its pseudonym is of the
-  // holder's handle.
-  const std::string subject_key =
-      absl::StrCat(holder.agency_id(), "/", request.handle());
+  exchange->subject_key = absl::StrCat(found->agency_id(), "/", request.handle());
 
-  absl::StatusOr<haven::v1::SignedDisclosure> answer =
-      deps_.peers->Disclose(holder, signed_request);
+  const haven::v1::Member& holder = exchange->holder;
+  deps_.peers->DiscloseAsync(
+      holder, std::move(signed_request),
+      [this, exchange = std::move(exchange)](
+          absl::StatusOr<haven::v1::SignedDisclosure> answer) mutable {
+        OnAnswer(std::move(exchange), std::move(answer));
+      });
+}
+
+void Requester::OnAnswer(
+    std::unique_ptr<Exchange> exchange,
+    absl::StatusOr<haven::v1::SignedDisclosure> answer) const {
   absl::StatusOr<haven::v1::Disclosure> disclosure =
-      answer.ok() ? Verify(holder, sent, *answer)
+      answer.ok() ? Verify(exchange->holder, exchange->sent, *answer)
                   : absl::StatusOr<haven::v1::Disclosure>(answer.status());
+  haven::v1::AuditEntry& receipt = exchange->receipt;
+  // Copied out, as `exchange` moves into the commit callback.
+  const std::string principal = exchange->principal;
+  const std::string subject_key = exchange->subject_key;
   if (!disclosure.ok()) {
     receipt.set_kind(haven::v1::REQUEST_REFUSED);
     receipt.set_detail(
         absl::StrCat(absl::StatusCodeToString(disclosure.status().code()), ": ",
                      disclosure.status().message()));
-    HAVEN_RETURN_IF_ERROR(
-        deps_.audit->Record(receipt, principal, subject_key).status());
-    return disclosure.status();
+    deps_.audit->RecordAsync(
+        receipt, principal, subject_key,
+        [exchange = std::move(exchange),
+         refused = disclosure.status()](absl::StatusOr<uint64_t> logged) {
+          exchange->done(logged.ok() ? refused : logged.status());
+        });
+    return;
   }
 
   receipt.set_kind(haven::v1::DISCLOSURE_RECEIVED);
@@ -166,17 +205,22 @@ absl::StatusOr<haven::v1::RequestDisclosureResponse> Requester::Request(
   }
   receipt.set_detail(
       absl::StrCat("holder audit index ", disclosure->audit_index()));
-  HAVEN_ASSIGN_OR_RETURN(uint64_t receipt_index,
-                         deps_.audit->Record(receipt, principal, subject_key));
 
   haven::v1::RequestDisclosureResponse response;
-  for (const auto& field : disclosure->fields()) *response.add_fields() = field;
-  *response.mutable_decision() = disclosure->decision();
+  *response.mutable_fields() = std::move(*disclosure->mutable_fields());
+  *response.mutable_decision() = std::move(*disclosure->mutable_decision());
   response.set_data_life_seconds(disclosure->data_life_seconds());
   response.set_holder_audit_index(disclosure->audit_index());
-  response.set_receipt_audit_index(receipt_index);
   *response.mutable_signed_() = *std::move(answer);
-  return response;
+  // The fields are returned only once the receipt is durable.
+  deps_.audit->RecordAsync(
+      receipt, principal, subject_key,
+      [exchange = std::move(exchange), response = std::move(response)](
+          absl::StatusOr<uint64_t> receipt_index) mutable {
+        if (!receipt_index.ok()) return exchange->done(receipt_index.status());
+        response.set_receipt_audit_index(*receipt_index);
+        exchange->done(std::move(response));
+      });
 }
 
 }  // namespace haven::server::exchange

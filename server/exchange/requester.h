@@ -8,7 +8,10 @@
 // holder and an inclusion proof that verifies. Then a receipt entry is
 // written durably to this node's log; if it cannot be written, the fields
 // are not returned (UNAVAILABLE). A refusal by the holder is logged here
-// too, so both sides of every exchange are on record. Thread-safe.
+// too, so both sides of every exchange are on record.
+//
+// No thread waits on the way: the holder's answer and the receipt's commit
+// each arrive through a callback. Thread-safe.
 #ifndef HAVEN_SERVER_EXCHANGE_REQUESTER_H_
 #define HAVEN_SERVER_EXCHANGE_REQUESTER_H_
 
@@ -16,6 +19,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "client/verify/signed_note.h"
@@ -44,11 +48,28 @@ class Requester {
   };
   explicit Requester(Deps deps) : deps_(std::move(deps)) {}
 
+  using RequestDone = absl::AnyInvocable<void(
+      absl::StatusOr<haven::v1::RequestDisclosureResponse>)>;
+
+  // Asks the holder on behalf of local `principal` and returns at once.
+  // `done` runs exactly once, on this thread for a request that is refused
+  // before it is sent, otherwise on a gRPC or audit-log thread; it must not
+  // block.
+  void RequestAsync(const std::string& principal,
+                    const haven::v1::RequestDisclosureRequest& request,
+                    RequestDone done);
+  // As RequestAsync, waiting for the answer.
   absl::StatusOr<haven::v1::RequestDisclosureResponse> Request(
       const std::string& principal,
       const haven::v1::RequestDisclosureRequest& request);
 
  private:
+  // One request on its way: what was sent and what the receipt will say.
+  struct Exchange;
+  // Checks the holder's answer and writes the receipt, then calls done.
+  void OnAnswer(std::unique_ptr<Exchange> exchange,
+                absl::StatusOr<haven::v1::SignedDisclosure> answer) const;
+
   // Checks the holder's signed answer to `sent`; returns the disclosure.
   absl::StatusOr<haven::v1::Disclosure> Verify(
       const haven::v1::Member& holder, const haven::v1::DisclosureRequest& sent,

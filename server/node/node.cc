@@ -229,10 +229,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
 
   modules->authenticator =
       std::make_unique<auth::Authenticator>(c.principals());
-  // Bodies of RPCs (synced writes, peer calls) run here, not on gRPC's
-  // reactor threads. Requester-side bodies wait on the holder, so the pool
-  // is sized for that many exchanges in flight; concurrent audit appends
-  // share one sync (group commit).
+  // Bodies of RPCs that wait (synced writes) run here, not on gRPC's
+  // reactor threads; the pool is sized so that many such waits share one
+  // sync (group commit). Disclosures hold no pool thread while they wait
+  // for a peer or for the audit log: those waits end in callbacks.
   modules->pool = std::make_unique<services::WorkPool>(64);
   services::ServiceContext& context = modules->service_context;
   context.agency_id = c.agency_id();

@@ -8,13 +8,17 @@
 
 namespace haven::server::services {
 
-absl::Status ExchangeServiceImpl::DoRequestDisclosure(
+void ExchangeServiceImpl::DoRequestDisclosure(
     const auth::Principal& who,
     const haven::v1::RequestDisclosureRequest& request,
-    haven::v1::RequestDisclosureResponse* response) {
-  HAVEN_ASSIGN_OR_RETURN(*response,
-                         context_.requester->Request(who.name, request));
-  return absl::OkStatus();
+    haven::v1::RequestDisclosureResponse* response, FinishRpc finish) {
+  context_.requester->RequestAsync(
+      who.name, request,
+      [response, finish = std::move(finish)](
+          absl::StatusOr<haven::v1::RequestDisclosureResponse> answer) mutable {
+        if (answer.ok()) *response = *std::move(answer);
+        finish(answer.status());
+      });
 }
 
 absl::Status ExchangeServiceImpl::DoListHandles(

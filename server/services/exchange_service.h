@@ -16,8 +16,8 @@ class ExchangeServiceImpl final
   explicit ExchangeServiceImpl(const ServiceContext& context)
       : context_(context) {}
 
-  HAVEN_UNARY_RPC(RequestDisclosure, RequestDisclosureRequest,
-                  RequestDisclosureResponse, haven::v1::CASEWORKER);
+  HAVEN_ASYNC_UNARY_RPC(RequestDisclosure, RequestDisclosureRequest,
+                        RequestDisclosureResponse, haven::v1::CASEWORKER);
   HAVEN_UNARY_RPC(ListHandles, ListHandlesRequest, ListHandlesResponse,
                   haven::v1::CASEWORKER);
 

@@ -11,12 +11,17 @@
 
 namespace haven::server::services {
 
-absl::Status PeerServiceImpl::DoDisclose(
-    const haven::v1::Member& peer, const haven::v1::DiscloseRequest& request,
-    haven::v1::DiscloseResponse* response) {
-  HAVEN_ASSIGN_OR_RETURN(*response->mutable_disclosure(),
-                         context_.holder->Disclose(peer, request.request()));
-  return absl::OkStatus();
+void PeerServiceImpl::DoDisclose(const haven::v1::Member& peer,
+                                 const haven::v1::DiscloseRequest& request,
+                                 haven::v1::DiscloseResponse* response,
+                                 FinishRpc finish) {
+  context_.holder->DiscloseAsync(
+      peer, request.request(),
+      [response, finish = std::move(finish)](
+          absl::StatusOr<haven::v1::SignedDisclosure> answer) mutable {
+        if (answer.ok()) *response->mutable_disclosure() = *std::move(answer);
+        finish(answer.status());
+      });
 }
 
 absl::Status PeerServiceImpl::DoOfferHandle(

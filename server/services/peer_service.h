@@ -15,7 +15,7 @@ class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {
     response->set_payload(request.payload());
     return absl::OkStatus();
   }
-  HAVEN_PEER_RPC(Disclose, DiscloseRequest, DiscloseResponse);
+  HAVEN_ASYNC_PEER_RPC(Disclose, DiscloseRequest, DiscloseResponse);
   HAVEN_PEER_RPC(OfferHandle, OfferHandleRequest, OfferHandleResponse);
   HAVEN_PEER_RPC(NotifyRevocation, NotifyRevocationRequest,
                  NotifyRevocationResponse);

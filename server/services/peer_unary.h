@@ -13,6 +13,7 @@
 #include "server/federation/peer_identity.h"
 #include "server/services/grpc_status.h"
 #include "server/services/service_context.h"
+#include "server/services/unary.h"
 
 namespace haven::server::services {
 
@@ -38,7 +39,51 @@ inline grpc::ServerUnaryReactor* RunPeerUnary(grpc::CallbackServerContext* call,
   return reactor;
 }
 
+// For bodies that never wait (see RunAsyncUnary): the caller is identified
+// as above, then the body starts its work on the work pool and finishes the
+// RPC from the callback that completes it, so no pool thread is held
+// while it waits.
+using AsyncPeerBody =
+    absl::AnyInvocable<void(const haven::v1::Member&, FinishRpc)>;
+
+inline grpc::ServerUnaryReactor* RunAsyncPeerUnary(
+    grpc::CallbackServerContext* call, const ServiceContext& services,
+    AsyncPeerBody body) {
+  grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
+  auto auth = call->auth_context();
+  auto manifest = services.federation->current();
+  absl::StatusOr<haven::v1::Member> peer =
+      auth == nullptr ? absl::UnauthenticatedError("no TLS client certificate")
+                      : federation::IdentifyPeer(*auth, *manifest);
+  if (!peer.ok()) {
+    reactor->Finish(ToGrpcStatus(peer.status()));
+    return reactor;
+  }
+  services.pool->Schedule([reactor, peer = *std::move(peer),
+                           body = std::make_shared<AsyncPeerBody>(
+                               std::move(body))]() mutable {
+    (*body)(peer, Finisher(reactor));
+  });
+  return reactor;
+}
+
 }  // namespace haven::server::services
+
+#define HAVEN_ASYNC_PEER_RPC(Method, Request, Response)                       \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,         \
+                                   const haven::v1::Request* request,         \
+                                   haven::v1::Response* response) override {  \
+    return ::haven::server::services::RunAsyncPeerUnary(                      \
+        call, context_,                                                       \
+        [this, request, response](const haven::v1::Member& peer,              \
+                                  ::haven::server::services::FinishRpc done) { \
+          Do##Method(peer, *request, response, std::move(done));              \
+        });                                                                   \
+  }                                                                           \
+  void Do##Method(const haven::v1::Member& peer,                              \
+                  const haven::v1::Request& request,                          \
+                  haven::v1::Response* response,                              \
+                  ::haven::server::services::FinishRpc finish)
 
 #define HAVEN_PEER_RPC(Method, Request, Response)                            \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,        \

@@ -11,7 +11,9 @@
 
 #include <functional>
 #include <initializer_list>
+#include <memory>
 
+#include "absl/functional/any_invocable.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/auth/authenticator.h"
@@ -37,6 +39,36 @@ inline grpc::ServerUnaryReactor* RunUnary(
       [reactor, principal = *std::move(principal), body = std::move(body)] {
         reactor->Finish(ToGrpcStatus(body(principal)));
       });
+  return reactor;
+}
+
+// Ends an RPC with a body's status; call exactly once, from any thread.
+using FinishRpc = absl::AnyInvocable<void(absl::Status)>;
+
+inline FinishRpc Finisher(grpc::ServerUnaryReactor* reactor) {
+  return [reactor](absl::Status status) {
+    reactor->Finish(ToGrpcStatus(status));
+  };
+}
+
+// For bodies that never wait: they start their work (CPU work, local
+// reads, calls that end in callbacks) on the reactor thread, return, and
+// finish the RPC from the callback that completes it. Steps 1 and 3 are as
+// for RunUnary.
+using AsyncUnaryBody =
+    absl::AnyInvocable<void(const auth::Principal&, FinishRpc)>;
+
+inline grpc::ServerUnaryReactor* RunAsyncUnary(
+    grpc::CallbackServerContext* context, const ServiceContext& services,
+    std::initializer_list<haven::v1::Role> roles, AsyncUnaryBody body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<auth::Principal> principal =
+      services.authenticator->Require(*context, roles);
+  if (!principal.ok()) {
+    reactor->Finish(ToGrpcStatus(principal.status()));
+    return reactor;
+  }
+  body(*principal, Finisher(reactor));
   return reactor;
 }
 
