@@ -8,13 +8,20 @@
 //   - echo: PeerService.Echo on the holder's peer API over mutual TLS with
 //     legal-aid's certificate, the same TLS settings as the inter-node hop.
 // Prints throughput, p50 and p99 of each and the disclosure/echo ratio
-// (target at 64 callers: >= 0.3). Each level runs for a bounded time.
+// (target at 64 callers: >= 0.3), and the CPU time one call of each kind
+// cost in each process (the machine is shared by all three, so this is
+// where a ratio is won or lost). Each level connects its callers first,
+// then runs a bounded number of short rounds, alternating the two kinds.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +40,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Each level runs kRounds rounds of disclosures then echoes.
+constexpr int kRounds = 3;
+constexpr std::chrono::milliseconds kRoundDuration{1000};
+
 struct Result {
   double per_second = 0;
   double p50_us = 0;
@@ -50,37 +61,118 @@ void ReportFirstError(const char* rpc, const grpc::Status& status) {
                status.error_message().c_str());
 }
 
-// Runs `call` from `callers` threads for `duration`; each thread has its
-// own channel so that connections are not the bottleneck.
-Result Drive(int callers, std::chrono::milliseconds duration,
-             const std::function<std::function<bool()>()>& make_caller) {
-  std::vector<std::vector<double>> latencies(callers);
+using Call = std::function<bool()>;
+
+// CPU seconds (user + system) used so far by process `pid` (0: this one),
+// from /proc; 0 if it cannot be read.
+double CpuSeconds(pid_t pid) {
+  std::string stat = ReadFileOrEmpty(
+      pid == 0 ? "/proc/self/stat" : "/proc/" + std::to_string(pid) + "/stat");
+  // Fields after the command name, which is in parentheses and may hold
+  // spaces: state is field 3, utime 14, stime 15.
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) ticks += std::atof(field.c_str());
+  }
+  return ticks / sysconf(_SC_CLK_TCK);
+}
+
+// The processes whose CPU time is counted: this load generator, then the
+// nodes.
+struct Processes {
+  std::vector<std::string> names;
+  std::vector<pid_t> pids;
+
+  std::vector<double> Cpu() const {
+    std::vector<double> out;
+    for (pid_t pid : pids) out.push_back(CpuSeconds(pid));
+    return out;
+  }
+};
+
+// Latencies and errors of one kind of call, and the CPU time each process
+// used while it ran, summed over rounds.
+struct Tally {
+  std::vector<double> latencies_us;
+  int errors = 0;
+  std::chrono::duration<double> measured{0};
+  std::vector<double> cpu_seconds;
+
+  Result Summary() {
+    std::sort(latencies_us.begin(), latencies_us.end());
+    Result r;
+    r.errors = errors;
+    if (latencies_us.empty() || measured.count() <= 0) return r;
+    const size_t n = latencies_us.size();
+    r.per_second = n / measured.count();
+    r.p50_us = latencies_us[n / 2];
+    r.p99_us = latencies_us[std::min(n - 1, n * 99 / 100)];
+    return r;
+  }
+};
+
+// Runs each of `calls` in its own thread for `duration`, adding to `tally`.
+void Drive(std::vector<Call>& calls, std::chrono::milliseconds duration,
+           const Processes& processes, Tally* tally) {
+  const std::vector<double> cpu_before = processes.Cpu();
+  std::vector<std::vector<double>> latencies(calls.size());
   std::atomic<int> errors{0};
-  auto deadline = Clock::now() + duration;
+  const auto start = Clock::now();
+  const auto deadline = start + duration;
   std::vector<std::thread> threads;
-  for (int i = 0; i < callers; ++i) {
+  for (size_t i = 0; i < calls.size(); ++i) {
     threads.emplace_back([&, i] {
-      auto call = make_caller();
       while (Clock::now() < deadline) {
-        auto start = Clock::now();
-        if (!call()) ++errors;
+        auto begin = Clock::now();
+        if (!calls[i]()) ++errors;
         latencies[i].push_back(
-            std::chrono::duration<double, std::micro>(Clock::now() - start)
+            std::chrono::duration<double, std::micro>(Clock::now() - begin)
                 .count());
       }
     });
   }
   for (auto& t : threads) t.join();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  Result r;
-  r.errors = errors;
-  if (all.empty()) return r;
-  r.per_second = all.size() / (duration.count() / 1000.0);
-  r.p50_us = all[all.size() / 2];
-  r.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-  return r;
+  tally->measured += Clock::now() - start;
+  const std::vector<double> cpu_after = processes.Cpu();
+  tally->cpu_seconds.resize(cpu_after.size());
+  for (size_t i = 0; i < cpu_after.size(); ++i) {
+    tally->cpu_seconds[i] += cpu_after[i] - cpu_before[i];
+  }
+  tally->errors += errors;
+  for (auto& l : latencies) {
+    tally->latencies_us.insert(tally->latencies_us.end(), l.begin(), l.end());
+  }
+}
+
+// Where the CPU time of one call went, in microseconds per process.
+void PrintCpuPerCall(int callers, const char* rpc, const Processes& processes,
+                     const Tally& tally) {
+  const double calls = static_cast<double>(tally.latencies_us.size());
+  if (calls == 0) return;
+  double total = 0;
+  std::string split;
+  for (size_t i = 0; i < tally.cpu_seconds.size(); ++i) {
+    const double us = tally.cpu_seconds[i] * 1e6 / calls;
+    total += us;
+    split += " " + processes.names[i] + " " + std::to_string(std::lround(us));
+  }
+  std::printf("%-8d %-11s cpu us per call: %.0f (%s )\n", callers, rpc, total,
+              split.c_str());
+}
+
+// Makes `callers` calls of one kind, each on its own channel, and makes
+// one call on each so that connections are up before anything is timed.
+std::vector<Call> Connect(int callers, const std::function<Call()>& make) {
+  std::vector<Call> calls;
+  for (int i = 0; i < callers; ++i) {
+    calls.push_back(make());
+    calls.back()();
+  }
+  return calls;
 }
 
 // Usage: exchange_load [CALLERS...]   (default: 1 16 64)
@@ -178,7 +270,7 @@ int Main(int argc, char** argv) {
   }
 
   const std::string token = requester.token("caseworker");
-  auto disclosure_caller = [&]() -> std::function<bool()> {
+  auto disclosure_caller = [&]() -> Call {
     auto stub = haven::v1::ExchangeService::NewStub(requester.LocalChannel());
     return [stub = std::shared_ptr<haven::v1::ExchangeService::Stub>(
                 std::move(stub)),
@@ -200,7 +292,7 @@ int Main(int argc, char** argv) {
     };
   };
   const std::string pki = federation.pki_dir();
-  auto echo_caller = [&]() -> std::function<bool()> {
+  auto echo_caller = [&]() -> Call {
     grpc::SslCredentialsOptions tls;
     tls.pem_root_certs = ReadFileOrEmpty(pki + "/ca.crt");
     tls.pem_cert_chain = ReadFileOrEmpty(pki + "/legal-aid/node.crt");
@@ -223,6 +315,8 @@ int Main(int argc, char** argv) {
     };
   };
 
+  const Processes processes{{"load-generator", "safe-harbor", "legal-aid"},
+                             {0, holder.pid(), requester.pid()}};
   std::printf(
       "exchange load: safe-harbor holds, legal-aid asks; 127.0.0.1, mutual "
       "TLS\n");
@@ -230,9 +324,18 @@ int Main(int argc, char** argv) {
               "p50 us", "p99 us", "errors");
   double last_ratio = 0;
   for (int callers : levels) {
-    auto duration = std::chrono::milliseconds(3000);
-    Result disclose = Drive(callers, duration, disclosure_caller);
-    Result echo = Drive(callers, duration, echo_caller);
+    std::vector<Call> disclosures = Connect(callers, disclosure_caller);
+    std::vector<Call> echoes = Connect(callers, echo_caller);
+    // Short alternating rounds, so that a slow spell of the machine falls
+    // on both kinds of call rather than on one.
+    Tally disclose_tally;
+    Tally echo_tally;
+    for (int round = 0; round < kRounds; ++round) {
+      Drive(disclosures, kRoundDuration, processes, &disclose_tally);
+      Drive(echoes, kRoundDuration, processes, &echo_tally);
+    }
+    Result disclose = disclose_tally.Summary();
+    Result echo = echo_tally.Summary();
     std::printf("%-8d %-11s %12.0f %10.0f %10.0f %7d\n", callers, "disclosure",
                 disclose.per_second, disclose.p50_us, disclose.p99_us,
                 disclose.errors);
@@ -242,6 +345,8 @@ int Main(int argc, char** argv) {
         echo.per_second > 0 ? disclose.per_second / echo.per_second : 0;
     std::printf("%-8d ratio disclosure/echo throughput: %.3f\n", callers,
                 last_ratio);
+    PrintCpuPerCall(callers, "disclosure", processes, disclose_tally);
+    PrintCpuPerCall(callers, "echo", processes, echo_tally);
   }
   std::printf("exchange: ratio at %d callers %.3f (target at 64: >= 0.3)\n",
               levels.back(), last_ratio);

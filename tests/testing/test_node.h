@@ -57,6 +57,8 @@ class TestNode {
   // SIGKILL and reap.
   void Kill();
 
+  // The havend process id while it runs, -1 before Start.
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   const std::string& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }
   const std::string& log_path() const { return log_path_; }
