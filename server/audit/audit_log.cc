@@ -182,16 +182,21 @@ absl::StatusOr<uint64_t> AuditLog::Append(const v1::AuditEntry& entry) {
       [&](AppendDone done) { AppendAsync(entry, std::move(done)); });
 }
 
-absl::StatusOr<uint64_t> AuditLog::AppendBatch(
-    const std::vector<v1::AuditEntry>& entries) {
+void AuditLog::AppendBatchAsync(const std::vector<v1::AuditEntry>& entries,
+                                AppendDone done) {
   if (entries.empty()) {
-    return absl::InvalidArgumentError("no audit entries to append");
+    return done(absl::InvalidArgumentError("no audit entries to append"));
   }
   std::vector<std::string> leaves;
   leaves.reserve(entries.size());
   for (const auto& e : entries) leaves.push_back(CanonicalLeaf(e));
+  Enqueue(std::move(leaves), std::move(done));
+}
+
+absl::StatusOr<uint64_t> AuditLog::AppendBatch(
+    const std::vector<v1::AuditEntry>& entries) {
   return Await<absl::StatusOr<uint64_t>>([&](AppendDone done) {
-    Enqueue(std::move(leaves), std::move(done));
+    AppendBatchAsync(entries, std::move(done));
   });
 }
 

@@ -83,8 +83,11 @@ class AuditLog {
   void AppendAsync(const v1::AuditEntry& entry, AppendDone done);
   // Appends `entry` and waits for the result AppendAsync would report.
   absl::StatusOr<uint64_t> Append(const v1::AuditEntry& entry);
-  // Appends several entries at consecutive indices in one commit; returns the
-  // first index. Same failure rule as Append.
+  // Queues several entries for consecutive indices in one commit; `done`
+  // gets the first index. Empty `entries`: INVALID_ARGUMENT, at once.
+  void AppendBatchAsync(const std::vector<v1::AuditEntry>& entries,
+                        AppendDone done);
+  // As AppendBatchAsync, waiting for the first index.
   absl::StatusOr<uint64_t> AppendBatch(
       const std::vector<v1::AuditEntry>& entries);
 

@@ -30,34 +30,36 @@ class AuditRecorder {
     return SubjectPseudonym(*pseudonym_key_, subject_id);
   }
 
-  // `entry.agency_id` defaults to this node's agency; `subject_id` may be
-  // empty for entries about no subject. `done` gets the entry's index once
-  // it is durable, on the log's commit thread (see AuditLog::AppendDone).
+  // `entry` as it is logged: `entry.agency_id` defaults to this node's
+  // agency; `subject_id` may be empty for entries about no subject.
+  haven::v1::AuditEntry Stamped(haven::v1::AuditEntry entry,
+                                absl::string_view principal,
+                                absl::string_view subject_id) const {
+    entry.set_time_unix_nanos(absl::ToUnixNanos(absl::Now()));
+    if (entry.agency_id().empty()) entry.set_agency_id(agency_id_);
+    entry.set_principal(std::string(principal));
+    if (!subject_id.empty()) entry.set_subject_pseudonym(Pseudonym(subject_id));
+    return entry;
+  }
+
+  // Appends Stamped(entry, ...); `done` gets its index once it is durable,
+  // on the log's commit thread (see AuditLog::AppendDone).
   void RecordAsync(haven::v1::AuditEntry entry, absl::string_view principal,
                    absl::string_view subject_id,
                    AuditLog::AppendDone done) const {
-    Stamp(entry, principal, subject_id);
-    log_->AppendAsync(entry, std::move(done));
+    log_->AppendAsync(Stamped(std::move(entry), principal, subject_id),
+                      std::move(done));
   }
   // As RecordAsync, waiting for the index.
   absl::StatusOr<uint64_t> Record(haven::v1::AuditEntry entry,
                                   absl::string_view principal,
                                   absl::string_view subject_id) const {
-    Stamp(entry, principal, subject_id);
-    return log_->Append(entry);
+    return log_->Append(Stamped(std::move(entry), principal, subject_id));
   }
 
   AuditLog* log() const { return log_; }
 
  private:
-  void Stamp(haven::v1::AuditEntry& entry, absl::string_view principal,
-             absl::string_view subject_id) const {
-    entry.set_time_unix_nanos(absl::ToUnixNanos(absl::Now()));
-    if (entry.agency_id().empty()) entry.set_agency_id(agency_id_);
-    entry.set_principal(std::string(principal));
-    if (!subject_id.empty()) entry.set_subject_pseudonym(Pseudonym(subject_id));
-  }
-
   const std::string agency_id_;
   AuditLog* const log_;
   const crypto::SecretBytes* const pseudonym_key_;

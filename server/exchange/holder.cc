@@ -34,74 +34,95 @@ Holder::Outcome Holder::Refusal(const haven::v1::Member& peer,
   out.principal =
       absl::StrCat(peer.agency_id(), "/", request.requester_principal());
   out.subject_id = subject_id;
+  out.request_id = request.request_id();
   out.refused = std::move(why);
   return out;
 }
 
-Holder::Outcome Holder::UnsignedRefusal(const haven::v1::Member& peer,
-                                        absl::Status why) {
+void Holder::RefuseBatch(const haven::v1::Member& peer, absl::Status why,
+                         DiscloseDone done) {
   // The body is not the peer's signed word, so only what the certificate
   // proves goes on record: which agency sent it, and why it was refused.
-  Outcome out;
-  out.entry.set_kind(haven::v1::REQUEST_REFUSED);
-  out.entry.set_agency_id(peer.agency_id());
-  out.entry.set_detail(
+  haven::v1::AuditEntry entry;
+  entry.set_kind(haven::v1::REQUEST_REFUSED);
+  entry.set_agency_id(peer.agency_id());
+  entry.set_detail(
       absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()));
-  out.principal = peer.agency_id();
-  out.refused = std::move(why);
-  return out;
-}
-
-absl::StatusOr<haven::v1::SignedDisclosure> Holder::Disclose(
-    const haven::v1::Member& peer,
-    const haven::v1::SignedDisclosureRequest& signed_request) {
-  return Await<absl::StatusOr<haven::v1::SignedDisclosure>>(
-      [&](DiscloseDone done) {
-        DiscloseAsync(peer, signed_request, std::move(done));
-      });
-}
-
-void Holder::DiscloseAsync(
-    const haven::v1::Member& peer,
-    const haven::v1::SignedDisclosureRequest& signed_request,
-    DiscloseDone done) {
-  Outcome outcome = Decide(peer, signed_request);
-  if (!outcome.refused.ok()) {
-    deps_.audit->RecordAsync(
-        std::move(outcome.entry), outcome.principal, outcome.subject_id,
-        [done = std::move(done), refused = std::move(outcome.refused)](
-            absl::StatusOr<uint64_t> logged) mutable {
-          done(logged.ok() ? refused : logged.status());
-        });
-    return;
-  }
-  // Nothing leaves until the entry is durable.
   deps_.audit->RecordAsync(
-      std::move(outcome.entry), outcome.principal, outcome.subject_id,
-      [this, done = std::move(done),
-       disclosure = std::move(outcome.disclosure),
-       taken = std::move(outcome.taken)](
-          absl::StatusOr<uint64_t> index) mutable {
-        if (!index.ok()) {
-          // Nothing was disclosed, so nothing was used.
-          (void)deps_.consents->ReturnUses(taken);
-          return done(index.status());
-        }
-        done(Seal(std::move(disclosure), *index));
+      std::move(entry), peer.agency_id(), "",
+      [done = std::move(done),
+       why = std::move(why)](absl::StatusOr<uint64_t> logged) mutable {
+        done(logged.ok() ? why : logged.status());
       });
 }
 
-Holder::Outcome Holder::Decide(
-    const haven::v1::Member& peer,
-    const haven::v1::SignedDisclosureRequest& signed_request) {
+absl::StatusOr<haven::v1::DiscloseResponse> Holder::Disclose(
+    const haven::v1::Member& peer, const haven::v1::DiscloseRequest& batch) {
+  return Await<absl::StatusOr<haven::v1::DiscloseResponse>>(
+      [&](DiscloseDone done) { DiscloseAsync(peer, batch, std::move(done)); });
+}
+
+struct Holder::Batch {
+  std::vector<Outcome> outcomes;
+  // As logged, one per outcome.
+  std::vector<haven::v1::AuditEntry> entries;
+  DiscloseDone done;
+};
+
+void Holder::DiscloseAsync(const haven::v1::Member& peer,
+                           const haven::v1::DiscloseRequest& request,
+                           DiscloseDone done) {
+  if (request.requests().empty() ||
+      request.requests_size() > client::kMaxRequestBatch) {
+    return RefuseBatch(
+        peer,
+        absl::InvalidArgumentError(absl::StrCat(
+            "a disclosure batch holds 1 to ", client::kMaxRequestBatch,
+            " requests; got ", request.requests_size())),
+        std::move(done));
+  }
+  if (absl::Status signed_ok = client::VerifyBatchSignature(
+          peer.verifier_key(), client::kRequestBatchContext,
+          client::BatchDigests(request.requests()), request.signature(),
+          peer.agency_id());
+      !signed_ok.ok()) {
+    return RefuseBatch(peer, std::move(signed_ok), std::move(done));
+  }
+  auto batch = std::make_unique<Batch>();
+  batch->done = std::move(done);
+  batch->outcomes.reserve(request.requests_size());
+  batch->entries.reserve(request.requests_size());
+  for (const std::string& bytes : request.requests()) {
+    Outcome& outcome = batch->outcomes.emplace_back(Decide(peer, bytes));
+    batch->entries.push_back(deps_.audit->Stamped(
+        outcome.entry, outcome.principal, outcome.subject_id));
+  }
+  // Nothing leaves until every entry of the batch is durable.
+  const std::vector<haven::v1::AuditEntry>& entries = batch->entries;
+  deps_.audit->log()->AppendBatchAsync(
+      entries, [this, batch = std::move(batch)](
+                   absl::StatusOr<uint64_t> first_index) mutable {
+        if (!first_index.ok()) {
+          // Nothing was disclosed, so nothing was used.
+          for (const Outcome& o : batch->outcomes) {
+            (void)deps_.consents->ReturnUses(o.taken);
+          }
+          return batch->done(first_index.status());
+        }
+        absl::StatusOr<haven::v1::DiscloseResponse> answers =
+            Answer(*batch, *first_index);
+        batch->done(std::move(answers));
+      });
+}
+
+Holder::Outcome Holder::Decide(const haven::v1::Member& peer,
+                               const std::string& request_bytes) {
   haven::v1::DisclosureRequest request;
-  absl::Status readable =
-      request.ParseFromString(signed_request.request())
-          ? VerifySigned(peer.verifier_key(), kRequestContext,
-                         signed_request.request(), signed_request.signature(),
-                         peer.agency_id())
-          : absl::InvalidArgumentError("disclosure request does not parse");
-  if (!readable.ok()) return UnsignedRefusal(peer, readable);
+  if (!request.ParseFromString(request_bytes)) {
+    return Refusal(
+        peer, request, "",
+        absl::InvalidArgumentError("disclosure request does not parse"));
+  }
   // The body cannot claim an identity: the certificate already decided it.
   if (request.requester_agency_id() != peer.agency_id()) {
     return Refusal(
@@ -154,6 +175,7 @@ Holder::Outcome Holder::Decide(
   out.principal =
       absl::StrCat(peer.agency_id(), "/", request.requester_principal());
   out.subject_id = *subject;
+  out.request_id = request.request_id();
   std::set<int> allowed;
   std::set<std::string> consent_ids;
   bool break_glass = false;
@@ -225,23 +247,45 @@ Holder::Outcome Holder::Decide(
   return out;
 }
 
-absl::StatusOr<haven::v1::SignedDisclosure> Holder::Seal(
-    haven::v1::Disclosure disclosure, uint64_t index) const {
-  disclosure.set_audit_index(index);
-  const audit::AuditLog& log = *deps_.audit->log();
-  *disclosure.mutable_checkpoint() = log.LatestCheckpoint();
-  HAVEN_ASSIGN_OR_RETURN(
-      *disclosure.mutable_inclusion_proof(),
-      log.InclusionProof(index, disclosure.checkpoint().tree_size()));
-  HAVEN_ASSIGN_OR_RETURN(auto leaf, log.GetEntries(index, 1));
-  if (leaf.empty()) return absl::DataLossError("audit entry vanished");
-  disclosure.set_audit_leaf(leaf[0].leaf());
+absl::StatusOr<haven::v1::DiscloseResponse> Holder::Answer(
+    Batch& batch, uint64_t first_index) const {
+  // One checkpoint, covering the whole batch, proves every answer: the
+  // requester checks its signature once.
+  const haven::v1::Checkpoint checkpoint =
+      deps_.audit->log()->LatestCheckpoint();
+  haven::v1::DiscloseResponse response;
+  for (size_t i = 0; i < batch.outcomes.size(); ++i) {
+    Outcome& outcome = batch.outcomes[i];
+    haven::v1::DisclosureAnswer answer;
+    answer.set_request_id(outcome.request_id);
+    if (!outcome.refused.ok()) {
+      haven::v1::RequestRefusal* refusal = answer.mutable_refusal();
+      refusal->set_code(static_cast<int>(outcome.refused.code()));
+      refusal->set_message(std::string(outcome.refused.message()));
+    } else {
+      HAVEN_RETURN_IF_ERROR(
+          Seal(checkpoint, first_index + i,
+               audit::AuditLog::CanonicalLeaf(batch.entries[i]),
+               &outcome.disclosure));
+      *answer.mutable_disclosure() = std::move(outcome.disclosure);
+    }
+    response.add_answers(Deterministic(answer));
+  }
+  response.set_signature(SignBatch(*deps_.signer, client::kAnswerBatchContext,
+                                   response.answers()));
+  return response;
+}
 
-  haven::v1::SignedDisclosure signed_disclosure;
-  signed_disclosure.set_disclosure(Deterministic(disclosure));
-  signed_disclosure.set_signature(
-      Sign(*deps_.signer, kDisclosureContext, signed_disclosure.disclosure()));
-  return signed_disclosure;
+absl::Status Holder::Seal(const haven::v1::Checkpoint& checkpoint,
+                          uint64_t index, std::string leaf,
+                          haven::v1::Disclosure* disclosure) const {
+  disclosure->set_audit_index(index);
+  *disclosure->mutable_checkpoint() = checkpoint;
+  HAVEN_ASSIGN_OR_RETURN(
+      *disclosure->mutable_inclusion_proof(),
+      deps_.audit->log()->InclusionProof(index, checkpoint.tree_size()));
+  disclosure->set_audit_leaf(std::move(leaf));
+  return absl::OkStatus();
 }
 
 }  // namespace haven::server::exchange

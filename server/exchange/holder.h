@@ -1,17 +1,19 @@
-// Holder: answers a peer's disclosure request, as the agency that holds the
-// data.
+// Holder: answers a peer's disclosure requests, as the agency that holds
+// the data.
 //
-// The peer's identity is the manifest member its certificate matched (given
-// by the caller); the signed request must verify under that member's key and
-// name the same agency. Then: replay and clock checks, the handle (issued to
-// this peer, or the same NOT_FOUND as an unknown one), the need-to-know
-// decision on the live policy and the subject's consents, the audit entry
-// written durably, and only then the allowed fields, signed, with the entry's
-// index, checkpoint and inclusion proof. Every refusal is logged too.
+// Requests come in signed batches. The peer's identity is the manifest
+// member its certificate matched (given by the caller); the batch signature
+// must verify under that member's key, else the whole batch is refused. Then
+// each request is decided on its own: it must name the same agency, pass the
+// replay and clock checks and name a handle issued to this peer (or get the
+// same NOT_FOUND as an unknown one); then the need-to-know decision on the
+// live policy and the subject's consents. Every decision, refusals included,
+// is logged, the batch's entries in one commit, and only once they are
+// durable do the allowed fields leave, each answer with its entry's index,
+// checkpoint and inclusion proof, the batch of answers signed once.
 //
-// The decision is CPU work and local reads; the one wait, for the audit
-// entry's commit, ends in a callback, so no thread blocks on it.
-// Thread-safe.
+// Deciding is CPU work and local reads; the one wait, for the commit, ends
+// in a callback, so no thread blocks on it. Thread-safe.
 #ifndef HAVEN_SERVER_EXCHANGE_HOLDER_H_
 #define HAVEN_SERVER_EXCHANGE_HOLDER_H_
 
@@ -49,48 +51,55 @@ class Holder {
   explicit Holder(Deps deps) : deps_(std::move(deps)) {}
 
   using DiscloseDone =
-      absl::AnyInvocable<void(absl::StatusOr<haven::v1::SignedDisclosure>)>;
+      absl::AnyInvocable<void(absl::StatusOr<haven::v1::DiscloseResponse>)>;
 
-  // Decides on `signed_request` from `peer`, queues the audit entry and
-  // returns; `done` runs exactly once, on the audit log's commit thread once
-  // the entry is durable (or could not be written: UNAVAILABLE), and must
-  // not block.
+  // Decides on each request of `batch` from `peer`, queues the audit
+  // entries and returns; `done` runs exactly once, on the audit log's commit
+  // thread once the entries are durable, and must not block. It gets one
+  // answer per request, or an error for the whole batch: UNAUTHENTICATED or
+  // INVALID_ARGUMENT for a batch that cannot be trusted (logged as one
+  // refusal), UNAVAILABLE if the log cannot be written (nothing disclosed).
   void DiscloseAsync(const haven::v1::Member& peer,
-                     const haven::v1::SignedDisclosureRequest& signed_request,
+                     const haven::v1::DiscloseRequest& batch,
                      DiscloseDone done);
-  // As DiscloseAsync, waiting for the answer.
-  absl::StatusOr<haven::v1::SignedDisclosure> Disclose(
-      const haven::v1::Member& peer,
-      const haven::v1::SignedDisclosureRequest& signed_request);
+  // As DiscloseAsync, waiting for the answers.
+  absl::StatusOr<haven::v1::DiscloseResponse> Disclose(
+      const haven::v1::Member& peer, const haven::v1::DiscloseRequest& batch);
 
  private:
-  // What Decide reached, not yet on record: a refusal (`refused` not OK),
-  // or a disclosure waiting for its entry's index.
+  // What Decide reached for one request, not yet on record: a refusal
+  // (`refused` not OK), or a disclosure waiting for its entry's index.
   struct Outcome {
     absl::Status refused;
     haven::v1::AuditEntry entry;
     std::string principal;
     std::string subject_id;
+    std::string request_id;
     // A disclosure: everything but the audit index, checkpoint, proof and
     // leaf; and the consent uses it took, given back if it is not logged.
     haven::v1::Disclosure disclosure;
     consent::ConsentRegistry::TakenUses taken;
   };
+  // A batch between its decisions and its commit.
+  struct Batch;
 
   Outcome Decide(const haven::v1::Member& peer,
-                 const haven::v1::SignedDisclosureRequest& signed_request);
-  // A refusal that happened before any decision, logged with what the
-  // signed request says.
+                 const std::string& request_bytes);
+  // A refusal of a request that parsed, logged with what it says.
   static Outcome Refusal(const haven::v1::Member& peer,
                          const haven::v1::DisclosureRequest& request,
                          const std::string& subject_id, absl::Status why);
-  // The refusal of a request that does not parse or whose signature does
-  // not verify, logged with nothing from its body.
-  static Outcome UnsignedRefusal(const haven::v1::Member& peer,
-                                 absl::Status why);
-  // Completes `disclosure` for the entry at `index` and signs it.
-  absl::StatusOr<haven::v1::SignedDisclosure> Seal(
-      haven::v1::Disclosure disclosure, uint64_t index) const;
+  // The refusal of a batch that cannot be trusted, logged with nothing from
+  // its body, then reported to `done`.
+  void RefuseBatch(const haven::v1::Member& peer, absl::Status why,
+                   DiscloseDone done);
+  // Answers every request of `batch`, whose entries start at `first_index`.
+  absl::StatusOr<haven::v1::DiscloseResponse> Answer(
+      Batch& batch, uint64_t first_index) const;
+  // Completes `disclosure` for the entry `leaf` at `index`, proven in the
+  // log's tree at `checkpoint`.
+  absl::Status Seal(const haven::v1::Checkpoint& checkpoint, uint64_t index,
+                    std::string leaf, haven::v1::Disclosure* disclosure) const;
 
   const Deps deps_;
 };

@@ -50,7 +50,7 @@ std::unique_ptr<grpc::ClientContext> PeerClient::NewContext() const {
 }
 
 void PeerClient::DiscloseAsync(const haven::v1::Member& holder,
-                               haven::v1::SignedDisclosureRequest request,
+                               haven::v1::DiscloseRequest request,
                                DiscloseDone done) {
   // The callback API lets gRPC's own threads drive the call, so no thread
   // waits for the holder. The call's state lives until its callback.
@@ -61,9 +61,8 @@ void PeerClient::DiscloseAsync(const haven::v1::Member& holder,
     std::string holder;
     DiscloseDone done;
   };
-  auto* call = new Call{NewContext(), {}, {}, holder.agency_id(),
-                        std::move(done)};
-  *call->request.mutable_request() = std::move(request);
+  auto* call = new Call{NewContext(), std::move(request), {},
+                        holder.agency_id(), std::move(done)};
   StubFor(holder)->async()->Disclose(
       call->context.get(), &call->request, &call->response,
       [call](grpc::Status s) {
@@ -72,7 +71,7 @@ void PeerClient::DiscloseAsync(const haven::v1::Member& holder,
         if (!status.ok()) {
           owned->done(status);
         } else {
-          owned->done(std::move(*owned->response.mutable_disclosure()));
+          owned->done(std::move(owned->response));
         }
       });
 }

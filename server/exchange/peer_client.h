@@ -12,16 +12,16 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "haven/v1/exchange.grpc.pb.h"
 #include "haven/v1/federation.pb.h"
+#include "server/exchange/disclosure_transport.h"
 
 namespace haven::server::exchange {
 
-class PeerClient {
+class PeerClient : public DisclosureTransport {
  public:
   struct Tls {
     std::string cert_pem;
@@ -31,14 +31,10 @@ class PeerClient {
   PeerClient(Tls tls, absl::Duration timeout)
       : tls_(std::move(tls)), timeout_(timeout) {}
 
-  using DiscloseDone =
-      absl::AnyInvocable<void(absl::StatusOr<haven::v1::SignedDisclosure>)>;
-  // Sends `request` to `holder` and returns at once; `done` gets the
-  // holder's answer on one of gRPC's threads (it must not block), or
-  // UNAVAILABLE naming the holder if it could not be reached in time.
+  // `done` runs on one of gRPC's threads.
   void DiscloseAsync(const haven::v1::Member& holder,
-                     haven::v1::SignedDisclosureRequest request,
-                     DiscloseDone done);
+                     haven::v1::DiscloseRequest request,
+                     DiscloseDone done) override;
   absl::Status OfferHandle(const haven::v1::Member& grantee,
                            const haven::v1::OfferHandleRequest& request);
   absl::Status NotifyRevocation(

@@ -1,6 +1,8 @@
-// What exactly is signed in an exchange. Each signed message is its
-// deterministic protobuf serialization prefixed by a context line, so a
-// signature over one kind of message can never be replayed as another.
+// What exactly is signed in an exchange. Handles and notices are signed one
+// by one: the signature covers a context line and the message's
+// deterministic protobuf serialization. Disclosure requests and answers are
+// signed a batch at a time (client/verify/signed_batch.h). The context line
+// means a signature over one kind of message never verifies as another.
 #ifndef HAVEN_SERVER_EXCHANGE_SIGNING_H_
 #define HAVEN_SERVER_EXCHANGE_SIGNING_H_
 
@@ -9,8 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "client/verify/crypto.h"
-#include "client/verify/signed_note.h"
+#include "client/verify/signed_batch.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/message_lite.h"
@@ -18,9 +19,6 @@
 
 namespace haven::server::exchange {
 
-inline constexpr absl::string_view kRequestContext =
-    "haven.v1.DisclosureRequest\n";
-inline constexpr absl::string_view kDisclosureContext = "haven.v1.Disclosure\n";
 inline constexpr absl::string_view kHandleContext = "haven.v1.SubjectHandle\n";
 inline constexpr absl::string_view kNoticeContext =
     "haven.v1.RevocationNotice\n";
@@ -40,6 +38,14 @@ inline std::string Sign(const crypto::Ed25519Signer& signer,
   return signer.SignToString(absl::StrCat(context, bytes));
 }
 
+// Signs the batch of `items` (each a serialized message) under `context`.
+inline std::string SignBatch(
+    const crypto::Ed25519Signer& signer, absl::string_view context,
+    const google::protobuf::RepeatedPtrField<std::string>& items) {
+  return signer.SignToString(
+      client::BatchMessage(context, client::BatchDigests(items)));
+}
+
 // OK if `signature` is `verifier_key`'s signature of context || bytes.
 // `who` names the signer in the error.
 inline absl::Status VerifySigned(absl::string_view verifier_key,
@@ -47,17 +53,8 @@ inline absl::Status VerifySigned(absl::string_view verifier_key,
                                  absl::string_view bytes,
                                  absl::string_view signature,
                                  absl::string_view who) {
-  auto key = client::ParseVerifierKey(verifier_key);
-  if (!key.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the federation manifest has no valid signing key for '", who, "'"));
-  }
-  if (!client::VerifyEd25519(key->public_key, absl::StrCat(context, bytes),
-                             signature)) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "signature does not verify under the manifest key of '", who, "'"));
-  }
-  return absl::OkStatus();
+  return client::VerifyManifestSignature(
+      verifier_key, absl::StrCat(context, bytes), signature, who);
 }
 
 }  // namespace haven::server::exchange

@@ -16,11 +16,11 @@ void PeerServiceImpl::DoDisclose(const haven::v1::Member& peer,
                                  haven::v1::DiscloseResponse* response,
                                  FinishRpc finish) {
   context_.holder->DiscloseAsync(
-      peer, request.request(),
+      peer, request,
       [response, finish = std::move(finish)](
-          absl::StatusOr<haven::v1::SignedDisclosure> answer) mutable {
-        if (answer.ok()) *response->mutable_disclosure() = *std::move(answer);
-        finish(answer.status());
+          absl::StatusOr<haven::v1::DiscloseResponse> answers) mutable {
+        if (answers.ok()) *response = *std::move(answers);
+        finish(answers.status());
       });
 }
 

@@ -19,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/verify/signed_batch.h"
 #include "client/verify/signed_note.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
@@ -358,24 +359,61 @@ class ExchangeTest : public ::testing::Test {
     return request;
   }
 
-  static haven::v1::SignedDisclosureRequest SignRequest(
+  // Sends `requests` to the holder's peer API as one batch signed with
+  // `signer`. On OK, `answers` holds the holder's answers, whose batch
+  // signature is checked against the holder's manifest key.
+  grpc::Status DiscloseBatch(
+      haven::v1::PeerService::Stub& stub,
       const server::crypto::Ed25519Signer& signer,
-      const haven::v1::DisclosureRequest& request) {
-    haven::v1::SignedDisclosureRequest signed_request;
-    signed_request.set_request(server::exchange::Deterministic(request));
-    signed_request.set_signature(server::exchange::Sign(
-        signer, server::exchange::kRequestContext, signed_request.request()));
-    return signed_request;
-  }
-
-  static grpc::Status Disclose(haven::v1::PeerService::Stub& stub,
-                               const haven::v1::SignedDisclosureRequest& sent,
-                               haven::v1::DiscloseResponse* response) {
+      const std::vector<haven::v1::DisclosureRequest>& requests,
+      std::vector<haven::v1::DisclosureAnswer>* answers) {
+    haven::v1::DiscloseRequest batch;
+    for (const auto& r : requests) {
+      batch.add_requests(server::exchange::Deterministic(r));
+    }
+    batch.set_signature(server::exchange::SignBatch(
+        signer, client::kRequestBatchContext, batch.requests()));
     grpc::ClientContext context;
     context.set_deadline(In(std::chrono::seconds(15)));
-    haven::v1::DiscloseRequest call;
-    *call.mutable_request() = sent;
-    return stub.Disclose(&context, call, response);
+    haven::v1::DiscloseResponse response;
+    grpc::Status status = stub.Disclose(&context, batch, &response);
+    answers->clear();
+    if (!status.ok()) return status;
+    EXPECT_TRUE(client::VerifyBatchSignature(
+                    federation_->verifier_key(kHolder),
+                    client::kAnswerBatchContext,
+                    client::BatchDigests(response.answers()),
+                    response.signature(), kHolder)
+                    .ok());
+    for (const std::string& bytes : response.answers()) {
+      EXPECT_TRUE(answers->emplace_back().ParseFromString(bytes));
+    }
+    EXPECT_EQ(answers->size(), requests.size());
+    return status;
+  }
+
+  // One request alone: a refusal comes back as its status; a disclosure
+  // fills `disclosure`.
+  grpc::Status Disclose(haven::v1::PeerService::Stub& stub,
+                        const server::crypto::Ed25519Signer& signer,
+                        const haven::v1::DisclosureRequest& request,
+                        haven::v1::Disclosure* disclosure) {
+    std::vector<haven::v1::DisclosureAnswer> answers;
+    grpc::Status status = DiscloseBatch(stub, signer, {request}, &answers);
+    if (!status.ok() || answers.size() != 1) return status;
+    EXPECT_EQ(answers[0].request_id(), request.request_id());
+    return AnswerStatus(answers[0], disclosure);
+  }
+
+  static grpc::Status AnswerStatus(const haven::v1::DisclosureAnswer& answer,
+                                   haven::v1::Disclosure* disclosure) {
+    if (answer.has_refusal()) {
+      return grpc::Status(
+          static_cast<grpc::StatusCode>(answer.refusal().code()),
+          answer.refusal().message());
+    }
+    *disclosure = answer.disclosure();
+    return grpc::Status::OK;
   }
 
   static constexpr int64_t kDataLifeSeconds = 30 * 86400;
@@ -431,14 +469,17 @@ TEST_F(ExchangeTest, LegalAidReceivesExactlyTheConsentedCategories) {
   EXPECT_EQ(response.data_life_seconds(), kDataLifeSeconds);
 
   // The answer is the holder's, signed under its manifest key.
-  EXPECT_TRUE(
-      server::exchange::VerifySigned(federation_->verifier_key(kHolder),
-                                     server::exchange::kDisclosureContext,
-                                     response.signed_().disclosure(),
-                                     response.signed_().signature(), kHolder)
-          .ok());
-  haven::v1::Disclosure disclosure;
-  ASSERT_TRUE(disclosure.ParseFromString(response.signed_().disclosure()));
+  auto answer = client::VerifySignedDisclosure(
+      federation_->verifier_key(kHolder), response.signed_(), kHolder);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ASSERT_TRUE(answer->has_disclosure());
+  const haven::v1::Disclosure& disclosure = answer->disclosure();
+  // The same signature does not cover another answer.
+  haven::v1::SignedDisclosure altered = response.signed_();
+  altered.mutable_answer()->back() ^= 1;
+  EXPECT_FALSE(client::VerifySignedDisclosure(
+                   federation_->verifier_key(kHolder), altered, kHolder)
+                   .ok());
   const std::string request_id = disclosure.request_id();
   ASSERT_FALSE(request_id.empty());
 
@@ -535,38 +576,39 @@ TEST_F(ExchangeTest, ReplayedOrStaleRequestIsRefused) {
   ASSERT_NE(signer, nullptr);
   auto peer = PeerStubAs(kLegalAid);
 
-  const haven::v1::SignedDisclosureRequest sent =
-      SignRequest(*signer, NewPeerRequest(kLegalAid, handle,
-                                          haven::v1::LEGAL_REPRESENTATION,
-                                          haven::v1::CONTACT));
-  haven::v1::DiscloseResponse first;
-  grpc::Status status = Disclose(*peer, sent, &first);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_TRUE(
-      server::exchange::VerifySigned(federation_->verifier_key(kHolder),
-                                     server::exchange::kDisclosureContext,
-                                     first.disclosure().disclosure(),
-                                     first.disclosure().signature(), kHolder)
-          .ok());
+  const haven::v1::DisclosureRequest sent = NewPeerRequest(
+      kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION, haven::v1::CONTACT);
   haven::v1::Disclosure disclosure;
-  ASSERT_TRUE(disclosure.ParseFromString(first.disclosure().disclosure()));
+  grpc::Status status = Disclose(*peer, *signer, sent, &disclosure);
+  ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_THAT(FieldNames(disclosure.fields()), UnorderedElementsAre("phone"));
 
-  haven::v1::DiscloseResponse replayed;
-  status = Disclose(*peer, sent, &replayed);
+  haven::v1::Disclosure replayed;
+  status = Disclose(*peer, *signer, sent, &replayed);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS)
       << status.error_message();
-  EXPECT_FALSE(replayed.has_disclosure());
+  EXPECT_EQ(replayed.fields_size(), 0);
+
+  // The same request twice in one batch: the second is the replay.
+  const haven::v1::DisclosureRequest twice = NewPeerRequest(
+      kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION, haven::v1::CONTACT);
+  std::vector<haven::v1::DisclosureAnswer> answers;
+  status = DiscloseBatch(*peer, *signer, {twice, twice}, &answers);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_TRUE(answers[0].has_disclosure());
+  ASSERT_TRUE(answers[1].has_refusal());
+  EXPECT_EQ(answers[1].refusal().code(), grpc::StatusCode::ALREADY_EXISTS);
 
   for (int64_t skew : {-600, 600}) {
     haven::v1::DisclosureRequest stale = NewPeerRequest(
         kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION, haven::v1::CONTACT);
     stale.set_sent_unix(NowUnix() + skew);
-    haven::v1::DiscloseResponse refused;
-    status = Disclose(*peer, SignRequest(*signer, stale), &refused);
+    haven::v1::Disclosure refused;
+    status = Disclose(*peer, *signer, stale, &refused);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
         << "skew " << skew << ": " << status.error_message();
-    EXPECT_FALSE(refused.has_disclosure());
+    EXPECT_EQ(refused.fields_size(), 0);
   }
 }
 
@@ -584,41 +626,34 @@ TEST_F(ExchangeTest, RequestBodyCannotClaimAnotherAgency) {
 
   // Legal-aid's certificate and key, a body naming metro-pd and metro-pd's
   // handle: refused, nothing disclosed.
-  haven::v1::DiscloseResponse response;
+  haven::v1::Disclosure disclosure;
   grpc::Status status = Disclose(
-      *peer,
-      SignRequest(*legal_aid_key,
-                  NewPeerRequest(kPolice, police_handle,
-                                 haven::v1::INVESTIGATION, haven::v1::CONTACT)),
-      &response);
+      *peer, *legal_aid_key,
+      NewPeerRequest(kPolice, police_handle, haven::v1::INVESTIGATION,
+                     haven::v1::CONTACT),
+      &disclosure);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << status.error_message();
-  EXPECT_FALSE(response.has_disclosure());
+  EXPECT_EQ(disclosure.fields_size(), 0);
 
   // Signed with metro-pd's key over legal-aid's connection: the signature
   // is checked under legal-aid's manifest key and fails.
-  response.Clear();
-  status =
-      Disclose(*peer,
-               SignRequest(*police_key, NewPeerRequest(kPolice, police_handle,
-                                                       haven::v1::INVESTIGATION,
-                                                       haven::v1::CONTACT)),
-               &response);
+  status = Disclose(*peer, *police_key,
+                    NewPeerRequest(kPolice, police_handle,
+                                   haven::v1::INVESTIGATION, haven::v1::CONTACT),
+                    &disclosure);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
       << status.error_message();
-  EXPECT_FALSE(response.has_disclosure());
+  EXPECT_EQ(disclosure.fields_size(), 0);
 
   // Honest about being legal-aid, metro-pd's handle names nobody.
-  response.Clear();
-  status = Disclose(
-      *peer,
-      SignRequest(*legal_aid_key,
-                  NewPeerRequest(kLegalAid, police_handle,
-                                 haven::v1::INVESTIGATION, haven::v1::CONTACT)),
-      &response);
+  status = Disclose(*peer, *legal_aid_key,
+                    NewPeerRequest(kLegalAid, police_handle,
+                                   haven::v1::INVESTIGATION, haven::v1::CONTACT),
+                    &disclosure);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
       << status.error_message();
-  EXPECT_FALSE(response.has_disclosure());
+  EXPECT_EQ(disclosure.fields_size(), 0);
 
   // Nothing was disclosed to anyone.
   for (const auto& indexed : Entries(kHolder)) {
@@ -853,8 +888,8 @@ TEST_F(ExchangeTest, HolderDecisionsAndRequesterReceiptsPairUp) {
   auto peer = PeerStubAs(kLegalAid);
   const haven::v1::DisclosureRequest off_book = NewPeerRequest(
       kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION, haven::v1::CONTACT);
-  haven::v1::DiscloseResponse ignored;
-  (void)Disclose(*peer, SignRequest(*signer, off_book), &ignored);
+  haven::v1::Disclosure ignored;
+  (void)Disclose(*peer, *signer, off_book, &ignored);
   holder_log = Entries(kHolder);
   EXPECT_THAT(Reconcile(holder_log, kHolder, legal_aid_log, kLegalAid),
               UnorderedElementsAre(absl::StrCat("unpaired at ", kHolder, ": ",

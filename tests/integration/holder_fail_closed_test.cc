@@ -5,28 +5,19 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "client/verify/signed_note.h"
+#include "client/verify/signed_batch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "policy/clock.h"
-#include "policy/loader.h"
-#include "policy/policy_holder.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
 #include "server/audit/audit_store.h"
 #include "server/consent/consent_registry.h"
-#include "server/consent/consent_store.h"
 #include "server/crypto/ed25519_signer.h"
-#include "server/exchange/handle_store.h"
 #include "server/exchange/holder.h"
-#include "server/exchange/replay_guard.h"
 #include "server/exchange/signing.h"
 #include "server/services/audit_service.h"
-#include "server/storage/database.h"
-#include "server/vault/record_vault.h"
+#include "tests/testing/in_process_holder.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_dir.h"
-#include "tests/testing/test_node.h"
 
 namespace haven::server::exchange {
 namespace {
@@ -35,68 +26,28 @@ using ::haven::testing::IsOk;
 using ::haven::testing::StatusIs;
 using ::testing::HasSubstr;
 
-constexpr int64_t kNow = 1'790'000'000;
-
-std::unique_ptr<crypto::Ed25519Signer> Signer(uint8_t fill) {
-  crypto::SecretBytes seed(crypto::Ed25519Signer::kSeedSize);
-  for (size_t i = 0; i < seed.size(); ++i) seed.mutable_data()[i] = fill;
-  return *crypto::Ed25519Signer::FromSeed(seed);
-}
+constexpr int64_t kNow = haven::testing::InProcessHolder::kNow;
 
 class HolderFailClosedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::Database::Options db_options;
-    db_options.path = dir_.Join("db");
-    db_ = *storage::Database::Open(std::move(db_options));
-    vault::RecordVault::Options vault_options;
-    vault_options.db = db_.get();
-    vault_options.master_key = crypto::SecretBytes::Random(32);
-    vault_ = *vault::RecordVault::Create(std::move(vault_options));
-
-    holder_signer_ = Signer(1);
-    peer_signer_ = Signer(2);
-    rocks_store_ = std::make_unique<audit::RocksDbAuditStore>(db_.get());
-    faulty_store_ =
-        std::make_unique<audit::FaultInjectingAuditStore>(rocks_store_.get());
-    audit::AuditLog::Options log_options;
-    log_options.origin = "safe-harbor.haven/log";
-    log_options.signer = holder_signer_.get();
-    log_options.store = faulty_store_.get();
-    log_ = *audit::AuditLog::Open(std::move(log_options));
-    pseudonym_key_ = crypto::SecretBytes::Random(32);
-    recorder_ = std::make_unique<audit::AuditRecorder>(
-        "safe-harbor", log_.get(), &pseudonym_key_);
-
-    consent::ConsentRegistry::Options consent_options;
-    consent_options.store = &consent_store_;
-    consent_options.clock = &clock_;
-    consent_options.signer = holder_signer_.get();
-    consent_options.issuer = "safe-harbor";
-    consents_ = *consent::ConsentRegistry::Create(std::move(consent_options));
-
-    auto loaded = policy::LoadPolicyFile(
-        haven::testing::SourceDir() + "/policy/examples/safe-harbor.textproto");
-    ASSERT_THAT(loaded, IsOk());
-    policy_.Replace(*policy::CompiledPolicy::Compile(loaded->policy));
-
-    handles_ = std::make_unique<HandleStore>(db_.get());
-    holder_ = std::make_unique<Holder>(Holder::Deps{
-        "safe-harbor", &clock_, holder_signer_.get(), &replay_, handles_.get(),
-        &policy_, consents_.get(), vault_.get(), recorder_.get()});
-
-    ASSERT_NO_FATAL_FAILURE(
-        AddConsentedSurvivor("555-0100", &subject_, &handle_));
-
-    peer_.set_agency_id("legal-aid");
-    peer_.set_sector(haven::v1::LEGAL_SERVICES);
-    peer_.set_status(haven::v1::MEMBER_ACTIVE);
-    peer_.set_verifier_key(*client::FormatVerifierKey(
-        "legal-aid.haven/log", std::string(peer_signer_->public_key().begin(),
-                                           peer_signer_->public_key().end())));
+    auto created = haven::testing::InProcessHolder::Create();
+    ASSERT_THAT(created, IsOk());
+    in_process_ = *std::move(created);
+    holder_ = &in_process_->holder();
+    log_ = &in_process_->log();
+    faulty_store_ = &in_process_->audit_store();
+    consents_ = &in_process_->consents();
+    recorder_ = &in_process_->recorder();
+    holder_signer_ = &in_process_->holder_signer();
+    peer_signer_ = &in_process_->peer_signer();
+    peer_ = in_process_->peer_member();
+    ASSERT_THAT(in_process_->AddConsentedSurvivor("555-0100", &subject_,
+                                                  &handle_),
+                IsOk());
   }
 
-  haven::v1::SignedDisclosureRequest Request(const std::string& id) {
+  haven::v1::DisclosureRequest NewRequest(const std::string& id) const {
     haven::v1::DisclosureRequest request;
     request.set_request_id(id);
     request.set_sent_unix(kNow);
@@ -105,68 +56,116 @@ class HolderFailClosedTest : public ::testing::Test {
     request.set_purpose(haven::v1::LEGAL_REPRESENTATION);
     request.add_categories(haven::v1::CONTACT);
     request.set_requester_principal("caseworker");
-    haven::v1::SignedDisclosureRequest signed_request;
-    signed_request.set_request(Deterministic(request));
-    signed_request.set_signature(
-        Sign(*peer_signer_, kRequestContext, signed_request.request()));
-    return signed_request;
+    return request;
   }
 
-  // A survivor whose record holds one CONTACT field (`phone`), consented to
-  // legal-aid for legal representation, and the handle issued to legal-aid.
-  void AddConsentedSurvivor(const std::string& phone, std::string* subject,
-                            std::string* handle) {
-    *subject = *vault_->CreateSubject();
-    google::protobuf::RepeatedPtrField<haven::v1::Field> fields;
-    auto* field = fields.Add();
-    field->set_name("phone");
-    field->set_category(haven::v1::CONTACT);
-    field->set_value(phone);
-    ASSERT_THAT(vault_->Put(*subject, "", fields), IsOk());
-    haven::v1::Consent terms;
-    terms.set_subject_id(*subject);
-    terms.mutable_grantee()->set_agency_id("legal-aid");
-    terms.add_purposes(haven::v1::LEGAL_REPRESENTATION);
-    terms.add_categories(haven::v1::CONTACT);
-    terms.mutable_valid()->set_from_unix(kNow - 60);
-    terms.mutable_valid()->set_until_unix(kNow + 86400);
-    ASSERT_THAT(consents_->Record(terms, "advocate"), IsOk());
-    auto issued = handles_->IssueHandle("safe-harbor", *subject, "legal-aid",
-                                        absl::FromUnixSeconds(kNow));
-    ASSERT_THAT(issued, IsOk());
-    *handle = issued->handle();
+  // `requests` as one batch signed by `signer` (the peer's key by default).
+  haven::v1::DiscloseRequest Batch(
+      const std::vector<haven::v1::DisclosureRequest>& requests,
+      const crypto::Ed25519Signer* signer = nullptr) const {
+    haven::v1::DiscloseRequest batch;
+    for (const auto& r : requests) batch.add_requests(Deterministic(r));
+    batch.set_signature(SignBatch(signer ? *signer : *peer_signer_,
+                                  client::kRequestBatchContext,
+                                  batch.requests()));
+    return batch;
+  }
+  haven::v1::DiscloseRequest Request(const std::string& id) const {
+    return Batch({NewRequest(id)});
   }
 
-  haven::testing::TempDir dir_;
-  policy::FakeClock clock_{kNow};
-  std::unique_ptr<storage::Database> db_;
-  std::unique_ptr<vault::RecordVault> vault_;
-  std::unique_ptr<crypto::Ed25519Signer> holder_signer_;
-  std::unique_ptr<crypto::Ed25519Signer> peer_signer_;
-  std::unique_ptr<audit::RocksDbAuditStore> rocks_store_;
-  std::unique_ptr<audit::FaultInjectingAuditStore> faulty_store_;
-  std::unique_ptr<audit::AuditLog> log_;
-  crypto::SecretBytes pseudonym_key_;
-  std::unique_ptr<audit::AuditRecorder> recorder_;
-  consent::MemoryConsentStore consent_store_;
-  std::unique_ptr<consent::ConsentRegistry> consents_;
-  policy::PolicyHolder policy_;
-  std::unique_ptr<HandleStore> handles_;
-  ReplayGuard replay_{absl::Seconds(120)};
-  std::unique_ptr<Holder> holder_;
+  // The answers of `response`, checked against the holder's batch signature.
+  std::vector<haven::v1::DisclosureAnswer> Answers(
+      const haven::v1::DiscloseResponse& response) const {
+    EXPECT_THAT(client::VerifyBatchSignature(
+                    log_->VerifierKey(), client::kAnswerBatchContext,
+                    client::BatchDigests(response.answers()),
+                    response.signature(), "safe-harbor"),
+                IsOk());
+    std::vector<haven::v1::DisclosureAnswer> answers;
+    for (const std::string& bytes : response.answers()) {
+      EXPECT_TRUE(answers.emplace_back().ParseFromString(bytes));
+    }
+    return answers;
+  }
+
+  std::unique_ptr<haven::testing::InProcessHolder> in_process_;
+  Holder* holder_ = nullptr;
+  audit::AuditLog* log_ = nullptr;
+  audit::FaultInjectingAuditStore* faulty_store_ = nullptr;
+  consent::ConsentRegistry* consents_ = nullptr;
+  const audit::AuditRecorder* recorder_ = nullptr;
+  const crypto::Ed25519Signer* holder_signer_ = nullptr;
+  const crypto::Ed25519Signer* peer_signer_ = nullptr;
+  haven::v1::Member peer_;
   std::string subject_;
   std::string handle_;
-  haven::v1::Member peer_;
 };
 
 TEST_F(HolderFailClosedTest, DisclosesWhenTheLogIsWritable) {
-  auto answer = holder_->Disclose(peer_, Request("r1"));
-  ASSERT_THAT(answer, IsOk());
-  haven::v1::Disclosure disclosure;
-  ASSERT_TRUE(disclosure.ParseFromString(answer->disclosure()));
+  auto response = holder_->Disclose(peer_, Request("r1"));
+  ASSERT_THAT(response, IsOk());
+  auto answers = Answers(*response);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].request_id(), "r1");
+  ASSERT_TRUE(answers[0].has_disclosure());
+  const haven::v1::Disclosure& disclosure = answers[0].disclosure();
   ASSERT_EQ(disclosure.fields_size(), 1);
   EXPECT_EQ(disclosure.fields(0).value(), "555-0100");
   EXPECT_EQ(log_->Size(), disclosure.audit_index() + 1);
+}
+
+TEST_F(HolderFailClosedTest, EachRequestOfABatchIsDecidedOnItsOwn) {
+  auto replayed = NewRequest("m1");
+  auto claims_other_agency = NewRequest("m3");
+  claims_other_agency.set_requester_agency_id("metro-pd");
+  auto unknown_handle = NewRequest("m4");
+  unknown_handle.set_handle("no-such-handle");
+  auto medical_only = NewRequest("m5");
+  medical_only.clear_categories();
+  medical_only.add_categories(haven::v1::MEDICAL);
+  const uint64_t size_before = log_->Size();
+  const int64_t batches_before = log_->batches();
+
+  auto response = holder_->Disclose(
+      peer_, Batch({NewRequest("m1"), replayed, claims_other_agency,
+                    unknown_handle, medical_only}));
+  ASSERT_THAT(response, IsOk());
+  auto answers = Answers(*response);
+  ASSERT_EQ(answers.size(), 5u);
+  EXPECT_EQ(answers[0].request_id(), "m1");
+  ASSERT_TRUE(answers[0].has_disclosure());
+  EXPECT_EQ(answers[0].disclosure().fields_size(), 1);
+  ASSERT_TRUE(answers[1].has_refusal());
+  EXPECT_EQ(answers[1].refusal().code(),
+            static_cast<int>(absl::StatusCode::kAlreadyExists));
+  ASSERT_TRUE(answers[2].has_refusal());
+  EXPECT_EQ(answers[2].refusal().code(),
+            static_cast<int>(absl::StatusCode::kPermissionDenied));
+  ASSERT_TRUE(answers[3].has_refusal());
+  EXPECT_EQ(answers[3].refusal().code(),
+            static_cast<int>(absl::StatusCode::kNotFound));
+  // Nothing allowed: an answer with the reasons and no fields.
+  EXPECT_EQ(answers[4].request_id(), "m5");
+  ASSERT_TRUE(answers[4].has_disclosure());
+  EXPECT_EQ(answers[4].disclosure().fields_size(), 0);
+  ASSERT_EQ(answers[4].disclosure().decision().categories_size(), 1);
+  EXPECT_FALSE(answers[4].disclosure().decision().categories(0).allowed());
+
+  // Every decision is on record, in request order, in one commit.
+  EXPECT_EQ(log_->Size(), size_before + 5);
+  EXPECT_EQ(log_->batches(), batches_before + 1);
+  auto entries = log_->GetEntries(size_before, 5);
+  ASSERT_THAT(entries, IsOk());
+  const std::vector<haven::v1::EntryKind> kinds = {
+      haven::v1::DISCLOSURE, haven::v1::REQUEST_REFUSED,
+      haven::v1::REQUEST_REFUSED, haven::v1::REQUEST_REFUSED,
+      haven::v1::REQUEST_REFUSED};
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ((*entries)[i].entry().kind(), kinds[i]) << i;
+    EXPECT_EQ((*entries)[i].entry().request_id(), answers[i].request_id());
+  }
+  EXPECT_EQ(answers[0].disclosure().audit_index(), size_before);
 }
 
 TEST_F(HolderFailClosedTest, FailingLogStorageDisclosesNothing) {
@@ -190,15 +189,13 @@ TEST_F(HolderFailClosedTest, FailingSyncDisclosesNothing) {
   EXPECT_THAT(holder_->Disclose(peer_, Request("r4")), IsOk());
 }
 
-TEST_F(HolderFailClosedTest, RequestSignedByAnotherKeyIsRefusedOnRecord) {
+TEST_F(HolderFailClosedTest, BatchSignedByAnotherKeyIsRefusedOnRecord) {
   const uint64_t size_before = log_->Size();
-  auto request = Request("r5");
-  request.set_signature(
-      Sign(*holder_signer_, kRequestContext, request.request()));
-  EXPECT_THAT(holder_->Disclose(peer_, request),
+  auto batch = Batch({NewRequest("r5"), NewRequest("r6")}, holder_signer_);
+  EXPECT_THAT(holder_->Disclose(peer_, batch),
               StatusIs(absl::StatusCode::kUnauthenticated));
-  // Logged as a refusal from the certified agency, with nothing taken from
-  // the unverified body.
+  // Logged as one refusal from the certified agency, with nothing taken
+  // from the unverified body.
   ASSERT_EQ(log_->Size(), size_before + 1);
   auto entries = log_->GetEntries(size_before, 1);
   ASSERT_THAT(entries, IsOk());
@@ -209,40 +206,54 @@ TEST_F(HolderFailClosedTest, RequestSignedByAnotherKeyIsRefusedOnRecord) {
   EXPECT_TRUE(entry.request_id().empty());
   EXPECT_TRUE(entry.justification().empty());
 
-  // A body that does not parse is refused and logged the same way.
-  request.set_request("\xff\xff not a request");
-  EXPECT_THAT(holder_->Disclose(peer_, request),
+  // An empty batch and one of more than 64 requests are refused and logged
+  // the same way.
+  EXPECT_THAT(holder_->Disclose(peer_, Batch({})),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_EQ(log_->Size(), size_before + 2);
+  std::vector<haven::v1::DisclosureRequest> too_many;
+  for (int i = 0; i <= client::kMaxRequestBatch; ++i) {
+    too_many.push_back(NewRequest(absl::StrCat("big", i)));
+  }
+  EXPECT_THAT(holder_->Disclose(peer_, Batch(too_many)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(log_->Size(), size_before + 3);
+
+  // A signed request that does not parse is refused on its own, on record.
+  haven::v1::DiscloseRequest garbled;
+  garbled.add_requests("\xff\xff not a request");
+  garbled.set_signature(SignBatch(*peer_signer_, client::kRequestBatchContext,
+                                  garbled.requests()));
+  auto response = holder_->Disclose(peer_, garbled);
+  ASSERT_THAT(response, IsOk());
+  auto answers = Answers(*response);
+  ASSERT_EQ(answers.size(), 1u);
+  ASSERT_TRUE(answers[0].has_refusal());
+  EXPECT_EQ(answers[0].refusal().code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(log_->Size(), size_before + 4);
 }
 
 TEST_F(HolderFailClosedTest, AccessReportListsOnlyThatSubjectsExchanges) {
   // A second survivor, also consented to legal-aid.
   std::string other;
   std::string other_handle;
-  ASSERT_NO_FATAL_FAILURE(
-      AddConsentedSurvivor("555-0199", &other, &other_handle));
+  ASSERT_THAT(
+      in_process_->AddConsentedSurvivor("555-0199", &other, &other_handle),
+      IsOk());
 
   // Two disclosures and one refusal about the first subject, one
   // disclosure about the other.
   ASSERT_THAT(holder_->Disclose(peer_, Request("a1")), IsOk());
   ASSERT_THAT(holder_->Disclose(peer_, Request("a2")), IsOk());
-  auto refused = Request("a3");
-  {
-    haven::v1::DisclosureRequest r;
-    r.ParseFromString(refused.request());
-    r.clear_categories();
-    r.add_categories(haven::v1::MEDICAL);
-    refused.set_request(Deterministic(r));
-    refused.set_signature(
-        Sign(*peer_signer_, kRequestContext, refused.request()));
-  }
-  ASSERT_THAT(holder_->Disclose(peer_, refused), IsOk());
+  auto refused = NewRequest("a3");
+  refused.clear_categories();
+  refused.add_categories(haven::v1::MEDICAL);
+  ASSERT_THAT(holder_->Disclose(peer_, Batch({refused})), IsOk());
   handle_ = other_handle;
   ASSERT_THAT(holder_->Disclose(peer_, Request("b1")), IsOk());
 
   services::ServiceContext context;
-  context.audit = recorder_.get();
+  context.audit = recorder_;
   services::AuditServiceImpl audit_service(context);
   haven::v1::SubjectAccessReportRequest request;
   request.set_subject_id(subject_);
