@@ -43,16 +43,17 @@ absl::Status VerifyBatchSignature(absl::string_view verifier_key,
                                   const std::vector<std::string>& digests,
                                   absl::string_view signature,
                                   absl::string_view who) {
-  return VerifyManifestSignature(
-      verifier_key, BatchMessage(context, digests), signature, who);
+  return VerifyManifestSignature(verifier_key, BatchMessage(context, digests),
+                                 signature, who);
 }
 
 absl::StatusOr<haven::v1::DisclosureAnswer> VerifySignedDisclosure(
     absl::string_view verifier_key,
     const haven::v1::SignedDisclosure& signed_answer, absl::string_view who) {
   const auto& batch = signed_answer.batch_sha256();
-  if (signed_answer.batch_index() >= static_cast<uint32_t>(batch.size()) ||
-      batch[signed_answer.batch_index()] != Sha256(signed_answer.answer())) {
+  const size_t index = signed_answer.batch_index();
+  if (index >= static_cast<size_t>(batch.size()) ||
+      batch[static_cast<int>(index)] != Sha256(signed_answer.answer())) {
     return absl::DataLossError(
         "the answer is not the one its batch signature covers");
   }
@@ -61,10 +62,10 @@ absl::StatusOr<haven::v1::DisclosureAnswer> VerifySignedDisclosure(
       return absl::DataLossError("a batch digest is not 32 bytes");
     }
   }
-  absl::Status signed_ok = VerifyBatchSignature(
-      verifier_key, kAnswerBatchContext,
-      std::vector<std::string>(batch.begin(), batch.end()),
-      signed_answer.signature(), who);
+  absl::Status signed_ok =
+      VerifyBatchSignature(verifier_key, kAnswerBatchContext,
+                           std::vector<std::string>(batch.begin(), batch.end()),
+                           signed_answer.signature(), who);
   if (!signed_ok.ok()) return signed_ok;
   haven::v1::DisclosureAnswer answer;
   if (!answer.ParseFromString(signed_answer.answer())) {

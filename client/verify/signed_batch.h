@@ -49,8 +49,8 @@ absl::Status VerifyManifestSignature(absl::string_view verifier_key,
                                      absl::string_view signature,
                                      absl::string_view who);
 
-// As VerifyManifestSignature, for the batch with these digests. UNAUTHENTICATED if not; FAILED_PRECONDITION if the key
-// does not parse. `who` names the signer in the error.
+// As VerifyManifestSignature, for the batch under `context` with these
+// digests.
 absl::Status VerifyBatchSignature(absl::string_view verifier_key,
                                   absl::string_view context,
                                   const std::vector<std::string>& digests,

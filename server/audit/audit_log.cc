@@ -195,9 +195,8 @@ void AuditLog::AppendBatchAsync(const std::vector<v1::AuditEntry>& entries,
 
 absl::StatusOr<uint64_t> AuditLog::AppendBatch(
     const std::vector<v1::AuditEntry>& entries) {
-  return Await<absl::StatusOr<uint64_t>>([&](AppendDone done) {
-    AppendBatchAsync(entries, std::move(done));
-  });
+  return Await<absl::StatusOr<uint64_t>>(
+      [&](AppendDone done) { AppendBatchAsync(entries, std::move(done)); });
 }
 
 void AuditLog::Enqueue(std::vector<std::string> leaves, AppendDone done) {

@@ -48,12 +48,11 @@ void Holder::RefuseBatch(const haven::v1::Member& peer, absl::Status why,
   entry.set_agency_id(peer.agency_id());
   entry.set_detail(
       absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()));
-  deps_.audit->RecordAsync(
-      std::move(entry), peer.agency_id(), "",
-      [done = std::move(done),
-       why = std::move(why)](absl::StatusOr<uint64_t> logged) mutable {
-        done(logged.ok() ? why : logged.status());
-      });
+  deps_.audit->RecordAsync(std::move(entry), peer.agency_id(), "",
+                           [done = std::move(done), why = std::move(why)](
+                               const absl::StatusOr<uint64_t>& logged) mutable {
+                             done(logged.ok() ? why : logged.status());
+                           });
 }
 
 absl::StatusOr<haven::v1::DiscloseResponse> Holder::Disclose(

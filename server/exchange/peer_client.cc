@@ -61,11 +61,14 @@ void PeerClient::DiscloseAsync(const haven::v1::Member& holder,
     std::string holder;
     DiscloseDone done;
   };
-  auto* call = new Call{NewContext(), std::move(request), {},
-                        holder.agency_id(), std::move(done)};
+  auto* call = new Call;
+  call->context = NewContext();
+  call->request = std::move(request);
+  call->holder = holder.agency_id();
+  call->done = std::move(done);
   StubFor(holder)->async()->Disclose(
       call->context.get(), &call->request, &call->response,
-      [call](grpc::Status s) {
+      [call](const grpc::Status& s) {
         std::unique_ptr<Call> owned(call);
         absl::Status status = FromGrpc(s, owned->holder);
         if (!status.ok()) {

@@ -136,11 +136,12 @@ void Requester::SendWaiting(const std::string& holder_id) {
           queue.in_flight >= std::max(1, deps_.max_batches_in_flight)) {
         return;
       }
-      const size_t n =
-          std::min<size_t>(queue.waiting.size(), client::kMaxRequestBatch);
-      std::move(queue.waiting.begin(), queue.waiting.begin() + n,
-                std::back_inserter(batch));
-      queue.waiting.erase(queue.waiting.begin(), queue.waiting.begin() + n);
+      const ptrdiff_t count =
+          std::min(static_cast<ptrdiff_t>(queue.waiting.size()),
+                   static_cast<ptrdiff_t>(client::kMaxRequestBatch));
+      const auto taken = queue.waiting.begin() + count;
+      std::move(queue.waiting.begin(), taken, std::back_inserter(batch));
+      queue.waiting.erase(queue.waiting.begin(), taken);
       ++queue.in_flight;
     }
     // A holder suspended while these waited is not asked.
@@ -202,7 +203,8 @@ void Requester::OnBatchAnswered(
   for (size_t i = 0; i < batch.size(); ++i) {
     absl::StatusOr<haven::v1::RequestDisclosureResponse> outcome =
         batch_status.ok()
-            ? CheckAnswer(holder, *batch[i], *answers, digests, i)
+            ? CheckAnswer(holder, *batch[i], *answers, digests,
+                          static_cast<int>(i))
             : absl::StatusOr<haven::v1::RequestDisclosureResponse>(
                   batch_status);
     Complete(std::move(batch[i]), std::move(outcome));
@@ -319,7 +321,7 @@ void Requester::Complete(
     deps_.audit->RecordAsync(
         std::move(receipt), principal, subject_key,
         [exchange = std::move(exchange),
-         refused = outcome.status()](absl::StatusOr<uint64_t> logged) {
+         refused = outcome.status()](const absl::StatusOr<uint64_t>& logged) {
           exchange->done(logged.ok() ? refused : logged.status());
         });
     return;

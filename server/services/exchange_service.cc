@@ -16,8 +16,9 @@ void ExchangeServiceImpl::DoRequestDisclosure(
       who.name, request,
       [response, finish = std::move(finish)](
           absl::StatusOr<haven::v1::RequestDisclosureResponse> answer) mutable {
-        if (answer.ok()) *response = *std::move(answer);
-        finish(answer.status());
+        absl::Status status = answer.status();
+        if (status.ok()) *response = *std::move(answer);
+        finish(std::move(status));
       });
 }
 

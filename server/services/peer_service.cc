@@ -19,8 +19,9 @@ void PeerServiceImpl::DoDisclose(const haven::v1::Member& peer,
       peer, request,
       [response, finish = std::move(finish)](
           absl::StatusOr<haven::v1::DiscloseResponse> answers) mutable {
-        if (answers.ok()) *response = *std::move(answers);
-        finish(answers.status());
+        absl::Status status = answers.status();
+        if (status.ok()) *response = *std::move(answers);
+        finish(std::move(status));
       });
 }
 

@@ -59,30 +59,30 @@ inline grpc::ServerUnaryReactor* RunAsyncPeerUnary(
     reactor->Finish(ToGrpcStatus(peer.status()));
     return reactor;
   }
-  services.pool->Schedule([reactor, peer = *std::move(peer),
-                           body = std::make_shared<AsyncPeerBody>(
-                               std::move(body))]() mutable {
-    (*body)(peer, Finisher(reactor));
-  });
+  services.pool->Schedule(
+      [reactor, peer = *std::move(peer),
+       body = std::make_shared<AsyncPeerBody>(std::move(body))]() mutable {
+        (*body)(peer, Finisher(reactor));
+      });
   return reactor;
 }
 
 }  // namespace haven::server::services
 
-#define HAVEN_ASYNC_PEER_RPC(Method, Request, Response)                       \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,         \
-                                   const haven::v1::Request* request,         \
-                                   haven::v1::Response* response) override {  \
-    return ::haven::server::services::RunAsyncPeerUnary(                      \
-        call, context_,                                                       \
-        [this, request, response](const haven::v1::Member& peer,              \
+#define HAVEN_ASYNC_PEER_RPC(Method, Request, Response)                        \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,          \
+                                   const haven::v1::Request* request,          \
+                                   haven::v1::Response* response) override {   \
+    return ::haven::server::services::RunAsyncPeerUnary(                       \
+        call, context_,                                                        \
+        [this, request, response](const haven::v1::Member& peer,               \
                                   ::haven::server::services::FinishRpc done) { \
-          Do##Method(peer, *request, response, std::move(done));              \
-        });                                                                   \
-  }                                                                           \
-  void Do##Method(const haven::v1::Member& peer,                              \
-                  const haven::v1::Request& request,                          \
-                  haven::v1::Response* response,                              \
+          Do##Method(peer, *request, response, std::move(done));               \
+        });                                                                    \
+  }                                                                            \
+  void Do##Method(const haven::v1::Member& peer,                               \
+                  const haven::v1::Request& request,                           \
+                  haven::v1::Response* response,                               \
                   ::haven::server::services::FinishRpc finish)
 
 #define HAVEN_PEER_RPC(Method, Request, Response)                            \

@@ -26,21 +26,21 @@
 // HAVEN_ASYNC_UNARY_RPC: the same for a body that never waits (see
 // RunAsyncUnary): `void Do<Method>(const auth::Principal&, const Req&,
 // Resp*, FinishRpc finish)` fills the response, then calls finish once.
-#define HAVEN_ASYNC_UNARY_RPC(Method, Request, Response, ...)                 \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,         \
-                                   const haven::v1::Request* request,         \
-                                   haven::v1::Response* response) override {  \
-    return ::haven::server::services::RunAsyncUnary(                          \
-        call, context_, {__VA_ARGS__},                                        \
-        [this, request, response](                                            \
-            const ::haven::server::auth::Principal& who,                      \
-            ::haven::server::services::FinishRpc finish) {                    \
-          Do##Method(who, *request, response, std::move(finish));             \
-        });                                                                   \
-  }                                                                           \
-  void Do##Method(const ::haven::server::auth::Principal& who,                \
-                  const haven::v1::Request& request,                          \
-                  haven::v1::Response* response,                              \
+#define HAVEN_ASYNC_UNARY_RPC(Method, Request, Response, ...)                \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,        \
+                                   const haven::v1::Request* request,        \
+                                   haven::v1::Response* response) override { \
+    return ::haven::server::services::RunAsyncUnary(                         \
+        call, context_, {__VA_ARGS__},                                       \
+        [this, request, response](                                           \
+            const ::haven::server::auth::Principal& who,                     \
+            ::haven::server::services::FinishRpc finish) {                   \
+          Do##Method(who, *request, response, std::move(finish));            \
+        });                                                                  \
+  }                                                                          \
+  void Do##Method(const ::haven::server::auth::Principal& who,               \
+                  const haven::v1::Request& request,                         \
+                  haven::v1::Response* response,                             \
                   ::haven::server::services::FinishRpc finish)
 
 #endif  // HAVEN_SERVER_SERVICES_RPC_MACROS_H_

@@ -46,7 +46,7 @@ inline grpc::ServerUnaryReactor* RunUnary(
 using FinishRpc = absl::AnyInvocable<void(absl::Status)>;
 
 inline FinishRpc Finisher(grpc::ServerUnaryReactor* reactor) {
-  return [reactor](absl::Status status) {
+  return [reactor](const absl::Status& status) {
     reactor->Finish(ToGrpcStatus(status));
   };
 }

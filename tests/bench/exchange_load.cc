@@ -316,7 +316,7 @@ int Main(int argc, char** argv) {
   };
 
   const Processes processes{{"load-generator", "safe-harbor", "legal-aid"},
-                             {0, holder.pid(), requester.pid()}};
+                            {0, holder.pid(), requester.pid()}};
   std::printf(
       "exchange load: safe-harbor holds, legal-aid asks; 127.0.0.1, mutual "
       "TLS\n");

@@ -379,12 +379,12 @@ class ExchangeTest : public ::testing::Test {
     grpc::Status status = stub.Disclose(&context, batch, &response);
     answers->clear();
     if (!status.ok()) return status;
-    EXPECT_TRUE(client::VerifyBatchSignature(
-                    federation_->verifier_key(kHolder),
-                    client::kAnswerBatchContext,
-                    client::BatchDigests(response.answers()),
-                    response.signature(), kHolder)
-                    .ok());
+    EXPECT_TRUE(
+        client::VerifyBatchSignature(federation_->verifier_key(kHolder),
+                                     client::kAnswerBatchContext,
+                                     client::BatchDigests(response.answers()),
+                                     response.signature(), kHolder)
+            .ok());
     for (const std::string& bytes : response.answers()) {
       EXPECT_TRUE(answers->emplace_back().ParseFromString(bytes));
     }
@@ -627,30 +627,32 @@ TEST_F(ExchangeTest, RequestBodyCannotClaimAnotherAgency) {
   // Legal-aid's certificate and key, a body naming metro-pd and metro-pd's
   // handle: refused, nothing disclosed.
   haven::v1::Disclosure disclosure;
-  grpc::Status status = Disclose(
-      *peer, *legal_aid_key,
-      NewPeerRequest(kPolice, police_handle, haven::v1::INVESTIGATION,
-                     haven::v1::CONTACT),
-      &disclosure);
+  grpc::Status status =
+      Disclose(*peer, *legal_aid_key,
+               NewPeerRequest(kPolice, police_handle, haven::v1::INVESTIGATION,
+                              haven::v1::CONTACT),
+               &disclosure);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << status.error_message();
   EXPECT_EQ(disclosure.fields_size(), 0);
 
   // Signed with metro-pd's key over legal-aid's connection: the signature
   // is checked under legal-aid's manifest key and fails.
-  status = Disclose(*peer, *police_key,
-                    NewPeerRequest(kPolice, police_handle,
-                                   haven::v1::INVESTIGATION, haven::v1::CONTACT),
-                    &disclosure);
+  status =
+      Disclose(*peer, *police_key,
+               NewPeerRequest(kPolice, police_handle, haven::v1::INVESTIGATION,
+                              haven::v1::CONTACT),
+               &disclosure);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
       << status.error_message();
   EXPECT_EQ(disclosure.fields_size(), 0);
 
   // Honest about being legal-aid, metro-pd's handle names nobody.
-  status = Disclose(*peer, *legal_aid_key,
-                    NewPeerRequest(kLegalAid, police_handle,
-                                   haven::v1::INVESTIGATION, haven::v1::CONTACT),
-                    &disclosure);
+  status =
+      Disclose(*peer, *legal_aid_key,
+               NewPeerRequest(kLegalAid, police_handle,
+                              haven::v1::INVESTIGATION, haven::v1::CONTACT),
+               &disclosure);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
       << status.error_message();
   EXPECT_EQ(disclosure.fields_size(), 0);

@@ -42,9 +42,9 @@ class HolderFailClosedTest : public ::testing::Test {
     holder_signer_ = &in_process_->holder_signer();
     peer_signer_ = &in_process_->peer_signer();
     peer_ = in_process_->peer_member();
-    ASSERT_THAT(in_process_->AddConsentedSurvivor("555-0100", &subject_,
-                                                  &handle_),
-                IsOk());
+    ASSERT_THAT(
+        in_process_->AddConsentedSurvivor("555-0100", &subject_, &handle_),
+        IsOk());
   }
 
   haven::v1::DisclosureRequest NewRequest(const std::string& id) const {

@@ -42,8 +42,8 @@ absl::StatusOr<std::unique_ptr<InProcessHolder>> InProcessHolder::Create() {
   }
   server::storage::Database::Options db_options;
   db_options.path = h->dir_.Join("db");
-  HAVEN_ASSIGN_OR_RETURN(h->db_,
-                         server::storage::Database::Open(std::move(db_options)));
+  HAVEN_ASSIGN_OR_RETURN(
+      h->db_, server::storage::Database::Open(std::move(db_options)));
   server::vault::RecordVault::Options vault_options;
   vault_options.db = h->db_.get();
   vault_options.master_key = SecretBytes::Random(32);
@@ -71,21 +71,19 @@ absl::StatusOr<std::unique_ptr<InProcessHolder>> InProcessHolder::Create() {
   consent_options.clock = &h->clock_;
   consent_options.signer = h->holder_signer_.get();
   consent_options.issuer = "safe-harbor";
-  HAVEN_ASSIGN_OR_RETURN(
-      h->consents_,
-      server::consent::ConsentRegistry::Create(std::move(consent_options)));
+  HAVEN_ASSIGN_OR_RETURN(h->consents_, server::consent::ConsentRegistry::Create(
+                                           std::move(consent_options)));
 
   HAVEN_ASSIGN_OR_RETURN(
-      auto loaded,
-      policy::LoadPolicyFile(SourceDir() +
-                             "/policy/examples/safe-harbor.textproto"));
+      auto loaded, policy::LoadPolicyFile(
+                       SourceDir() + "/policy/examples/safe-harbor.textproto"));
   HAVEN_ASSIGN_OR_RETURN(auto compiled,
                          policy::CompiledPolicy::Compile(loaded.policy));
   h->policy_.Replace(std::move(compiled));
 
   h->handles_ = std::make_unique<server::exchange::HandleStore>(h->db_.get());
-  h->holder_ = std::make_unique<server::exchange::Holder>(
-      server::exchange::Holder::Deps{
+  h->holder_ =
+      std::make_unique<server::exchange::Holder>(server::exchange::Holder::Deps{
           "safe-harbor", &h->clock_, h->holder_signer_.get(), &h->replay_,
           h->handles_.get(), &h->policy_, h->consents_.get(), h->vault_.get(),
           h->recorder_.get()});

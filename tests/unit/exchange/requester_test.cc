@@ -119,8 +119,8 @@ class RequesterTest : public ::testing::Test {
     for (const haven::v1::Member* m :
          {&holder_->holder_member(), &holder_->peer_member()}) {
       manifest << "members { agency_id: \"" << m->agency_id() << "\" name: \""
-               << m->agency_id() << "\" sector: "
-               << haven::v1::Sector_Name(m->sector())
+               << m->agency_id()
+               << "\" sector: " << haven::v1::Sector_Name(m->sector())
                << " endpoint: \"127.0.0.1:" << port << "\" cert_sha256: \""
                << std::string(64, static_cast<char>('a' + port))
                << "\" verifier_key: \"" << m->verifier_key()
@@ -151,10 +151,10 @@ class RequesterTest : public ::testing::Test {
   }
 
   void MakeRequester(int max_batches_in_flight) {
-    requester_ = std::make_unique<Requester>(Requester::Deps{
-        "legal-aid", &holder_->clock(), &holder_->peer_signer(),
-        federation_.get(), &transport_, recorder_.get(),
-        max_batches_in_flight});
+    requester_ = std::make_unique<Requester>(
+        Requester::Deps{"legal-aid", &holder_->clock(), &holder_->peer_signer(),
+                        federation_.get(), &transport_, recorder_.get(),
+                        max_batches_in_flight});
   }
 
   void Ask(const std::string& name) {
@@ -175,12 +175,12 @@ class RequesterTest : public ::testing::Test {
   // The requests of `call`, checked against legal-aid's batch signature.
   std::vector<haven::v1::DisclosureRequest> RequestsOf(
       const HeldTransport::Call& call) {
-    EXPECT_THAT(client::VerifyBatchSignature(
-                    holder_->peer_member().verifier_key(),
-                    client::kRequestBatchContext,
-                    client::BatchDigests(call.request.requests()),
-                    call.request.signature(), "legal-aid"),
-                IsOk());
+    EXPECT_THAT(
+        client::VerifyBatchSignature(
+            holder_->peer_member().verifier_key(), client::kRequestBatchContext,
+            client::BatchDigests(call.request.requests()),
+            call.request.signature(), "legal-aid"),
+        IsOk());
     std::vector<haven::v1::DisclosureRequest> requests;
     for (const std::string& bytes : call.request.requests()) {
       EXPECT_TRUE(requests.emplace_back().ParseFromString(bytes));
@@ -245,11 +245,12 @@ TEST_F(RequesterTest, RequestsArrivingWhileABatchIsOutLeaveTogether) {
     ASSERT_EQ(outcome->fields_size(), 1) << name;
     EXPECT_EQ(outcome->fields(0).value(), "555-0100");
     // Each answer can be shown and checked alone.
-    auto answer = client::VerifySignedDisclosure(
-        holder_->holder_member().verifier_key(), outcome->signed_(),
-        "safe-harbor");
+    auto answer =
+        client::VerifySignedDisclosure(holder_->holder_member().verifier_key(),
+                                       outcome->signed_(), "safe-harbor");
     ASSERT_THAT(answer, IsOk()) << name;
-    EXPECT_EQ(answer->disclosure().audit_index(), outcome->holder_audit_index());
+    EXPECT_EQ(answer->disclosure().audit_index(),
+              outcome->holder_audit_index());
   }
   auto receipts = Receipts();
   ASSERT_EQ(receipts.size(), 4u);
@@ -268,7 +269,8 @@ TEST_F(RequesterTest, NoMoreThan64RequestsLeaveInOneBatch) {
   EXPECT_EQ(full.request.requests_size(), client::kMaxRequestBatch);
   Answer(std::move(full));
   HeldTransport::Call rest = transport_.Take();
-  EXPECT_EQ(rest.request.requests_size(), kAsked - 1 - client::kMaxRequestBatch);
+  EXPECT_EQ(rest.request.requests_size(),
+            kAsked - 1 - client::kMaxRequestBatch);
   Answer(std::move(rest));
   ASSERT_TRUE(outcomes_.WaitFor(kAsked));
   for (int i = 0; i < kAsked; ++i) {
@@ -309,9 +311,8 @@ TEST_F(RequesterTest, AnswersTheHolderDidNotSignAreRefused) {
       holder_->holder().Disclose(holder_->peer_member(), call.request);
   ASSERT_THAT(answers, IsOk());
   // Signed with the requester's own key instead of the holder's.
-  answers->set_signature(SignBatch(holder_->peer_signer(),
-                                   client::kAnswerBatchContext,
-                                   answers->answers()));
+  answers->set_signature(SignBatch(
+      holder_->peer_signer(), client::kAnswerBatchContext, answers->answers()));
   call.done(*std::move(answers));
 
   ASSERT_TRUE(outcomes_.WaitFor(1));
@@ -345,9 +346,8 @@ TEST_F(RequesterTest, SignedAnswerToAnotherRequestIsRefused) {
   ASSERT_TRUE(outcomes_.WaitFor(3));
   EXPECT_THAT(outcomes_.Of("a"), IsOk());
   for (const char* name : {"b", "c"}) {
-    EXPECT_THAT(outcomes_.Of(name),
-                StatusIs(absl::StatusCode::kDataLoss,
-                         HasSubstr("not for this request")))
+    EXPECT_THAT(outcomes_.Of(name), StatusIs(absl::StatusCode::kDataLoss,
+                                             HasSubstr("not for this request")))
         << name;
   }
 }
