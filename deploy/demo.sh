@@ -182,7 +182,7 @@ echo "$OUT" | json '"\n".join("   %s withheld: %s (%s)" % (c["category"], c["rea
 [ "$(echo "$OUT" | json 'len(d.get("fields",[]))')" = 0 ] || fail "metro-pd must receive nothing"
 say "=> refused; on record at safe-harbor (holder index $(echo "$OUT" | json 'd.get("holder_audit_index",0)')) and at metro-pd (receipt index $(echo "$OUT" | json 'd.get("receipt_audit_index",0)'))"
 
-step "6b. The same request from Python (client/examples/python, Debian's python3-grpcio)"
+step "6b. Legal Aid asks for her contact again, from Python (client/examples/python, Debian's python3-grpcio)"
 if ! "$PY" "$ROOT/client/examples/python/disclosure_example.py" --stubs "$BIN/python" \
   --node "127.0.0.1:$(port_of legal-aid local)" --ca "$RUN/ca.crt" --server-name legal-aid \
   --caseworker-token-file "$RUN/legal-aid/tokens/caseworker" \
@@ -219,6 +219,11 @@ for peer in legal-aid metro-pd; do
 done
 say "What legal-aid and metro-pd have witnessed of the other logs (signed, consistent checkpoints):"
 for agency in legal-aid metro-pd; do
+  # A node witnesses its peers 2 s after it starts, then every 30 s.
+  for _ in $(seq 1 100); do
+    ctl "$agency" auditor audit witnessed --agency safe-harbor --json 2>/dev/null | grep -q tree_size && break
+    sleep 0.1
+  done
   ctl "$agency" auditor audit witnessed | sed "s/^/   [$agency saw] /"
 done
 

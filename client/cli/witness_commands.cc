@@ -27,6 +27,9 @@ int Witnessed(const Invocation& in) {
   absl::Status s = CallUnary<AuditService>(
       in, &AuditService::Stub::GetWitnessed, request, &response);
   if (!s.ok()) return Report(s);
+  if (!in.json && response.witnessed().empty()) {
+    std::puts("no peer checkpoint witnessed yet");
+  }
   for (const auto& w : response.witnessed()) {
     if (in.json) {
       JsonObject out;
