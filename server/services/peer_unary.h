@@ -2,11 +2,16 @@
 // from its verified client certificate and the current manifest (never from
 // the request), suspended members are refused, then the body runs on the
 // work pool with the caller's manifest entry.
+//
+// RunAsyncPeerUnary is the same for a body that never waits (see
+// RunAsyncUnary): it starts its work on the pool and finishes the RPC from
+// the callback that completes it, so no pool thread is held while it waits.
 #ifndef HAVEN_SERVER_SERVICES_PEER_UNARY_H_
 #define HAVEN_SERVER_SERVICES_PEER_UNARY_H_
 
 #include <functional>
 
+#include "absl/functional/any_invocable.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "haven/v1/federation.pb.h"
@@ -17,32 +22,6 @@
 
 namespace haven::server::services {
 
-using PeerBody = std::function<absl::Status(const haven::v1::Member&)>;
-
-inline grpc::ServerUnaryReactor* RunPeerUnary(grpc::CallbackServerContext* call,
-                                              const ServiceContext& services,
-                                              PeerBody body) {
-  grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
-  auto auth = call->auth_context();
-  auto manifest = services.federation->current();
-  absl::StatusOr<haven::v1::Member> peer =
-      auth == nullptr ? absl::UnauthenticatedError("no TLS client certificate")
-                      : federation::IdentifyPeer(*auth, *manifest);
-  if (!peer.ok()) {
-    reactor->Finish(ToGrpcStatus(peer.status()));
-    return reactor;
-  }
-  services.pool->Schedule(
-      [reactor, peer = *std::move(peer), body = std::move(body)] {
-        reactor->Finish(ToGrpcStatus(body(peer)));
-      });
-  return reactor;
-}
-
-// For bodies that never wait (see RunAsyncUnary): the caller is identified
-// as above, then the body starts its work on the work pool and finishes the
-// RPC from the callback that completes it, so no pool thread is held
-// while it waits.
 using AsyncPeerBody =
     absl::AnyInvocable<void(const haven::v1::Member&, FinishRpc)>;
 
@@ -59,16 +38,43 @@ inline grpc::ServerUnaryReactor* RunAsyncPeerUnary(
     reactor->Finish(ToGrpcStatus(peer.status()));
     return reactor;
   }
-  services.pool->Schedule(
-      [reactor, peer = *std::move(peer),
-       body = std::make_shared<AsyncPeerBody>(std::move(body))]() mutable {
-        (*body)(peer, Finisher(reactor));
-      });
+  services.pool->Schedule([peer = *std::move(peer), body = std::move(body),
+                           finish = Finisher(reactor)]() mutable {
+    body(peer, std::move(finish));
+  });
   return reactor;
+}
+
+using PeerBody = std::function<absl::Status(const haven::v1::Member&)>;
+
+inline grpc::ServerUnaryReactor* RunPeerUnary(grpc::CallbackServerContext* call,
+                                              const ServiceContext& services,
+                                              PeerBody body) {
+  return RunAsyncPeerUnary(
+      call, services,
+      [body = std::move(body)](const haven::v1::Member& peer,
+                               FinishRpc finish) { finish(body(peer)); });
 }
 
 }  // namespace haven::server::services
 
+#define HAVEN_PEER_RPC(Method, Request, Response)                            \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,        \
+                                   const haven::v1::Request* request,        \
+                                   haven::v1::Response* response) override { \
+    return ::haven::server::services::RunPeerUnary(                          \
+        call, context_,                                                      \
+        [this, request, response](const haven::v1::Member& peer) {           \
+          return Do##Method(peer, *request, response);                       \
+        });                                                                  \
+  }                                                                          \
+  absl::Status Do##Method(const haven::v1::Member& peer,                     \
+                          const haven::v1::Request& request,                 \
+                          haven::v1::Response* response)
+
+// HAVEN_ASYNC_PEER_RPC: the same for a body that never waits:
+// `void Do<Method>(const Member&, const Req&, Resp*, FinishRpc finish)`
+// fills the response, then calls finish once.
 #define HAVEN_ASYNC_PEER_RPC(Method, Request, Response)                        \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,          \
                                    const haven::v1::Request* request,          \
@@ -84,19 +90,5 @@ inline grpc::ServerUnaryReactor* RunAsyncPeerUnary(
                   const haven::v1::Request& request,                           \
                   haven::v1::Response* response,                               \
                   ::haven::server::services::FinishRpc finish)
-
-#define HAVEN_PEER_RPC(Method, Request, Response)                            \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,        \
-                                   const haven::v1::Request* request,        \
-                                   haven::v1::Response* response) override { \
-    return ::haven::server::services::RunPeerUnary(                          \
-        call, context_,                                                      \
-        [this, request, response](const haven::v1::Member& peer) {           \
-          return Do##Method(peer, *request, response);                       \
-        });                                                                  \
-  }                                                                          \
-  absl::Status Do##Method(const haven::v1::Member& peer,                     \
-                          const haven::v1::Request& request,                 \
-                          haven::v1::Response* response)
 
 #endif  // HAVEN_SERVER_SERVICES_PEER_UNARY_H_

@@ -6,12 +6,17 @@
 //
 // The body fills the response and returns an absl::Status whose message is
 // safe to show the caller (no content, keys or tokens).
+//
+// RunAsyncUnary is the same for a body that never waits: it starts its work
+// (CPU work, calls that end in callbacks) on the reactor thread and
+// finishes the RPC from the callback that completes it, so no thread is
+// held while it waits. RunUnary is RunAsyncUnary with a body that moves to
+// the pool and finishes when it returns.
 #ifndef HAVEN_SERVER_SERVICES_UNARY_H_
 #define HAVEN_SERVER_SERVICES_UNARY_H_
 
 #include <functional>
 #include <initializer_list>
-#include <memory>
 
 #include "absl/functional/any_invocable.h"
 #include "grpcpp/server_context.h"
@@ -23,25 +28,6 @@
 
 namespace haven::server::services {
 
-using UnaryBody = std::function<absl::Status(const auth::Principal&)>;
-
-inline grpc::ServerUnaryReactor* RunUnary(
-    grpc::CallbackServerContext* context, const ServiceContext& services,
-    std::initializer_list<haven::v1::Role> roles, UnaryBody body) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<auth::Principal> principal =
-      services.authenticator->Require(*context, roles);
-  if (!principal.ok()) {
-    reactor->Finish(ToGrpcStatus(principal.status()));
-    return reactor;
-  }
-  services.pool->Schedule(
-      [reactor, principal = *std::move(principal), body = std::move(body)] {
-        reactor->Finish(ToGrpcStatus(body(principal)));
-      });
-  return reactor;
-}
-
 // Ends an RPC with a body's status; call exactly once, from any thread.
 using FinishRpc = absl::AnyInvocable<void(absl::Status)>;
 
@@ -51,10 +37,6 @@ inline FinishRpc Finisher(grpc::ServerUnaryReactor* reactor) {
   };
 }
 
-// For bodies that never wait: they start their work (CPU work, local
-// reads, calls that end in callbacks) on the reactor thread, return, and
-// finish the RPC from the callback that completes it. Steps 1 and 3 are as
-// for RunUnary.
 using AsyncUnaryBody =
     absl::AnyInvocable<void(const auth::Principal&, FinishRpc)>;
 
@@ -70,6 +52,22 @@ inline grpc::ServerUnaryReactor* RunAsyncUnary(
   }
   body(*principal, Finisher(reactor));
   return reactor;
+}
+
+using UnaryBody = std::function<absl::Status(const auth::Principal&)>;
+
+inline grpc::ServerUnaryReactor* RunUnary(
+    grpc::CallbackServerContext* context, const ServiceContext& services,
+    std::initializer_list<haven::v1::Role> roles, UnaryBody body) {
+  WorkPool* pool = services.pool;
+  return RunAsyncUnary(
+      context, services, roles,
+      [pool, body = std::move(body)](const auth::Principal& who,
+                                     FinishRpc finish) mutable {
+        pool->Schedule(
+            [who, body = std::move(body),
+             finish = std::move(finish)]() mutable { finish(body(who)); });
+      });
 }
 
 }  // namespace haven::server::services

@@ -15,7 +15,7 @@ WorkPool::~WorkPool() {
   for (auto& thread : threads_) thread.join();
 }
 
-void WorkPool::Schedule(std::function<void()> work) {
+void WorkPool::Schedule(absl::AnyInvocable<void()> work) {
   absl::MutexLock lock(&mu_);
   queue_.push_back(std::move(work));
   work_ready_.Signal();
@@ -23,7 +23,7 @@ void WorkPool::Schedule(std::function<void()> work) {
 
 void WorkPool::Run() {
   while (true) {
-    std::function<void()> work;
+    absl::AnyInvocable<void()> work;
     {
       absl::MutexLock lock(&mu_);
       while (!stopping_ && queue_.empty()) work_ready_.Wait(&mu_);

@@ -6,11 +6,11 @@
 #define HAVEN_SERVER_SERVICES_WORK_POOL_H_
 
 #include <deque>
-#include <functional>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 
 namespace haven::server::services {
@@ -22,7 +22,7 @@ class WorkPool {
   WorkPool(const WorkPool&) = delete;
   WorkPool& operator=(const WorkPool&) = delete;
 
-  void Schedule(std::function<void()> work);
+  void Schedule(absl::AnyInvocable<void()> work);
 
  private:
   void Run();
@@ -30,7 +30,7 @@ class WorkPool {
   absl::Mutex mu_;
   // Signalled once per job so one idle thread wakes, not all of them.
   absl::CondVar work_ready_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<absl::AnyInvocable<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
