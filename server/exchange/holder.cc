@@ -101,15 +101,16 @@ void Holder::DiscloseAsync(const haven::v1::Member& peer,
   deps_.audit->log()->AppendBatchAsync(
       entries, [this, batch = std::move(batch)](
                    absl::StatusOr<uint64_t> first_index) mutable {
-        if (!first_index.ok()) {
+        absl::StatusOr<haven::v1::DiscloseResponse> answers =
+            first_index.ok() ? Answer(*batch, *first_index)
+                             : absl::StatusOr<haven::v1::DiscloseResponse>(
+                                   first_index.status());
+        if (!answers.ok()) {
           // Nothing was disclosed, so nothing was used.
           for (const Outcome& o : batch->outcomes) {
             (void)deps_.consents->ReturnUses(o.taken);
           }
-          return batch->done(first_index.status());
         }
-        absl::StatusOr<haven::v1::DiscloseResponse> answers =
-            Answer(*batch, *first_index);
         batch->done(std::move(answers));
       });
 }

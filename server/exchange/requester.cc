@@ -121,7 +121,14 @@ void Requester::RequestAsync(const std::string& principal,
       absl::StrCat(holder->agency_id(), "/", request.handle());
   {
     absl::MutexLock lock(&mu_);
-    queues_[holder->agency_id()].waiting.push_back(std::move(exchange));
+    HolderQueue& queue = queues_[holder->agency_id()];
+    if (queue.waiting.size() >=
+        static_cast<size_t>(std::max(0, deps_.max_waiting))) {
+      return exchange->done(absl::UnavailableError(
+          absl::StrCat("too many requests are waiting for agency '",
+                       holder->agency_id(), "'; try again shortly")));
+    }
+    queue.waiting.push_back(std::move(exchange));
   }
   SendWaiting(holder->agency_id());
 }

@@ -52,6 +52,10 @@ class Requester {
     const audit::AuditRecorder* audit = nullptr;
     // Batches to one holder that may be in flight at once (at least 1).
     int max_batches_in_flight = 2;
+    // Requests that may wait for a batch to one holder; more are refused at
+    // once (UNAVAILABLE), so a holder that answers slowly cannot make this
+    // node hold ever more requests.
+    int max_waiting = 1024;
   };
   explicit Requester(Deps deps);
   // Requests still waiting are dropped unanswered: destroy only once the

@@ -150,11 +150,11 @@ class RequesterTest : public ::testing::Test {
                                                        &pseudonym_key_);
   }
 
-  void MakeRequester(int max_batches_in_flight) {
+  void MakeRequester(int max_batches_in_flight, int max_waiting = 1024) {
     requester_ = std::make_unique<Requester>(
         Requester::Deps{"legal-aid", &holder_->clock(), &holder_->peer_signer(),
                         federation_.get(), &transport_, recorder_.get(),
-                        max_batches_in_flight});
+                        max_batches_in_flight, max_waiting});
   }
 
   void Ask(const std::string& name) {
@@ -276,6 +276,26 @@ TEST_F(RequesterTest, NoMoreThan64RequestsLeaveInOneBatch) {
   for (int i = 0; i < kAsked; ++i) {
     EXPECT_THAT(outcomes_.Of(absl::StrCat(i)), IsOk()) << i;
   }
+}
+
+TEST_F(RequesterTest, RequestsBeyondTheWaitingBoundAreRefusedAtOnce) {
+  MakeRequester(/*max_batches_in_flight=*/1, /*max_waiting=*/2);
+  Ask("a");  // out
+  Ask("b");  // waiting
+  Ask("c");  // waiting
+  Ask("d");  // one too many
+  ASSERT_EQ(outcomes_.size(), 1u);
+  EXPECT_THAT(outcomes_.Of("d"),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("too many requests are waiting")));
+  Answer(transport_.Take());
+  Answer(transport_.Take());
+  ASSERT_TRUE(outcomes_.WaitFor(4));
+  for (const char* name : {"a", "b", "c"}) {
+    EXPECT_THAT(outcomes_.Of(name), IsOk()) << name;
+  }
+  // Refused before it left: nothing to pair at the holder, no receipt.
+  EXPECT_EQ(Receipts().size(), 3u);
 }
 
 TEST_F(RequesterTest, UnreachableHolderRefusesEveryRequestOnRecord) {
