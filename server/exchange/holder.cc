@@ -94,7 +94,7 @@ void Holder::DiscloseAsync(const haven::v1::Member& peer,
   for (const std::string& bytes : request.requests()) {
     Outcome& outcome = batch->outcomes.emplace_back(Decide(peer, bytes));
     batch->entries.push_back(deps_.audit->Stamped(
-        outcome.entry, outcome.principal, outcome.subject_id));
+        std::move(outcome.entry), outcome.principal, outcome.subject_id));
   }
   // Nothing leaves until every entry of the batch is durable.
   const std::vector<haven::v1::AuditEntry>& entries = batch->entries;
