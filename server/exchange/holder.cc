@@ -34,7 +34,6 @@ Holder::Outcome Holder::Refusal(const haven::v1::Member& peer,
   out.principal =
       absl::StrCat(peer.agency_id(), "/", request.requester_principal());
   out.subject_id = subject_id;
-  out.request_id = request.request_id();
   out.refused = std::move(why);
   return out;
 }
@@ -175,7 +174,6 @@ Holder::Outcome Holder::Decide(const haven::v1::Member& peer,
   out.principal =
       absl::StrCat(peer.agency_id(), "/", request.requester_principal());
   out.subject_id = *subject;
-  out.request_id = request.request_id();
   std::set<int> allowed;
   std::set<std::string> consent_ids;
   bool break_glass = false;
@@ -257,7 +255,7 @@ absl::StatusOr<haven::v1::DiscloseResponse> Holder::Answer(
   for (size_t i = 0; i < batch.outcomes.size(); ++i) {
     Outcome& outcome = batch.outcomes[i];
     haven::v1::DisclosureAnswer answer;
-    answer.set_request_id(outcome.request_id);
+    answer.set_request_id(batch.entries[i].request_id());
     if (!outcome.refused.ok()) {
       haven::v1::RequestRefusal* refusal = answer.mutable_refusal();
       refusal->set_code(static_cast<int>(outcome.refused.code()));

@@ -74,7 +74,6 @@ class Holder {
     haven::v1::AuditEntry entry;
     std::string principal;
     std::string subject_id;
-    std::string request_id;
     // A disclosure: everything but the audit index, checkpoint, proof and
     // leaf; and the consent uses it took, given back if it is not logged.
     haven::v1::Disclosure disclosure;

@@ -20,7 +20,6 @@ std::string CheckpointOrigin(const std::string& agency_id) {
 
 struct Requester::Exchange {
   std::string principal;
-  std::string holder_id;
   haven::v1::DisclosureRequest sent;
   // The receipt's entry so far: what was asked of whom.
   haven::v1::AuditEntry receipt;
@@ -95,7 +94,6 @@ void Requester::RequestAsync(const std::string& principal,
 
   auto exchange = std::make_unique<Exchange>();
   exchange->principal = principal;
-  exchange->holder_id = holder->agency_id();
   exchange->done = std::move(done);
   haven::v1::DisclosureRequest& sent = exchange->sent;
   sent.set_request_id(crypto::RandomHexId(16));
