@@ -202,10 +202,17 @@ for _ in $(seq 1 50); do
 done
 [ "$NOTICE" = 1 ] || fail "legal-aid's node did not record the revocation notice"
 say "legal-aid's node received and logged the revocation notice"
-OUT="$(ctl legal-aid caseworker exchange request --holder safe-harbor --handle "$HANDLE" \
-  --purpose LEGAL_REPRESENTATION --category CONTACT --category IMMIGRATION --json)"
-echo "$OUT" | json '"\n".join("   %s withheld: %s" % (c["category"], c["reason"]) for c in d["decision"]["categories"])'
-[ "$(echo "$OUT" | json 'len(d.get("fields",[]))')" = 0 ] || fail "nothing may be disclosed after revocation"
+if ctl legal-aid caseworker exchange handles | grep -q "$HANDLE"; then
+  fail "legal-aid still lists the withdrawn handle"
+fi
+say "the handle was withdrawn with the consent; legal-aid no longer lists it"
+if OUT="$(ctl legal-aid caseworker exchange request --holder safe-harbor --handle "$HANDLE" \
+  --purpose LEGAL_REPRESENTATION --category CONTACT --category IMMIGRATION 2>&1)"; then
+  fail "nothing may be disclosed after revocation"
+fi
+echo "$OUT" | grep -q "no such subject handle" || fail "unexpected answer after revocation: $OUT"
+say "asking again with the old handle is refused, on record at both nodes:"
+say "  $OUT"
 
 step "8. The auditor verifies all three logs (RFC 6962 tree, signed checkpoints)"
 for agency in "${AGENCIES[@]}"; do

@@ -17,6 +17,9 @@ class Clock {
   virtual ~Clock() = default;
   // Current time in Unix seconds (UTC).
   virtual int64_t NowUnix() const = 0;
+  // Current time in Unix nanoseconds; clocks without a finer reading give
+  // the start of the current second.
+  virtual int64_t NowUnixNanos() const { return NowUnix() * 1'000'000'000; }
 };
 
 // The wall clock. Thread-safe.
@@ -24,6 +27,11 @@ class SystemClock final : public Clock {
  public:
   int64_t NowUnix() const override {
     return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  int64_t NowUnixNanos() const override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }

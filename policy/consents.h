@@ -64,6 +64,10 @@ int UnusableRank(haven::v1::DecisionReason reason);
 
 // One subject's consents and refusal, ready for the evaluator. Immutable.
 struct CompiledConsents {
+  // Changes whenever the subject's consents (terms or status) or refusals
+  // change, not when a use is counted: a decision made on one generation
+  // may be logged only while it is still current.
+  uint64_t generation = 0;
   bool refused = false;
   std::string refusal_id;  // an active refusal, when `refused`
   std::vector<ConsentView> consents;

@@ -17,7 +17,15 @@
 namespace haven::server::audit {
 namespace {
 
+using storage::Family;
+
 constexpr uint64_t kMaxEntriesPerRead = 1000;
+// Newest leaves whose bytes Open checks against the tree.
+constexpr uint64_t kTailLeavesChecked = 1024;
+// Side files: the latest checkpoint, and word of a failed commit.
+constexpr absl::string_view kCheckpointFile = "checkpoint";
+constexpr absl::string_view kUnconfirmedFile = "unconfirmed-commit";
+constexpr absl::string_view kUnconfirmedPlace = "side/unconfirmed-commit";
 constexpr char kLeafPrefix = 'L';
 constexpr char kNodePrefix = 'N';
 constexpr absl::string_view kSizeKey = "S";
@@ -63,8 +71,11 @@ absl::Status Unavailable() {
 
 AuditLog::AuditLog(Options options, std::string verifier_key)
     : origin_(std::move(options.origin)),
+      agency_id_(std::move(options.agency_id)),
       signer_(options.signer),
-      store_(options.store),
+      sealer_(options.sealer),
+      storage_(options.storage),
+      clock_(options.clock),
       sync_(options.sync),
       max_batch_(std::max<size_t>(1, options.max_batch)),
       verifier_key_(std::move(verifier_key)),
@@ -74,8 +85,10 @@ AuditLog::AuditLog(Options options, std::string verifier_key)
                                      signer_->public_key().size()))) {}
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
-  if (options.signer == nullptr || options.store == nullptr) {
-    return absl::InvalidArgumentError("audit log needs a signer and a store");
+  if (options.signer == nullptr || options.storage == nullptr ||
+      options.sealer == nullptr || options.clock == nullptr) {
+    return absl::InvalidArgumentError(
+        "audit log needs a signer, a sealer, a storage and a clock");
   }
   std::string public_key(options.signer->public_key().begin(),
                          options.signer->public_key().end());
@@ -87,11 +100,12 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
         "\" cannot name a signed-note key: ", vkey.status().message()));
   }
   std::unique_ptr<AuditLog> log(new AuditLog(std::move(options), *vkey));
+  storage::Storage* storage = log->storage_;
 
   HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> size_value,
-                         log->store_->Get(kSizeKey));
+                         storage->Get(Family::kAudit, kSizeKey));
   HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> note,
-                         log->store_->Get(kCheckpointKey));
+                         storage->Get(Family::kAudit, kCheckpointKey));
   uint64_t size = 0;
   if (size_value.has_value()) {
     if (size_value->size() != 8) {
@@ -141,15 +155,181 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
   checkpoint.set_tree_size(size);
   checkpoint.set_root_hash(root);
 
+  HAVEN_RETURN_IF_ERROR(log->CheckTail(size));
+  HAVEN_RETURN_IF_ERROR(log->CheckSavedCheckpoint(size, frontier));
+  HAVEN_ASSIGN_OR_RETURN(log->guard_, StateGuard::Open(storage, log->sealer_));
+  HAVEN_RETURN_IF_ERROR(log->CheckState(size));
+
   {
     absl::MutexLock lock(&log->mu_);
     log->size_ = size;
     log->frontier_ = std::move(frontier);
+    log->saved_note_ = checkpoint.note();
     log->checkpoint_ = std::move(checkpoint);
   }
   AuditLog* raw = log.get();
   log->committer_ = std::thread([raw] { raw->CommitLoop(); });
+  if (log->sync_) {
+    log->checkpoint_keeper_ = std::thread([raw] { raw->KeepCheckpointFile(); });
+  }
+  HAVEN_RETURN_IF_ERROR(log->RecoverUnconfirmedCommit());
   return log;
+}
+
+absl::Status AuditLog::CheckTail(uint64_t size) const {
+  // The newest leaves are the ones a torn or edited write-ahead log would
+  // touch; each must hash to the tree's leaf hash.
+  const uint64_t first =
+      size > kTailLeavesChecked ? size - kTailLeavesChecked : 0;
+  for (uint64_t i = first; i < size; ++i) {
+    HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> leaf,
+                           storage_->Get(Family::kAudit, LeafKey(i)));
+    HAVEN_ASSIGN_OR_RETURN(std::string hash, ReadNode(0, i));
+    if (!leaf.has_value() || client::HashLeaf(*leaf) != hash) {
+      return absl::DataLossError(absl::StrCat(
+          "audit log entry ", i,
+          " is missing or does not match the tree: the log was altered"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditLog::CheckSavedCheckpoint(uint64_t size,
+                                            const Frontier& frontier) {
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> saved,
+                         storage_->ReadSideFile(kCheckpointFile));
+  if (!saved.has_value()) {
+    if (size == 0) {
+      // A new log: from here on the file always exists.
+      return storage_->WriteSideFile(kCheckpointFile,
+                                     SignCheckpoint(0, client::EmptyRoot()));
+    }
+    return absl::DataLossError(absl::StrCat(
+        "the audit log has ", size,
+        " entries but the checkpoint kept beside it (haven-", kCheckpointFile,
+        ") is missing: a rollback of the log could not be detected. Restore "
+        "the data dir, that file included, from a backup"));
+  }
+  HAVEN_ASSIGN_OR_RETURN(client::NoteVerifierKey key,
+                         client::ParseVerifierKey(verifier_key_));
+  absl::StatusOr<client::CheckpointBody> body =
+      client::VerifyCheckpoint(*saved, key, origin_);
+  if (!body.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the checkpoint kept beside the audit log (haven-", kCheckpointFile,
+        ") does not verify under this node's key: ", body.status().message()));
+  }
+  if (body->tree_size > size) {
+    return absl::DataLossError(absl::StrCat(
+        "this node signed a checkpoint of ", body->tree_size,
+        " audit entries, but its data dir holds only ", size,
+        ": acknowledged writes are missing (a lost or cut write-ahead log "
+        "tail, or a data dir put back from an older copy). Nothing is "
+        "served: restore the newest backup of the data dir; peers that "
+        "witnessed the lost entries will report a fork if the log is "
+        "continued from here"));
+  }
+  HAVEN_ASSIGN_OR_RETURN(std::string root,
+                         body->tree_size == 0
+                             ? absl::StatusOr<std::string>(client::EmptyRoot())
+                             : SubtreeHash(0, body->tree_size, frontier));
+  if (root != body->root_hash) {
+    return absl::DataLossError(absl::StrCat(
+        "the audit log does not extend the checkpoint of ", body->tree_size,
+        " entries this node signed: the log was rewritten. Restore the data "
+        "dir from a backup"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditLog::CheckState(uint64_t size) const {
+  const std::optional<v1::StateSummary>& summary = guard_->stored_summary();
+  if (!summary.has_value()) {
+    if (size == 0 && guard_->digest() == std::string(32, '\0')) {
+      return absl::OkStatus();
+    }
+    return absl::DataLossError(
+        "the stored consents, handles or audit log have no state summary: "
+        "the data dir was altered or is not this node's");
+  }
+  if (summary->log_size() != size) {
+    return absl::DataLossError(
+        absl::StrCat("the state summary goes with ", summary->log_size(),
+                     " audit entries but the log has ", size,
+                     ": the data dir was altered. Restore it from a backup"));
+  }
+  if (summary->digest() != guard_->digest()) {
+    return absl::DataLossError(absl::StrCat(
+        "the stored consents, refusals, use counts, handles or outbox "
+        "messages are not what the audit log's last commit (entry ",
+        size == 0 ? 0 : size - 1,
+        ") left: a value was deleted, added or put back from an older copy. "
+        "Nothing is served: restore the data dir from a backup"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditLog::RecoverUnconfirmedCommit() {
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> sealed,
+                         storage_->ReadSideFile(kUnconfirmedFile));
+  if (!sealed.has_value()) return absl::OkStatus();
+  HAVEN_ASSIGN_OR_RETURN(
+      std::string plain,
+      sealer_->Open(kUnconfirmedPlace, *sealed,
+                    absl::StrCat("the side file haven-", kUnconfirmedFile)));
+  v1::UnconfirmedCommit marker;
+  if (!marker.ParseFromString(plain) ||
+      marker.end_index() <= marker.first_index()) {
+    return absl::DataLossError(absl::StrCat("the side file haven-",
+                                            kUnconfirmedFile, " is malformed"));
+  }
+  const uint64_t size = Size();
+  const std::string note = LatestCheckpoint().note();
+  v1::AuditEntry entry;
+  entry.set_kind(v1::WRITES_VOIDED);
+  entry.set_agency_id(agency_id_);
+  entry.set_principal("havend");
+  entry.set_time_unix_nanos(clock_->NowUnixNanos());
+  v1::VoidedEntries* voided = entry.mutable_voided();
+  Action action;
+  recovery_.unconfirmed_commit = true;
+  if (size == marker.first_index()) {
+    // The failed commit never reached the disk: nothing to undo.
+    voided->set_first(size);
+    voided->set_end(size);
+    entry.set_detail(absl::StrCat(
+        "a commit of entries ", marker.first_index(), "..",
+        marker.end_index() - 1,
+        " failed its sync and did not reach the disk; nothing was undone"));
+  } else if (size == marker.end_index() && note == marker.checkpoint_note()) {
+    HAVEN_ASSIGN_OR_RETURN(
+        StateGuard::Undo undo,
+        guard_->LoadUndo(marker.first_index(), marker.end_index()));
+    voided->set_first(marker.first_index());
+    voided->set_end(marker.end_index());
+    for (uint64_t kept : undo.kept) voided->add_kept(kept);
+    entry.set_detail(absl::StrCat(
+        "entries ", marker.first_index(), "..", marker.end_index() - 1,
+        " reached the disk although their commit failed its sync; their "
+        "callers were told they failed, so their changes are undone",
+        undo.kept.empty() ? ""
+                          : " (erasures among them stay in effect: erased "
+                            "data cannot be brought back)"));
+    recovery_.kept = undo.kept;
+    action.state = std::move(undo.restore);
+  } else {
+    return absl::DataLossError(absl::StrCat(
+        "a commit of audit entries ", marker.first_index(), "..",
+        marker.end_index() - 1,
+        " failed before the last stop, but the log now has ", size,
+        " entries and another checkpoint: the data dir was changed since. "
+        "Restore it from a backup"));
+  }
+  recovery_.voided_first = voided->first();
+  recovery_.voided_end = voided->end();
+  action.entries.push_back(std::move(entry));
+  HAVEN_RETURN_IF_ERROR(Commit(std::move(action)).status());
+  return storage_->RemoveSideFile(kUnconfirmedFile);
 }
 
 AuditLog::~AuditLog() {
@@ -158,6 +338,46 @@ AuditLog::~AuditLog() {
     stopping_ = true;
   }
   if (committer_.joinable()) committer_.join();
+  if (checkpoint_keeper_.joinable()) checkpoint_keeper_.join();
+}
+
+bool AuditLog::failed() const {
+  absl::MutexLock lock(&mu_);
+  return failed_;
+}
+
+void AuditLog::KeepCheckpointFile() {
+  while (true) {
+    std::string note;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return failed_ || committer_done_ || saved_note_ != checkpoint_.note();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (failed_) return;
+      if (saved_note_ == checkpoint_.note()) return;  // stopped, all saved
+      note = checkpoint_.note();
+    }
+    if (!storage_->WriteSideFile(kCheckpointFile, note).ok()) return;
+    absl::MutexLock lock(&mu_);
+    saved_note_ = std::move(note);
+  }
+}
+
+void AuditLog::RecordUnconfirmed(uint64_t first, uint64_t end,
+                                 const std::string& note) {
+  v1::UnconfirmedCommit marker;
+  marker.set_first_index(first);
+  marker.set_end_index(end);
+  marker.set_checkpoint_note(note);
+  marker.set_failed_unix(clock_->NowUnix());
+  // If even this cannot be written the disk is gone; the storage has
+  // stopped the node already, and the commit may come back at restart,
+  // logged (never unlogged).
+  (void)storage_->WriteSideFile(
+      kUnconfirmedFile,
+      sealer_->Seal(kUnconfirmedPlace, marker.SerializeAsString()));
 }
 
 std::string AuditLog::CanonicalLeaf(const v1::AuditEntry& entry) {
@@ -171,10 +391,40 @@ std::string AuditLog::CanonicalLeaf(const v1::AuditEntry& entry) {
   return out;
 }
 
+void AuditLog::CommitAsync(Action action, AppendDone done) {
+  if (action.entries.empty()) {
+    return done(absl::InvalidArgumentError("an action needs audit entries"));
+  }
+  Pending pending;
+  pending.leaves.reserve(action.entries.size());
+  for (const auto& e : action.entries)
+    pending.leaves.push_back(CanonicalLeaf(e));
+  pending.state = std::move(action.state);
+  pending.done = std::move(done);
+  Enqueue(std::move(pending));
+}
+
+absl::Status AuditLog::CommitState(storage::WriteBatch state) {
+  if (state.empty()) return absl::OkStatus();
+  Pending pending;
+  pending.state = std::move(state);
+  return Await<absl::StatusOr<uint64_t>>([&](AppendDone done) {
+           pending.done = std::move(done);
+           Enqueue(std::move(pending));
+         })
+      .status();
+}
+
+absl::StatusOr<uint64_t> AuditLog::Commit(Action action) {
+  return Await<absl::StatusOr<uint64_t>>([&](AppendDone done) {
+    CommitAsync(std::move(action), std::move(done));
+  });
+}
+
 void AuditLog::AppendAsync(const v1::AuditEntry& entry, AppendDone done) {
-  std::vector<std::string> leaves;
-  leaves.push_back(CanonicalLeaf(entry));
-  Enqueue(std::move(leaves), std::move(done));
+  Action action;
+  action.entries.push_back(entry);
+  CommitAsync(std::move(action), std::move(done));
 }
 
 absl::StatusOr<uint64_t> AuditLog::Append(const v1::AuditEntry& entry) {
@@ -187,10 +437,9 @@ void AuditLog::AppendBatchAsync(const std::vector<v1::AuditEntry>& entries,
   if (entries.empty()) {
     return done(absl::InvalidArgumentError("no audit entries to append"));
   }
-  std::vector<std::string> leaves;
-  leaves.reserve(entries.size());
-  for (const auto& e : entries) leaves.push_back(CanonicalLeaf(e));
-  Enqueue(std::move(leaves), std::move(done));
+  Action action;
+  action.entries = entries;
+  CommitAsync(std::move(action), std::move(done));
 }
 
 absl::StatusOr<uint64_t> AuditLog::AppendBatch(
@@ -199,9 +448,15 @@ absl::StatusOr<uint64_t> AuditLog::AppendBatch(
       [&](AppendDone done) { AppendBatchAsync(entries, std::move(done)); });
 }
 
-void AuditLog::Enqueue(std::vector<std::string> leaves, AppendDone done) {
-  absl::MutexLock lock(&mu_);
-  queue_.push_back({std::move(leaves), std::move(done)});
+void AuditLog::Enqueue(Pending pending) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!failed_) {
+      queue_.push_back(std::move(pending));
+      return;
+    }
+  }
+  pending.done(Unavailable());
 }
 
 bool AuditLog::HasWorkOrStopping() const {
@@ -211,21 +466,31 @@ bool AuditLog::HasWorkOrStopping() const {
 void AuditLog::CommitLoop() {
   while (true) {
     std::vector<Pending> batch;
+    bool failed = false;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(this, &AuditLog::HasWorkOrStopping));
       // Stopping commits what is queued first, so no caller waits forever.
-      if (queue_.empty()) return;
+      if (queue_.empty()) {
+        committer_done_ = true;
+        return;
+      }
+      failed = failed_;
       size_t leaf_count = 0;
       while (!queue_.empty()) {
         Pending& next = queue_.front();
-        if (!batch.empty() && leaf_count + next.leaves.size() > max_batch_) {
+        if (!failed && !batch.empty() &&
+            leaf_count + next.leaves.size() > max_batch_) {
           break;
         }
         leaf_count += next.leaves.size();
         batch.push_back(std::move(next));
         queue_.pop_front();
       }
+    }
+    if (failed) {
+      for (Pending& p : batch) p.done(Unavailable());
+      continue;
     }
     Commit(std::move(batch));
   }
@@ -256,18 +521,22 @@ void AuditLog::Commit(std::vector<Pending> batch) {
 
   size_t leaf_count = 0;
   for (const Pending& p : batch) leaf_count += p.leaves.size();
-  AuditStore::KeyValues puts;
-  puts.reserve(leaf_count * 3 + 2);
+  storage::WriteBatch writes;
+  std::vector<StateGuard::ActionState> actions;
+  actions.reserve(batch.size());
   std::vector<FrontierNode> upper_nodes;
   uint64_t index = start;
   std::vector<uint64_t> first_index;
   first_index.reserve(batch.size());
+  storage::WriteBatch tree;
   for (Pending& p : batch) {
     first_index.push_back(index);
+    actions.push_back(
+        {&p.state, index, static_cast<uint32_t>(p.leaves.size())});
     for (std::string& leaf : p.leaves) {
       std::string hash = client::HashLeaf(leaf);
-      puts.emplace_back(NodeKey(0, index), hash);
-      puts.emplace_back(LeafKey(index), std::move(leaf));
+      tree.Put(Family::kAudit, NodeKey(0, index), hash);
+      tree.Put(Family::kAudit, LeafKey(index), std::move(leaf));
       frontier.push_back({0, index, std::move(hash)});
       while (frontier.size() >= 2 &&
              frontier[frontier.size() - 2].level == frontier.back().level) {
@@ -277,7 +546,7 @@ void AuditLog::Commit(std::vector<Pending> batch) {
         left.hash = client::HashChildren(left.hash, right.hash);
         left.level += 1;
         left.index >>= 1;
-        puts.emplace_back(NodeKey(left.level, left.index), left.hash);
+        tree.Put(Family::kAudit, NodeKey(left.level, left.index), left.hash);
         if (left.level >= kCacheMinLevel) upper_nodes.push_back(left);
       }
       ++index;
@@ -285,11 +554,23 @@ void AuditLog::Commit(std::vector<Pending> batch) {
   }
   const uint64_t new_size = index;
   std::string root = FrontierRoot(frontier);
-  std::string note = SignCheckpoint(new_size, root);
-  puts.emplace_back(std::string(kSizeKey), SizeValue(new_size));
-  puts.emplace_back(std::string(kCheckpointKey), note);
-  absl::Status written = store_->Write(puts, sync_);
+  // A group of state-only commits leaves the tree and its checkpoint as
+  // they are.
+  std::string note = new_size == start ? LatestCheckpoint().note()
+                                       : SignCheckpoint(new_size, root);
+  absl::StatusOr<std::string> digest =
+      guard_->Prepare(actions, start, new_size, &writes);
+  absl::Status written = digest.status();
   if (written.ok()) {
+    if (new_size > start) {
+      writes.Append(std::move(tree));
+      writes.Put(Family::kAudit, std::string(kSizeKey), SizeValue(new_size));
+      writes.Put(Family::kAudit, std::string(kCheckpointKey), note);
+    }
+    written = storage_->Write(writes, sync_);
+  }
+  if (written.ok()) {
+    guard_->Adopt(*std::move(digest), new_size);
     for (const FrontierNode& n : upper_nodes) {
       CacheNode(n.level, n.index, n.hash);
     }
@@ -301,6 +582,13 @@ void AuditLog::Commit(std::vector<Pending> batch) {
     checkpoint_.set_tree_size(new_size);
     checkpoint_.set_root_hash(std::move(root));
     ++batches_;
+  } else {
+    {
+      absl::MutexLock lock(&mu_);
+      failed_ = true;
+    }
+    // State-only commits change nothing anyone was told about.
+    if (new_size > start) RecordUnconfirmed(start, new_size, note);
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     if (written.ok()) {
@@ -345,7 +633,7 @@ absl::StatusOr<std::vector<v1::IndexedEntry>> AuditLog::GetEntries(
   out.reserve(end - start);
   for (uint64_t i = start; i < end; ++i) {
     HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> leaf,
-                           store_->Get(LeafKey(i)));
+                           storage_->Get(Family::kAudit, LeafKey(i)));
     if (!leaf.has_value()) {
       return absl::DataLossError(
           absl::StrCat("audit log entry ", i, " is missing from storage"));
@@ -387,7 +675,7 @@ absl::StatusOr<std::string> AuditLog::ReadNode(int level,
     }
   }
   HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> hash,
-                         store_->Get(NodeKey(level, index)));
+                         storage_->Get(Family::kAudit, NodeKey(level, index)));
   if (!hash.has_value() || hash->size() != client::kSha256Size) {
     return absl::DataLossError(absl::StrCat(
         "audit tree node (", level, ", ", index, ") is missing or malformed"));

@@ -1,26 +1,41 @@
-// AuditLog: the node's append-only, tamper-evident audit log.
+// AuditLog: the node's append-only, tamper-evident audit log, and the one
+// place the node's state changes are committed.
 //
 // Leaves are the deterministic serialization of haven.v1.AuditEntry; tree
-// hashing is RFC 6962 (client/verify/merkle.h). The store keeps, in the
+// hashing is RFC 6962 (client/verify/merkle.h). The log keeps, in the
 // kAudit family:
 //   'L' + be64(index)              leaf bytes
 //   'N' + u8(level) + be64(index)  hash of the perfect subtree of 2^level
 //                                  leaves starting at leaf index << level
 //   'S'                            be64 tree size
 //   'C'                            latest signed checkpoint note
+//   'G', 'U'                       state summary and undo record
+//   (state_guard.h)
 // so inclusion and consistency proofs take O(log n) reads.
 //
-// Appends are durable before they are reported (synced write) and fail
-// closed: if the write or its sync fails, the append reports UNAVAILABLE, the
-// in-memory tree does not advance, and the caller must not perform the logged
-// operation. Appends are group-committed by the log's commit thread: it takes
-// every queued entry (up to Options::max_batch), writes them in one batch
-// with one sync and one new signed checkpoint, then reports to each caller.
-// Callers that must not block (RPC reactors) use AppendAsync; Append waits.
-// If a failed sync left a batch's keys behind, the next batch overwrites
-// them (keys are by index); on restart such a batch, if it reached the disk,
-// is part of the log (an entry for an operation that did not happen is
-// harmless; the reverse is what the log prevents).
+// One action, one write: an Action's state changes and its entries are
+// committed in one Storage write, so both are durable or neither is.
+// Commits are grouped: the commit thread takes every queued action (up to
+// Options::max_batch entries), writes them in one synced batch with one
+// new signed checkpoint, then reports to each caller. Callers that must not
+// block (RPC reactors) use the *Async forms.
+//
+// Fail-stop: if a commit's write or sync fails, every action of it reports
+// UNAVAILABLE ("audit log unavailable; operation not performed"), the log
+// takes no further commit, and the storage stops the node (storage.h). The
+// failed commit may still have reached the disk; so before reporting, the
+// log leaves a sealed side file naming its entries, and the next Open
+// undoes that commit's state changes (except erasures) and logs a
+// WRITES_VOIDED entry saying so. Its entries stay in the log: an index is
+// never reused.
+//
+// Recovery checks itself. Open verifies the stored checkpoint against the
+// tree, the newest leaves against their hashes, the tree against the
+// checkpoint kept in a side file outside the write-ahead log (so a lost or
+// cut log tail, or a data dir put back from an older copy, is caught rather
+// than silently overwritten), and the guarded state against the summary of
+// the last commit. The side file is rewritten after every commit by a
+// background thread, a few milliseconds behind the commit.
 //
 // Thread-safe.
 #ifndef HAVEN_SERVER_AUDIT_AUDIT_LOG_H_
@@ -38,8 +53,12 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "haven/v1/audit.pb.h"
-#include "server/audit/audit_store.h"
+#include "policy/clock.h"
+#include "server/audit/action.h"
+#include "server/audit/state_guard.h"
 #include "server/crypto/ed25519_signer.h"
+#include "server/crypto/state_sealer.h"
+#include "server/storage/storage.h"
 
 namespace haven::server::audit {
 
@@ -49,20 +68,33 @@ class AuditLog {
     // Checkpoint origin and signed-note key name, e.g.
     // "agency-a.haven.example/log". No whitespace, no '+'.
     std::string origin;
-    // The node's signing key. Not owned; must outlive the log.
+    // This node's agency, for the entries the log writes itself.
+    std::string agency_id;
+    // All borrowed; must outlive the log.
     const crypto::Ed25519Signer* signer = nullptr;
-    // Not owned; must outlive the log.
-    AuditStore* store = nullptr;
+    const crypto::StateSealer* sealer = nullptr;
+    storage::Storage* storage = nullptr;
+    const policy::Clock* clock = nullptr;
     // Sync every batch. Only bulk loaders in benchmarks turn this off.
     bool sync = true;
     // Most leaves in one group commit.
     size_t max_batch = 4096;
   };
 
-  // Opens the log, reading its size, tree frontier and latest checkpoint.
-  // Cheap check only: the stored checkpoint must verify under the signer's
-  // key and match the stored size and tree hashes; DATA_LOSS otherwise.
-  // (Replaying every leaf is the auditor's job: client/verify/log_replay.h.)
+  // What Open found and did about a commit whose sync had failed.
+  struct Recovery {
+    // A commit had failed (its side file was there).
+    bool unconfirmed_commit = false;
+    // Its entries [first, end) were on disk and are now void (end > first),
+    // except `kept`; end == first when they never reached the disk.
+    uint64_t voided_first = 0;
+    uint64_t voided_end = 0;
+    std::vector<uint64_t> kept;
+  };
+
+  // Opens the log, checks it (see the class comment) and finishes what a
+  // failed commit left. DATA_LOSS with what disagrees and what to do if a
+  // check fails; nothing must be served then.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(Options options);
 
   AuditLog(const AuditLog&) = delete;
@@ -79,6 +111,16 @@ class AuditLog {
   // Append or AppendBatch (AppendAsync is fine).
   using AppendDone = absl::AnyInvocable<void(absl::StatusOr<uint64_t>)>;
 
+  // Queues `action` and returns at once; `done` gets the index of its first
+  // entry, exactly once. No entries: INVALID_ARGUMENT, at once.
+  void CommitAsync(Action action, AppendDone done);
+  // As CommitAsync, waiting for the result.
+  absl::StatusOr<uint64_t> Commit(Action action);
+  // Commits a change that needs no entry of its own (removing a message a
+  // peer has accepted), riding the next group commit like an action, so
+  // that the state summary stays true. Waits.
+  absl::Status CommitState(storage::WriteBatch state);
+
   // Queues `entry` and returns at once; `done` is called exactly once.
   void AppendAsync(const v1::AuditEntry& entry, AppendDone done);
   // Appends `entry` and waits for the result AppendAsync would report.
@@ -93,6 +135,11 @@ class AuditLog {
 
   // Commits what is queued, then stops the commit thread.
   ~AuditLog();
+
+  // What Open did about a failed commit.
+  const Recovery& recovery() const { return recovery_; }
+  // Whether a commit failed since Open (the log takes no more).
+  bool failed() const;
 
   // Number of entries covered by the latest checkpoint.
   uint64_t Size() const;
@@ -134,15 +181,26 @@ class AuditLog {
   };
   using Frontier = std::vector<FrontierNode>;
 
-  // One queued append.
+  // One queued action.
   struct Pending {
     std::vector<std::string> leaves;
+    storage::WriteBatch state;
     AppendDone done;
   };
 
   AuditLog(Options options, std::string verifier_key);
 
-  void Enqueue(std::vector<std::string> leaves, AppendDone done);
+  void Enqueue(Pending pending);
+  // The Open checks that need the tree (see the class comment).
+  absl::Status CheckTail(uint64_t size) const;
+  absl::Status CheckSavedCheckpoint(uint64_t size, const Frontier& frontier);
+  absl::Status CheckState(uint64_t size) const;
+  // Finishes a commit that failed before the last stop.
+  absl::Status RecoverUnconfirmedCommit();
+  // Leaves word of the failed commit [first, end) for the next start.
+  void RecordUnconfirmed(uint64_t first, uint64_t end, const std::string& note);
+  // Rewrites the checkpoint side file after commits, until the log stops.
+  void KeepCheckpointFile();
   bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The commit thread: waits for queued appends and commits them in groups.
   void CommitLoop();
@@ -167,8 +225,11 @@ class AuditLog {
 
   // Constant after construction.
   const std::string origin_;
+  const std::string agency_id_;
   const crypto::Ed25519Signer* const signer_;
-  AuditStore* const store_;
+  const crypto::StateSealer* const sealer_;
+  storage::Storage* const storage_;
+  const policy::Clock* const clock_;
   const bool sync_;
   const size_t max_batch_;
   const std::string verifier_key_;
@@ -184,6 +245,14 @@ class AuditLog {
   Frontier frontier_ ABSL_GUARDED_BY(mu_);
   v1::Checkpoint checkpoint_ ABSL_GUARDED_BY(mu_);
   int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool committer_done_ ABSL_GUARDED_BY(mu_) = false;
+  // The newest note the checkpoint side file holds.
+  std::string saved_note_ ABSL_GUARDED_BY(mu_);
+
+  // Used by the commit thread only (and Open before it starts).
+  std::unique_ptr<StateGuard> guard_;
+  Recovery recovery_;
 
   // Committed upper-level node hashes: for level L >= kCacheMinLevel,
   // cache_[L - kCacheMinLevel] holds node i at bytes [32 i, 32 i + 32) and
@@ -194,6 +263,7 @@ class AuditLog {
 
   // Started by Open once the log is read; joined by the destructor.
   std::thread committer_;
+  std::thread checkpoint_keeper_;
 };
 
 }  // namespace haven::server::audit

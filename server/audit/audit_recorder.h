@@ -1,16 +1,20 @@
-// AuditRecorder: how services write to the audit log. Fills in the time, the
-// acting agency and principal, and the subject's keyed pseudonym (never the
-// subject id), then appends durably. Callers perform the logged operation
-// only after Record returned OK: if the entry cannot be written, the
-// operation does not happen (UNAVAILABLE). Thread-safe.
+// AuditRecorder: how the node's modules write to the audit log. Fills in
+// the time, the acting agency and principal, and the subject's keyed
+// pseudonym (never the subject id), then commits durably: an entry alone
+// (Record), or an action's state changes with the entries that record them
+// in one write (Commit). If the commit fails, nothing of it happened
+// (UNAVAILABLE). Thread-safe.
 #ifndef HAVEN_SERVER_AUDIT_AUDIT_RECORDER_H_
 #define HAVEN_SERVER_AUDIT_AUDIT_RECORDER_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "haven/v1/audit.pb.h"
+#include "policy/clock.h"
+#include "server/audit/action.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/pseudonym.h"
 #include "server/crypto/secret_bytes.h"
@@ -21,10 +25,12 @@ class AuditRecorder {
  public:
   // All borrowed; must outlive the recorder.
   AuditRecorder(std::string agency_id, AuditLog* log,
-                const crypto::SecretBytes* pseudonym_key)
+                const crypto::SecretBytes* pseudonym_key,
+                const policy::Clock* clock)
       : agency_id_(std::move(agency_id)),
         log_(log),
-        pseudonym_key_(pseudonym_key) {}
+        pseudonym_key_(pseudonym_key),
+        clock_(clock) {}
 
   std::string Pseudonym(absl::string_view subject_id) const {
     return SubjectPseudonym(*pseudonym_key_, subject_id);
@@ -35,7 +41,7 @@ class AuditRecorder {
   haven::v1::AuditEntry Stamped(haven::v1::AuditEntry entry,
                                 absl::string_view principal,
                                 absl::string_view subject_id) const {
-    entry.set_time_unix_nanos(absl::ToUnixNanos(absl::Now()));
+    entry.set_time_unix_nanos(clock_->NowUnixNanos());
     if (entry.agency_id().empty()) entry.set_agency_id(agency_id_);
     entry.set_principal(std::string(principal));
     if (!subject_id.empty()) entry.set_subject_pseudonym(Pseudonym(subject_id));
@@ -57,12 +63,23 @@ class AuditRecorder {
     return log_->Append(Stamped(std::move(entry), principal, subject_id));
   }
 
+  // Commits `action` (entries already Stamped) and waits; the index of its
+  // first entry, or UNAVAILABLE with nothing done.
+  absl::StatusOr<uint64_t> Commit(Action action) const {
+    return log_->Commit(std::move(action));
+  }
+  void CommitAsync(Action action, AuditLog::AppendDone done) const {
+    log_->CommitAsync(std::move(action), std::move(done));
+  }
+
   AuditLog* log() const { return log_; }
+  const policy::Clock* clock() const { return clock_; }
 
  private:
   const std::string agency_id_;
   AuditLog* const log_;
   const crypto::SecretBytes* const pseudonym_key_;
+  const policy::Clock* const clock_;
 };
 
 }  // namespace haven::server::audit

@@ -2,12 +2,16 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <set>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "server/consent/receipt.h"
 #include "server/crypto/key_derivation.h"
 
@@ -17,10 +21,12 @@ namespace {
 using haven::v1::Consent;
 using haven::v1::ConsentReceipt;
 using haven::v1::Refusal;
+using storage::Family;
 
 constexpr char kConsentPrefix[] = "c/";
 constexpr char kUsePrefix[] = "u/";
 constexpr char kRefusalPrefix[] = "r/";
+constexpr size_t kIdChars = 32;
 
 std::string VersionKey(absl::string_view id, uint32_t version) {
   char buf[16];
@@ -28,64 +34,30 @@ std::string VersionKey(absl::string_view id, uint32_t version) {
   return absl::StrCat(kConsentPrefix, id, "/", buf);
 }
 
-absl::Status ValidateTerms(const Consent& c) {
-  if (c.subject_id().empty()) {
-    return absl::InvalidArgumentError("consent: subject_id is required");
-  }
-  if (c.grantee().has_agency_id()) {
-    if (c.grantee().agency_id().empty()) {
-      return absl::InvalidArgumentError(
-          "consent: grantee.agency_id must not be empty");
-    }
-  } else if (c.grantee().has_sector()) {
-    if (c.grantee().sector() == haven::v1::SECTOR_UNSPECIFIED ||
-        !haven::v1::Sector_IsValid(c.grantee().sector())) {
-      return absl::InvalidArgumentError(
-          "consent: grantee.sector must be a known sector");
-    }
-  } else {
-    return absl::InvalidArgumentError(
-        "consent: grantee (an agency id or a sector) is required");
-  }
-  if (c.purposes_size() == 0) {
-    return absl::InvalidArgumentError(
-        "consent: at least one purpose is required");
-  }
-  for (int p : c.purposes()) {
-    if (p == haven::v1::PURPOSE_UNSPECIFIED || !haven::v1::Purpose_IsValid(p)) {
-      return absl::InvalidArgumentError(
-          "consent: purposes must be known purposes");
+std::string UseKey(absl::string_view id) {
+  return absl::StrCat(kUsePrefix, id);
+}
+
+std::string RefusalKey(absl::string_view id) {
+  return absl::StrCat(kRefusalPrefix, id);
+}
+
+bool IsAgencyId(absl::string_view id) {
+  if (id.empty() || id.size() > 63) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return false;
     }
   }
-  if (c.categories_size() == 0) {
-    return absl::InvalidArgumentError(
-        "consent: at least one category is required");
+  return true;
+}
+
+bool IsNodeId(absl::string_view id) {
+  if (id.size() != kIdChars) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
-  for (int cat : c.categories()) {
-    if (cat == haven::v1::CATEGORY_UNSPECIFIED ||
-        !haven::v1::Category_IsValid(cat)) {
-      return absl::InvalidArgumentError(
-          "consent: categories must be known categories");
-    }
-  }
-  if (c.valid().until_unix() <= c.valid().from_unix()) {
-    return absl::InvalidArgumentError(
-        "consent: valid.until_unix is required and must be after "
-        "valid.from_unix");
-  }
-  if (c.data_life_seconds() < 0) {
-    return absl::InvalidArgumentError(
-        "consent: data_life_seconds must not be negative");
-  }
-  if (c.use_limit().period_seconds() < 0) {
-    return absl::InvalidArgumentError(
-        "consent: use_limit.period_seconds must not be negative");
-  }
-  if (!c.evidence_sha256().empty() && c.evidence_sha256().size() != 32) {
-    return absl::InvalidArgumentError(
-        "consent: evidence_sha256 must be 32 bytes when set");
-  }
-  return absl::OkStatus();
+  return true;
 }
 
 std::string EncodeUse(uint64_t total, int64_t last,
@@ -108,14 +80,93 @@ bool DecodeUse(const std::string& value, uint64_t& total, int64_t& last,
   return true;
 }
 
+std::string GranteeText(const haven::v1::Grantee& grantee) {
+  return grantee.has_agency_id()
+             ? absl::StrCat("agency ", grantee.agency_id())
+             : absl::StrCat("sector ",
+                            haven::v1::Sector_Name(grantee.sector()));
+}
+
+std::string PurposesText(const Consent& c) {
+  std::vector<std::string> names;
+  for (int p : c.purposes()) {
+    names.push_back(
+        haven::v1::Purpose_Name(static_cast<haven::v1::Purpose>(p)));
+  }
+  return absl::StrJoin(names, ",");
+}
+
+// The audit entry of a change to `c` (its new version).
+haven::v1::AuditEntry ConsentEntry(haven::v1::EntryKind kind, const Consent& c,
+                                   absl::string_view reason,
+                                   absl::string_view detail) {
+  haven::v1::AuditEntry entry;
+  entry.set_kind(kind);
+  entry.add_consent_ids(c.consent_id());
+  entry.set_consent_version(c.version());
+  for (int cat : c.categories()) {
+    entry.add_asked(static_cast<haven::v1::Category>(cat));
+  }
+  if (!c.purposes().empty()) {
+    entry.set_purpose(static_cast<haven::v1::Purpose>(c.purposes(0)));
+  }
+  entry.set_justification(std::string(reason));
+  entry.set_detail(std::string(detail));
+  return entry;
+}
+
+// What an amendment changed, in words, for its entry.
+std::string Changes(const Consent& before, const Consent& after) {
+  std::vector<std::string> changed;
+  if (before.grantee().SerializeAsString() !=
+      after.grantee().SerializeAsString()) {
+    changed.push_back("grantee");
+  }
+  if (std::set<int>(before.purposes().begin(), before.purposes().end()) !=
+      std::set<int>(after.purposes().begin(), after.purposes().end())) {
+    changed.push_back("purposes");
+  }
+  if (std::set<int>(before.categories().begin(), before.categories().end()) !=
+      std::set<int>(after.categories().begin(), after.categories().end())) {
+    changed.push_back("categories");
+  }
+  if (before.valid().from_unix() != after.valid().from_unix() ||
+      before.valid().until_unix() != after.valid().until_unix()) {
+    changed.push_back("validity");
+  }
+  if (before.data_life_seconds() != after.data_life_seconds()) {
+    changed.push_back("data life");
+  }
+  if (before.use_limit().max_uses() != after.use_limit().max_uses() ||
+      before.use_limit().period_seconds() !=
+          after.use_limit().period_seconds()) {
+    changed.push_back("use limit");
+  }
+  if (before.evidence_sha256() != after.evidence_sha256()) {
+    changed.push_back("evidence");
+  }
+  return changed.empty() ? "nothing" : absl::StrJoin(changed, ", ");
+}
+
+std::string TermsText(const Consent& c) {
+  return absl::StrCat(
+      "grantee ", GranteeText(c.grantee()), "; purposes ", PurposesText(c),
+      "; valid until ",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                       absl::FromUnixSeconds(c.valid().until_unix()),
+                       absl::UTCTimeZone()));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ConsentRegistry>> ConsentRegistry::Create(
     Options options) {
-  if (options.store == nullptr || options.clock == nullptr ||
+  if (options.storage == nullptr || options.audit == nullptr ||
+      options.sealer == nullptr || options.clock == nullptr ||
       options.signer == nullptr) {
     return absl::InvalidArgumentError(
-        "consent registry needs a store, a clock and a signer");
+        "consent registry needs a storage, an audit recorder, a sealer, a "
+        "clock and a signer");
   }
   std::unique_ptr<ConsentRegistry> registry(
       new ConsentRegistry(std::move(options)));
@@ -123,52 +174,93 @@ absl::StatusOr<std::unique_ptr<ConsentRegistry>> ConsentRegistry::Create(
   return registry;
 }
 
+std::string ConsentRegistry::SealAt(absl::string_view key,
+                                    absl::string_view plain) const {
+  return options_.sealer->Seal(absl::StrCat("consent/", key), plain);
+}
+
 absl::Status ConsentRegistry::Load() {
   absl::MutexLock lock(&mu_);
-  bool bad = false;
-  HAVEN_RETURN_IF_ERROR(options_.store->Scan(
-      kConsentPrefix, [&](const std::string&, const std::string& value) {
+  absl::Status bad;
+  auto open = [&](absl::string_view key, absl::string_view value,
+                  absl::string_view what) -> std::optional<std::string> {
+    absl::StatusOr<std::string> plain =
+        options_.sealer->Open(absl::StrCat("consent/", key), value, what);
+    if (!plain.ok()) {
+      if (bad.ok()) bad = plain.status();
+      return std::nullopt;
+    }
+    return *std::move(plain);
+  };
+  HAVEN_RETURN_IF_ERROR(options_.storage->Scan(
+      Family::kConsent, kConsentPrefix,
+      [&](absl::string_view key, absl::string_view value) {
+        std::optional<std::string> plain = open(key, value, "a stored consent");
         Consent c;
-        if (!c.ParseFromString(value)) {
-          bad = true;
-          return;
+        if (plain.has_value() && !c.ParseFromString(*plain)) {
+          bad = absl::DataLossError("a stored consent is malformed");
         }
+        if (!plain.has_value() || !bad.ok()) return false;
         Entry& entry = consents_[c.consent_id()];
         if (entry.history.empty()) {
           subject_consents_[c.subject_id()].push_back(c.consent_id());
         }
-        entry.history.push_back(std::move(c));
-      }));
-  HAVEN_RETURN_IF_ERROR(options_.store->Scan(
-      kUsePrefix, [&](const std::string& key, const std::string& value) {
-        auto it = consents_.find(key.substr(sizeof(kUsePrefix) - 1));
-        if (it == consents_.end()) return;
-        UseState& u = it->second.use;
-        if (!DecodeUse(value, u.total, u.last_unix, u.window)) bad = true;
-      }));
-  HAVEN_RETURN_IF_ERROR(options_.store->Scan(
-      kRefusalPrefix, [&](const std::string&, const std::string& value) {
-        Refusal r;
-        if (!r.ParseFromString(value)) {
-          bad = true;
-          return;
+        if (key != VersionKey(c.consent_id(), c.version()) ||
+            c.version() != entry.history.size() + 1) {
+          bad = absl::DataLossError(
+              "a stored consent version is out of place or missing");
+          return false;
         }
+        entry.history.push_back(std::move(c));
+        return true;
+      }));
+  HAVEN_RETURN_IF_ERROR(bad);
+  HAVEN_RETURN_IF_ERROR(options_.storage->Scan(
+      Family::kConsent, kUsePrefix,
+      [&](absl::string_view key, absl::string_view value) {
+        std::optional<std::string> plain =
+            open(key, value, "a stored consent use count");
+        if (!plain.has_value()) return false;
+        auto it = consents_.find(key.substr(sizeof(kUsePrefix) - 1));
+        UseState u;
+        if (it == consents_.end() ||
+            !DecodeUse(*plain, u.total, u.last_unix, u.window)) {
+          bad = absl::DataLossError("a stored consent use count is malformed");
+          return false;
+        }
+        it->second.use = u;
+        return true;
+      }));
+  HAVEN_RETURN_IF_ERROR(bad);
+  HAVEN_RETURN_IF_ERROR(options_.storage->Scan(
+      Family::kConsent, kRefusalPrefix,
+      [&](absl::string_view key, absl::string_view value) {
+        std::optional<std::string> plain = open(key, value, "a stored refusal");
+        Refusal r;
+        if (plain.has_value() &&
+            (!r.ParseFromString(*plain) || key != RefusalKey(r.refusal_id()))) {
+          bad = absl::DataLossError("a stored refusal is malformed");
+        }
+        if (!plain.has_value() || !bad.ok()) return false;
         subject_refusals_[r.subject_id()].push_back(r.refusal_id());
         refusals_[r.refusal_id()] = std::move(r);
+        return true;
       }));
-  if (bad)
-    return absl::DataLossError("consent store holds an unreadable value");
-  std::vector<std::string> subjects;
-  for (const auto& [subject, ids] : subject_consents_)
-    subjects.push_back(subject);
-  for (const auto& [subject, ids] : subject_refusals_)
-    subjects.push_back(subject);
-  for (const std::string& s : subjects) Publish(s);
+  HAVEN_RETURN_IF_ERROR(bad);
+  std::set<std::string> subjects;
+  for (const auto& [subject, ids] : subject_consents_) subjects.insert(subject);
+  for (const auto& [subject, ids] : subject_refusals_) subjects.insert(subject);
+  for (const std::string& s : subjects) Publish(s, /*terms_changed=*/true);
   return absl::OkStatus();
 }
 
-void ConsentRegistry::Publish(const std::string& subject_id) {
+void ConsentRegistry::Publish(const std::string& subject_id,
+                              bool terms_changed) {
   auto compiled = std::make_shared<policy::CompiledConsents>();
+  auto previous = snapshots_.find(subject_id);
+  compiled->generation = (terms_changed || previous == snapshots_.end())
+                             ? next_generation_++
+                             : previous->second->generation;
   if (auto it = subject_refusals_.find(subject_id);
       it != subject_refusals_.end()) {
     for (const std::string& id : it->second) {
@@ -202,54 +294,205 @@ Consent ConsentRegistry::WithUse(const Entry& entry) const {
   return c;
 }
 
+absl::Status ConsentRegistry::ValidateTerms(const Consent& c,
+                                            bool is_new) const {
+  if (!IsNodeId(c.subject_id())) {
+    return absl::InvalidArgumentError(
+        "consent: subject_id must be a subject id (32 lower-case hex "
+        "characters)");
+  }
+  if (c.grantee().has_agency_id()) {
+    if (!IsAgencyId(c.grantee().agency_id())) {
+      return absl::InvalidArgumentError(
+          "consent: grantee.agency_id must be an agency id ([a-z0-9-], 1 to "
+          "63 characters)");
+    }
+  } else if (c.grantee().has_sector()) {
+    if (c.grantee().sector() == haven::v1::SECTOR_UNSPECIFIED ||
+        !haven::v1::Sector_IsValid(c.grantee().sector())) {
+      return absl::InvalidArgumentError(
+          "consent: grantee.sector must be a known sector");
+    }
+  } else {
+    return absl::InvalidArgumentError(
+        "consent: grantee (an agency id or a sector) is required");
+  }
+  if (c.purposes_size() == 0 || c.purposes_size() > kMaxConsentPurposes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "consent: 1 to ", kMaxConsentPurposes, " purposes are required"));
+  }
+  for (int p : c.purposes()) {
+    if (p == haven::v1::PURPOSE_UNSPECIFIED || !haven::v1::Purpose_IsValid(p)) {
+      return absl::InvalidArgumentError(
+          "consent: purposes must be known purposes");
+    }
+  }
+  if (c.categories_size() == 0 || c.categories_size() > kMaxConsentCategories) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "consent: 1 to ", kMaxConsentCategories, " categories are required"));
+  }
+  for (int cat : c.categories()) {
+    if (cat == haven::v1::CATEGORY_UNSPECIFIED ||
+        !haven::v1::Category_IsValid(cat)) {
+      return absl::InvalidArgumentError(
+          "consent: categories must be known categories");
+    }
+  }
+  if (c.valid().until_unix() <= c.valid().from_unix()) {
+    return absl::InvalidArgumentError(
+        "consent: valid.until_unix is required and must be after "
+        "valid.from_unix");
+  }
+  if (c.valid().until_unix() <= options_.clock->NowUnix()) {
+    return absl::InvalidArgumentError(
+        "consent: valid.until_unix has already passed");
+  }
+  if (c.data_life_seconds() < 0) {
+    return absl::InvalidArgumentError(
+        "consent: data_life_seconds must not be negative");
+  }
+  if (c.use_limit().period_seconds() < 0) {
+    return absl::InvalidArgumentError(
+        "consent: use_limit.period_seconds must not be negative");
+  }
+  if (!c.evidence_sha256().empty() && c.evidence_sha256().size() != 32) {
+    return absl::InvalidArgumentError(
+        "consent: evidence_sha256 must be 32 bytes when set");
+  }
+  if (options_.check_grantee) {
+    HAVEN_RETURN_IF_ERROR(options_.check_grantee(c.grantee()));
+  }
+  if (is_new && options_.check_subject) {
+    HAVEN_RETURN_IF_ERROR(options_.check_subject(c.subject_id()));
+  }
+  return absl::OkStatus();
+}
+
+ConsentChange ConsentRegistry::MakeChange(ConsentChange::Kind kind,
+                                          const std::string& subject_id,
+                                          const Consent* pending,
+                                          const Refusal* pending_refusal,
+                                          absl::string_view actor) const {
+  ConsentChange change;
+  change.kind = kind;
+  change.subject_id = subject_id;
+  change.actor = std::string(actor);
+  if (pending != nullptr) change.consent = *pending;
+  absl::MutexLock lock(&mu_);
+  bool pending_listed = false;
+  if (auto it = subject_consents_.find(subject_id);
+      it != subject_consents_.end()) {
+    for (const std::string& id : it->second) {
+      if (pending != nullptr && id == pending->consent_id()) {
+        change.subject_consents.push_back(*pending);
+        pending_listed = true;
+      } else {
+        change.subject_consents.push_back(consents_.at(id).history.back());
+      }
+    }
+  }
+  if (pending != nullptr && !pending_listed) {
+    change.subject_consents.push_back(*pending);
+  }
+  if (auto it = subject_refusals_.find(subject_id);
+      it != subject_refusals_.end()) {
+    for (const std::string& id : it->second) {
+      const Refusal& r =
+          (pending_refusal != nullptr && pending_refusal->refusal_id() == id)
+              ? *pending_refusal
+              : refusals_.at(id);
+      change.refused |= r.active();
+    }
+  }
+  if (pending_refusal != nullptr &&
+      !refusals_.contains(pending_refusal->refusal_id())) {
+    change.refused |= pending_refusal->active();
+  }
+  return change;
+}
+
+absl::Status ConsentRegistry::Commit(audit::Action action,
+                                     absl::FunctionRef<void()> apply) {
+  absl::Notification committed;
+  absl::Status result;
+  {
+    absl::MutexLock lock(&mu_);
+    apply();
+    options_.audit->CommitAsync(std::move(action),
+                                [&](const absl::StatusOr<uint64_t>& index) {
+                                  result = index.status();
+                                  committed.Notify();
+                                });
+  }
+  committed.WaitForNotification();
+  if (result.ok() && options_.observer != nullptr) {
+    options_.observer->AfterCommit();
+  }
+  return result;
+}
+
+absl::StatusOr<ConsentReceipt> ConsentRegistry::CommitVersion(
+    Consent next, haven::v1::EntryKind kind, ConsentChange::Kind change,
+    absl::string_view reason, absl::string_view detail) {
+  next.set_recorded_unix(options_.clock->NowUnix());
+  next.set_use_count(0);
+  next.set_last_used_unix(0);
+  const std::string key = VersionKey(next.consent_id(), next.version());
+  audit::Action action;
+  action.entries.push_back(
+      options_.audit->Stamped(ConsentEntry(kind, next, reason, detail),
+                              next.recorded_by(), next.subject_id()));
+  action.state.Put(Family::kConsent, key,
+                   SealAt(key, next.SerializeAsString()));
+  if (options_.observer != nullptr) {
+    HAVEN_RETURN_IF_ERROR(options_.observer->OnConsentChange(
+        MakeChange(change, next.subject_id(), &next, nullptr,
+                   next.recorded_by()),
+        &action));
+  }
+  HAVEN_RETURN_IF_ERROR(Commit(std::move(action), [&] {
+    mu_.AssertHeld();
+    Entry& entry = consents_[next.consent_id()];
+    if (entry.history.empty()) {
+      subject_consents_[next.subject_id()].push_back(next.consent_id());
+    }
+    entry.history.push_back(next);
+    Publish(next.subject_id(), /*terms_changed=*/true);
+  }));
+  return SignReceipt(next, *options_.signer, options_.issuer);
+}
+
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Record(
     const Consent& terms, absl::string_view actor) {
-  HAVEN_RETURN_IF_ERROR(ValidateTerms(terms));
+  HAVEN_RETURN_IF_ERROR(ValidateTerms(terms, /*is_new=*/true));
   Consent c = terms;
   c.set_consent_id(crypto::RandomHexId(16));
   c.set_version(1);
   c.set_status(haven::v1::ACTIVE);
   c.set_status_reason("");
   c.set_recorded_by(std::string(actor));
-  c.set_recorded_unix(options_.clock->NowUnix());
-  c.set_use_count(0);
-  c.set_last_used_unix(0);
   absl::MutexLock write(&write_mu_);
-  HAVEN_RETURN_IF_ERROR(options_.store->Write(
-      {{VersionKey(c.consent_id(), 1), c.SerializeAsString()}}));
-  {
-    absl::MutexLock lock(&mu_);
-    consents_[c.consent_id()].history.push_back(c);
-    subject_consents_[c.subject_id()].push_back(c.consent_id());
-    Publish(c.subject_id());
-  }
-  return SignReceipt(c, *options_.signer, options_.issuer);
+  const std::string detail = TermsText(c);
+  return CommitVersion(std::move(c), haven::v1::CONSENT_RECORDED,
+                       ConsentChange::Kind::kRecorded, "", detail);
 }
 
 absl::StatusOr<Consent> ConsentRegistry::Current(
     absl::string_view consent_id) const {
   absl::MutexLock lock(&mu_);
-  auto it = consents_.find(std::string(consent_id));
+  auto it = consents_.find(consent_id);
   if (it == consents_.end()) {
     return absl::NotFoundError("no consent with that id");
   }
   return it->second.history.back();
 }
 
-absl::StatusOr<ConsentReceipt> ConsentRegistry::AppendVersion(Consent next) {
-  next.set_version(next.version() + 1);
-  next.set_recorded_unix(options_.clock->NowUnix());
-  next.set_use_count(0);
-  next.set_last_used_unix(0);
-  HAVEN_RETURN_IF_ERROR(
-      options_.store->Write({{VersionKey(next.consent_id(), next.version()),
-                              next.SerializeAsString()}}));
-  {
-    absl::MutexLock lock(&mu_);
-    consents_[next.consent_id()].history.push_back(next);
-    Publish(next.subject_id());
-  }
-  return SignReceipt(next, *options_.signer, options_.issuer);
+bool ConsentRegistry::HasVersion(absl::string_view consent_id,
+                                 uint32_t version) const {
+  absl::MutexLock lock(&mu_);
+  auto it = consents_.find(consent_id);
+  return it != consents_.end() && version >= 1 &&
+         version <= it->second.history.size();
 }
 
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Amend(
@@ -262,31 +505,35 @@ absl::StatusOr<ConsentReceipt> ConsentRegistry::Amend(
   }
   Consent next = terms;
   next.set_subject_id(current.subject_id());
-  HAVEN_RETURN_IF_ERROR(ValidateTerms(next));
+  HAVEN_RETURN_IF_ERROR(ValidateTerms(next, /*is_new=*/false));
   next.set_consent_id(current.consent_id());
-  next.set_version(current.version());
+  next.set_version(current.version() + 1);
   next.set_status(current.status());
   next.set_status_reason(current.status_reason());
   next.set_recorded_by(std::string(actor));
-  return AppendVersion(std::move(next));
+  const std::string detail = absl::StrCat("changed: ", Changes(current, next),
+                                          "; now ", TermsText(next));
+  return CommitVersion(std::move(next), haven::v1::CONSENT_AMENDED,
+                       ConsentChange::Kind::kAmended, "", detail);
 }
 
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Pause(
     absl::string_view consent_id, absl::string_view reason,
     absl::string_view actor) {
-  if (reason.empty()) {
-    return absl::InvalidArgumentError("pausing a consent needs a reason");
-  }
+  HAVEN_RETURN_IF_ERROR(
+      CheckPlainText(reason, "reason", kMaxReasonBytes, /*required=*/true));
   absl::MutexLock write(&write_mu_);
   HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
   if (next.status() != haven::v1::ACTIVE) {
     return absl::FailedPreconditionError(
         "only an active consent can be paused");
   }
+  next.set_version(next.version() + 1);
   next.set_status(haven::v1::PAUSED);
   next.set_status_reason(std::string(reason));
   next.set_recorded_by(std::string(actor));
-  return AppendVersion(std::move(next));
+  return CommitVersion(std::move(next), haven::v1::CONSENT_PAUSED,
+                       ConsentChange::Kind::kPaused, reason, "");
 }
 
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Resume(
@@ -297,38 +544,74 @@ absl::StatusOr<ConsentReceipt> ConsentRegistry::Resume(
     return absl::FailedPreconditionError(
         "only a paused consent can be resumed");
   }
+  next.set_version(next.version() + 1);
   next.set_status(haven::v1::ACTIVE);
   next.set_status_reason("");
   next.set_recorded_by(std::string(actor));
-  return AppendVersion(std::move(next));
+  return CommitVersion(std::move(next), haven::v1::CONSENT_RESUMED,
+                       ConsentChange::Kind::kResumed, "", "");
 }
 
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Revoke(
     absl::string_view consent_id, absl::string_view reason,
     absl::string_view actor) {
-  if (reason.empty()) {
-    return absl::InvalidArgumentError("revoking a consent needs a reason");
-  }
+  HAVEN_RETURN_IF_ERROR(
+      CheckPlainText(reason, "reason", kMaxReasonBytes, /*required=*/true));
   absl::MutexLock write(&write_mu_);
   HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
   if (next.status() == haven::v1::REVOKED) {
     return absl::FailedPreconditionError("the consent is already revoked");
   }
+  next.set_version(next.version() + 1);
   next.set_status(haven::v1::REVOKED);
   next.set_status_reason(std::string(reason));
   next.set_recorded_by(std::string(actor));
-  return AppendVersion(std::move(next));
+  return CommitVersion(std::move(next), haven::v1::CONSENT_REVOKED,
+                       ConsentChange::Kind::kRevoked, reason, "");
+}
+
+absl::StatusOr<Refusal> ConsentRegistry::CommitRefusal(
+    Refusal refusal, haven::v1::EntryKind kind, ConsentChange::Kind change,
+    absl::string_view actor) {
+  const std::string key = RefusalKey(refusal.refusal_id());
+  haven::v1::AuditEntry entry;
+  entry.set_kind(kind);
+  entry.set_detail(absl::StrCat("refusal ", refusal.refusal_id()));
+  audit::Action action;
+  action.entries.push_back(
+      options_.audit->Stamped(std::move(entry), actor, refusal.subject_id()));
+  action.state.Put(Family::kConsent, key,
+                   SealAt(key, refusal.SerializeAsString()));
+  if (options_.observer != nullptr) {
+    HAVEN_RETURN_IF_ERROR(options_.observer->OnConsentChange(
+        MakeChange(change, refusal.subject_id(), nullptr, &refusal, actor),
+        &action));
+  }
+  HAVEN_RETURN_IF_ERROR(Commit(std::move(action), [&] {
+    mu_.AssertHeld();
+    if (!refusals_.contains(refusal.refusal_id())) {
+      subject_refusals_[refusal.subject_id()].push_back(refusal.refusal_id());
+    }
+    refusals_[refusal.refusal_id()] = refusal;
+    Publish(refusal.subject_id(), /*terms_changed=*/true);
+  }));
+  return refusal;
 }
 
 absl::StatusOr<Refusal> ConsentRegistry::RecordRefusal(
     absl::string_view subject_id, absl::string_view evidence_sha256,
     absl::string_view actor) {
-  if (subject_id.empty()) {
-    return absl::InvalidArgumentError("refusal: subject_id is required");
+  if (!IsNodeId(subject_id)) {
+    return absl::InvalidArgumentError(
+        "refusal: subject_id must be a subject id (32 lower-case hex "
+        "characters)");
   }
   if (!evidence_sha256.empty() && evidence_sha256.size() != 32) {
     return absl::InvalidArgumentError(
         "refusal: evidence_sha256 must be 32 bytes when set");
+  }
+  if (options_.check_subject) {
+    HAVEN_RETURN_IF_ERROR(options_.check_subject(subject_id));
   }
   Refusal r;
   r.set_refusal_id(crypto::RandomHexId(16));
@@ -338,13 +621,8 @@ absl::StatusOr<Refusal> ConsentRegistry::RecordRefusal(
   r.set_recorded_unix(options_.clock->NowUnix());
   r.set_evidence_sha256(std::string(evidence_sha256));
   absl::MutexLock write(&write_mu_);
-  HAVEN_RETURN_IF_ERROR(options_.store->Write(
-      {{absl::StrCat(kRefusalPrefix, r.refusal_id()), r.SerializeAsString()}}));
-  absl::MutexLock lock(&mu_);
-  refusals_[r.refusal_id()] = r;
-  subject_refusals_[r.subject_id()].push_back(r.refusal_id());
-  Publish(r.subject_id());
-  return r;
+  return CommitRefusal(std::move(r), haven::v1::REFUSAL_RECORDED,
+                       ConsentChange::Kind::kRefusalRecorded, actor);
 }
 
 absl::StatusOr<Refusal> ConsentRegistry::LiftRefusal(
@@ -353,7 +631,7 @@ absl::StatusOr<Refusal> ConsentRegistry::LiftRefusal(
   Refusal r;
   {
     absl::MutexLock lock(&mu_);
-    auto it = refusals_.find(std::string(refusal_id));
+    auto it = refusals_.find(refusal_id);
     if (it == refusals_.end()) {
       return absl::NotFoundError("no refusal with that id");
     }
@@ -364,18 +642,14 @@ absl::StatusOr<Refusal> ConsentRegistry::LiftRefusal(
   }
   r.set_active(false);
   r.set_lifted_unix(options_.clock->NowUnix());
-  HAVEN_RETURN_IF_ERROR(options_.store->Write(
-      {{absl::StrCat(kRefusalPrefix, r.refusal_id()), r.SerializeAsString()}}));
-  absl::MutexLock lock(&mu_);
-  refusals_[r.refusal_id()] = r;
-  Publish(r.subject_id());
-  return r;
+  return CommitRefusal(std::move(r), haven::v1::REFUSAL_LIFTED,
+                       ConsentChange::Kind::kRefusalLifted, actor);
 }
 
 absl::StatusOr<std::vector<Consent>> ConsentRegistry::Get(
     absl::string_view consent_id) const {
   absl::MutexLock lock(&mu_);
-  auto it = consents_.find(std::string(consent_id));
+  auto it = consents_.find(consent_id);
   if (it == consents_.end()) {
     return absl::NotFoundError("no consent with that id");
   }
@@ -388,14 +662,13 @@ haven::v1::ListConsentsResponse ConsentRegistry::List(
     absl::string_view subject_id) const {
   haven::v1::ListConsentsResponse response;
   absl::MutexLock lock(&mu_);
-  const std::string subject(subject_id);
-  if (auto it = subject_consents_.find(subject);
+  if (auto it = subject_consents_.find(subject_id);
       it != subject_consents_.end()) {
     for (const std::string& id : it->second) {
       *response.add_consents() = WithUse(consents_.at(id));
     }
   }
-  if (auto it = subject_refusals_.find(subject);
+  if (auto it = subject_refusals_.find(subject_id);
       it != subject_refusals_.end()) {
     for (const std::string& id : it->second) {
       *response.add_refusals() = refusals_.at(id);
@@ -407,34 +680,50 @@ haven::v1::ListConsentsResponse ConsentRegistry::List(
 std::shared_ptr<const policy::CompiledConsents> ConsentRegistry::Snapshot(
     absl::string_view subject_id) const {
   absl::MutexLock lock(&mu_);
-  auto it = snapshots_.find(std::string(subject_id));
+  auto it = snapshots_.find(subject_id);
   if (it == snapshots_.end()) return policy::EmptyConsents();
   return it->second;
 }
 
-absl::StatusOr<ConsentRegistry::TakenUses> ConsentRegistry::ConsumeUses(
-    const std::vector<std::string>& consent_ids, int64_t now_unix) {
-  TakenUses uses;
-  if (consent_ids.empty()) return uses;
-  uint64_t ticket = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    // Check every consent before counting any: all or none.
-    for (const std::string& id : consent_ids) {
+void ConsentRegistry::ClaimUses(const std::vector<UseClaim>& claims,
+                                int64_t now_unix, ClaimedFn then) {
+  std::vector<absl::Status> results;
+  results.reserve(claims.size());
+  storage::WriteBatch uses;
+  absl::MutexLock lock(&mu_);
+  for (const UseClaim& claim : claims) {
+    auto snapshot = snapshots_.find(claim.subject_id);
+    const uint64_t generation = snapshot == snapshots_.end()
+                                    ? policy::EmptyConsents()->generation
+                                    : snapshot->second->generation;
+    if (generation != claim.generation) {
+      results.push_back(absl::FailedPreconditionError(
+          "the survivor's consent or refusal changed while the request was "
+          "decided; ask again"));
+      continue;
+    }
+    absl::Status usable;
+    for (const std::string& id : claim.consent_ids) {
       auto it = consents_.find(id);
       if (it == consents_.end()) {
-        return absl::NotFoundError("no consent with that id");
+        usable = absl::FailedPreconditionError("the consent no longer exists");
+        break;
       }
       const policy::ConsentView view = policy::ConsentView::FromProto(
           it->second.history.back(), it->second.use.window);
       if (haven::v1::DecisionReason reason = view.UnusableReason(now_unix);
           reason != haven::v1::DECISION_REASON_UNSPECIFIED) {
-        return absl::FailedPreconditionError(
+        usable = absl::FailedPreconditionError(
             absl::StrCat("consent can no longer be used: ",
                          haven::v1::DecisionReason_Name(reason)));
+        break;
       }
     }
-    for (const std::string& id : consent_ids) {
+    if (!usable.ok()) {
+      results.push_back(std::move(usable));
+      continue;
+    }
+    for (const std::string& id : claim.consent_ids) {
       Entry& entry = consents_.at(id);
       UseState& use = entry.use;
       const int64_t period = entry.history.back().use_limit().period_seconds();
@@ -446,69 +735,16 @@ absl::StatusOr<ConsentRegistry::TakenUses> ConsentRegistry::ConsumeUses(
       ++use.window.uses;
       ++use.total;
       use.last_unix = now_unix;
-      uses.taken.emplace_back(id, use.window.start_unix);
-      ticket = QueueUseWrite(id, entry);
+      const std::string key = UseKey(id);
+      uses.Put(Family::kConsent, key,
+               SealAt(key, EncodeUse(use.total, use.last_unix, use.window)));
     }
-  }
-  HAVEN_RETURN_IF_ERROR(WritePendingUses(ticket));
-  return uses;
-}
-
-absl::Status ConsentRegistry::ReturnUses(const TakenUses& uses) {
-  if (uses.taken.empty()) return absl::OkStatus();
-  uint64_t ticket = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [id, window_start] : uses.taken) {
-      auto it = consents_.find(id);
-      if (it == consents_.end()) continue;
-      UseState& use = it->second.use;
-      if (use.total > 0) --use.total;
-      if (use.window.start_unix == window_start && use.window.uses > 0) {
-        --use.window.uses;
-      }
-      ticket = QueueUseWrite(id, it->second);
+    if (!claim.consent_ids.empty()) {
+      Publish(claim.subject_id, /*terms_changed=*/false);
     }
+    results.push_back(absl::OkStatus());
   }
-  return WritePendingUses(ticket);
-}
-
-uint64_t ConsentRegistry::QueueUseWrite(const std::string& consent_id,
-                                        const Entry& entry) {
-  const UseState& use = entry.use;
-  pending_uses_[absl::StrCat(kUsePrefix, consent_id)] =
-      EncodeUse(use.total, use.last_unix, use.window);
-  Publish(entry.history.back().subject_id());
-  return ++uses_counted_;
-}
-
-absl::Status ConsentRegistry::WritePendingUses(uint64_t ticket) {
-  // Whoever holds use_commit_mu_ writes every count made so far in one
-  // batch, so the threads queued behind it usually find theirs written, and
-  // counts reach the store in the order they were taken.
-  absl::MutexLock commit(&use_commit_mu_);
-  ConsentStore::KeyValues batch;
-  uint64_t counted = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    if (uses_written_ >= ticket) return absl::OkStatus();
-    batch.assign(pending_uses_.begin(), pending_uses_.end());
-    pending_uses_.clear();
-    counted = uses_counted_;
-  }
-  absl::Status written = options_.store->WriteUnsynced(batch);
-  absl::MutexLock lock(&mu_);
-  if (!written.ok()) {
-    // Keep the counts for the next writer unless a newer count replaced one.
-    // The in-memory counts stay: counting a use that was never made only
-    // ever refuses more.
-    for (auto& [key, value] : batch) {
-      pending_uses_.try_emplace(key, std::move(value));
-    }
-    return written;
-  }
-  uses_written_ = counted;
-  return absl::OkStatus();
+  then(std::move(results), std::move(uses));
 }
 
 }  // namespace haven::server::consent

@@ -1,59 +1,97 @@
-// ConsentRegistry: the node's record of consents and refusals.
+// ConsentRegistry: the node's record of consents and refusals, and the one
+// place a change to them is made.
 //
 // Advocates record consents (each change is a new version; history is kept,
 // never rewritten), pause, resume and revoke them, and record or lift a
-// survivor's refusal ("do not share"). The registry counts uses and keeps the
-// last use time. Every change is written durably (synced) to the
-// ConsentStore first and then published as a new per-subject snapshot, so a
-// Revoke has taken effect for every decision that starts after it returns.
-// Decisions read snapshots (Snapshot), which never change under the reader.
+// survivor's refusal ("do not share"). Each change is one action: the
+// registry validates it, then commits the new state (sealed at rest), its
+// audit entry and what it means for peers (ConsentObserver: handles and
+// notices) in one write, and returns only once that write is durable. A
+// change takes effect, for every decision that starts afterwards, when it
+// is queued for the commit: a disclosure logged after a revocation can
+// therefore not have used the revoked consent, and if the commit fails the
+// node stops (fail-stop) before anyone relies on either.
+//
+// Disclosures take their consent uses through ClaimUses, which re-checks
+// under the same lock that nothing changed since the decision was made.
+//
+// Stored in the kConsent family, every value sealed (StateSealer) and bound
+// to its key: "c/<id>/<version>" consent versions, "u/<id>" use counts,
+// "r/<id>" refusals. Loading opens every value: an edited or moved value
+// stops the node (DATA_LOSS); a deleted or rolled-back one is caught by the
+// audit log's state check (audit/state_guard.h).
 //
 // Error messages never hold subject ids or other personal data.
 // Thread-safe: mutations are serialised; reads run concurrently with them.
 #ifndef HAVEN_SERVER_CONSENT_CONSENT_REGISTRY_H_
 #define HAVEN_SERVER_CONSENT_CONSENT_REGISTRY_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "haven/base/limits.h"
 #include "haven/v1/consent.pb.h"
 #include "policy/clock.h"
 #include "policy/consents.h"
-#include "server/consent/consent_store.h"
+#include "server/audit/action.h"
+#include "server/audit/audit_recorder.h"
+#include "server/consent/consent_observer.h"
 #include "server/crypto/ed25519_signer.h"
+#include "server/crypto/state_sealer.h"
+#include "server/storage/storage.h"
 
 namespace haven::server::consent {
+
+// Limits on what an advocate sends (INVALID_ARGUMENT beyond them).
+inline constexpr int kMaxConsentPurposes = 16;
+inline constexpr int kMaxConsentCategories = 32;
+using limits::kMaxReasonBytes;
 
 class ConsentRegistry {
  public:
   struct Options {
-    ConsentStore* store = nullptr;                  // required; outlives us
-    const policy::Clock* clock = nullptr;           // required; outlives us
-    const crypto::Ed25519Signer* signer = nullptr;  // required; outlives us
-    std::string issuer;  // this node's agency id, put in receipts
+    // All borrowed; must outlive the registry.
+    storage::Storage* storage = nullptr;
+    const audit::AuditRecorder* audit = nullptr;
+    const crypto::StateSealer* sealer = nullptr;
+    const policy::Clock* clock = nullptr;
+    const crypto::Ed25519Signer* signer = nullptr;
+    // Optional: what changes mean for peers.
+    ConsentObserver* observer = nullptr;
+    // This node's agency id, put in receipts.
+    std::string issuer;
+    // Whether a grantee may be named (a known, active member other than
+    // this node, or a sector); a status to return otherwise. Unset: any
+    // well-formed grantee.
+    std::function<absl::Status(const haven::v1::Grantee&)> check_grantee;
+    // Whether the subject exists (NOT_FOUND otherwise). Unset: any.
+    std::function<absl::Status(absl::string_view subject_id)> check_subject;
   };
 
-  // Loads every stored consent and refusal. INVALID_ARGUMENT if an option is
-  // missing; DATA_LOSS if a stored value does not parse.
+  // Loads and opens every stored consent and refusal. INVALID_ARGUMENT if
+  // an option is missing; DATA_LOSS if a stored value does not open.
   static absl::StatusOr<std::unique_ptr<ConsentRegistry>> Create(
       Options options);
 
   // Records a new consent from `terms` (consent_id, version, status and
   // counts are ignored and set by the registry) and returns the signed
   // receipt of version 1. `actor` is the advocate's local principal.
-  // INVALID_ARGUMENT if the terms are incomplete.
+  // INVALID_ARGUMENT if the terms are incomplete, out of bounds or already
+  // expired; NOT_FOUND for an unknown subject; the grantee check's status.
   absl::StatusOr<haven::v1::ConsentReceipt> Record(
       const haven::v1::Consent& terms, absl::string_view actor);
 
   // Adds a new version with new terms (the subject cannot change; the
   // status carries over). NOT_FOUND for an unknown id, FAILED_PRECONDITION
-  // for a revoked consent.
+  // for a revoked consent; as Record for the terms.
   absl::StatusOr<haven::v1::ConsentReceipt> Amend(
       absl::string_view consent_id, const haven::v1::Consent& terms,
       absl::string_view actor);
@@ -91,32 +129,29 @@ class ConsentRegistry {
   std::shared_ptr<const policy::CompiledConsents> Snapshot(
       absl::string_view subject_id) const;
 
-  // The uses one ConsumeUses call took, so they can be given back.
-  struct TakenUses {
-    // Consent id and the start of the use window the use was counted in.
-    std::vector<std::pair<std::string, int64_t>> taken;
+  // One disclosure's claim on its consents, from a decision made on
+  // `generation` (CompiledConsents::generation) of the subject's consents.
+  struct UseClaim {
+    std::string subject_id;
+    uint64_t generation = 0;
+    std::vector<std::string> consent_ids;
   };
+  // Called with each claim's outcome (OK: its uses are taken) and the use
+  // counts to write; runs with the registry locked, so it must only queue
+  // the commit that carries them (AuditLog::CommitAsync).
+  using ClaimedFn =
+      absl::FunctionRef<void(std::vector<absl::Status>, storage::WriteBatch)>;
+  // For each claim: FAILED_PRECONDITION if the subject's consents or
+  // refusals changed since its decision, or a consent can no longer be
+  // used at `now_unix` (revoked, paused, expired, use limit reached);
+  // otherwise one use of each consent is taken. Claims are taken in order,
+  // so two cannot share a consent's last use. Then `then` runs, under the
+  // same lock that orders consent changes into the log.
+  void ClaimUses(const std::vector<UseClaim>& claims, int64_t now_unix,
+                 ClaimedFn then);
 
-  // Counts one disclosure under each of `consent_ids` at `now_unix`, all
-  // or none. Each consent must still be usable at that instant: a revoke,
-  // pause or use limit reached since the decision was made refuses with
-  // FAILED_PRECONDITION, so two concurrent requests cannot both take a
-  // consent's last use. NOT_FOUND for an unknown id. On a store failure the
-  // counts stay taken in memory (an over-count only refuses more) and the
-  // error is returned.
-  //
-  // The counts are written unsynced (ConsentStore::WriteUnsynced): they are
-  // durable once the caller's next synced write to the same database
-  // returns. The holder makes that write, the disclosure's audit entry,
-  // before anything leaves, so no released disclosure goes uncounted after
-  // a crash, and the disk is synced once per disclosure group, not twice.
-  absl::StatusOr<TakenUses> ConsumeUses(
-      const std::vector<std::string>& consent_ids, int64_t now_unix);
-
-  // Gives back uses whose disclosure did not happen after all (its audit
-  // entry could not be written). A use window that has started afresh
-  // since is left alone. Returns the store's status.
-  absl::Status ReturnUses(const TakenUses& uses);
+  // Whether `id` names a consent (for the log's recovery check).
+  bool HasVersion(absl::string_view consent_id, uint32_t version) const;
 
  private:
   struct UseState {
@@ -132,28 +167,46 @@ class ConsentRegistry {
   explicit ConsentRegistry(Options options) : options_(std::move(options)) {}
 
   absl::Status Load();
-  // Queues `entry`'s use count for the store. Returns the next ticket.
-  uint64_t QueueUseWrite(const std::string& consent_id, const Entry& entry)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Returns once every use counted up to `ticket` is written to the store.
-  absl::Status WritePendingUses(uint64_t ticket) ABSL_LOCKS_EXCLUDED(mu_);
-  // Writes `next` as a new version of an existing consent, then publishes.
-  absl::StatusOr<haven::v1::ConsentReceipt> AppendVersion(
-      haven::v1::Consent next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status ValidateTerms(const haven::v1::Consent& terms,
+                             bool is_new) const;
+  // Commits `next` (a new version of a consent, or a new consent) with its
+  // entry and what the observer adds; applies it in memory as it is queued.
+  absl::StatusOr<haven::v1::ConsentReceipt> CommitVersion(
+      haven::v1::Consent next, haven::v1::EntryKind kind,
+      ConsentChange::Kind change, absl::string_view reason,
+      absl::string_view detail) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::StatusOr<haven::v1::Refusal> CommitRefusal(haven::v1::Refusal refusal,
+                                                   haven::v1::EntryKind kind,
+                                                   ConsentChange::Kind change,
+                                                   absl::string_view actor)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Queues `action` under mu_ after `apply` has changed the memory state,
+  // then waits for the commit.
+  absl::Status Commit(audit::Action action, absl::FunctionRef<void()> apply)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // What the observer sees of the subject once `pending` is applied.
+  ConsentChange MakeChange(ConsentChange::Kind kind,
+                           const std::string& subject_id,
+                           const haven::v1::Consent* pending,
+                           const haven::v1::Refusal* pending_refusal,
+                           absl::string_view actor) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<haven::v1::Consent> Current(absl::string_view consent_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
-  void Publish(const std::string& subject_id)
+  void Publish(const std::string& subject_id, bool terms_changed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   haven::v1::Consent WithUse(const Entry& entry) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  std::string SealAt(absl::string_view key, absl::string_view plain) const;
 
   // Constant after construction.
   const Options options_;
 
-  // Serialises mutations (store write + publish).
-  absl::Mutex write_mu_;
+  // Serialises mutations (validate, commit, apply).
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
 
-  // Protected by mu_.
+  // Protected by mu_. Held while a change or a claim is queued for the
+  // commit, so the log's order is the order changes took effect.
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> consents_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, haven::v1::Refusal> refusals_
@@ -165,15 +218,7 @@ class ConsentRegistry {
   absl::flat_hash_map<std::string,
                       std::shared_ptr<const policy::CompiledConsents>>
       snapshots_ ABSL_GUARDED_BY(mu_);
-
-  // Use counts waiting to be written (store key -> value), and tickets:
-  // every count change takes the next one; uses_written_ is the highest
-  // whose counts are in the store. Held while writing a group of counts.
-  absl::Mutex use_commit_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  absl::flat_hash_map<std::string, std::string> pending_uses_
-      ABSL_GUARDED_BY(mu_);
-  uint64_t uses_counted_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t uses_written_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace haven::server::consent

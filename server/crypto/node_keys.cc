@@ -33,4 +33,12 @@ absl::StatusOr<SecretBytes> DerivePseudonymKey(const SecretBytes& master_key) {
   return Derive(master_key, "havenpsn");
 }
 
+absl::StatusOr<SecretBytes> DeriveStateSealKey(const SecretBytes& master_key) {
+  return Derive(master_key, "havenstk");
+}
+
+absl::StatusOr<SecretBytes> DeriveStateMacKey(const SecretBytes& master_key) {
+  return Derive(master_key, "havenstm");
+}
+
 }  // namespace haven::server::crypto

@@ -1,130 +1,212 @@
 #include "server/exchange/handle_store.h"
 
-#include <memory>
+#include <utility>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "haven/base/status_macros.h"
 #include "server/crypto/key_derivation.h"
 
 namespace haven::server::exchange {
 namespace {
 
-constexpr char kIssuedPrefix[] = "exchange/issued/";
-constexpr char kBySubjectPrefix[] = "exchange/by-subject/";
-constexpr char kReceivedPrefix[] = "exchange/received/";
+using storage::Family;
+
+constexpr char kIssuedPrefix[] = "h/";
+constexpr char kBySubjectPrefix[] = "s/";
+constexpr char kReceivedPrefix[] = "r/";
 
 absl::Status NotFound() {
   return absl::NotFoundError("no such subject handle for this agency");
 }
 
+bool IsHandle(absl::string_view handle) {
+  if (handle.size() != kHandleChars) return false;
+  for (char c : handle) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-absl::StatusOr<haven::v1::SubjectHandle> HandleStore::IssueHandle(
-    const std::string& holder, const std::string& subject_id,
-    const std::string& grantee, absl::Time now) {
-  auto* family = db_->family(storage::Family::kMeta);
-  std::string index_key =
-      absl::StrCat(kBySubjectPrefix, subject_id, "/", grantee);
-  std::string existing;
-  rocksdb::Status s =
-      db_->db()->Get(rocksdb::ReadOptions(), family, index_key, &existing);
-  if (s.ok()) {
-    std::string value;
-    s = db_->db()->Get(rocksdb::ReadOptions(), family,
-                       absl::StrCat(kIssuedPrefix, existing), &value);
-    haven::v1::IssuedHandle issued;
-    if (s.ok() && issued.ParseFromString(value)) return issued.handle();
-    return absl::DataLossError("handle index refers to a missing handle");
+template <typename Message>
+absl::StatusOr<Message> HandleStore::OpenAt(absl::string_view key,
+                                            absl::string_view value,
+                                            absl::string_view what) const {
+  HAVEN_ASSIGN_OR_RETURN(
+      std::string plain,
+      sealer_->Open(absl::StrCat("exchange/", key), value, what));
+  Message message;
+  if (!message.ParseFromString(plain)) {
+    return absl::DataLossError(absl::StrCat(what, " is malformed"));
   }
-  if (!s.IsNotFound()) return storage::FromRocksDb(s, "read handle index");
+  return message;
+}
 
+std::string HandleStore::SealAt(
+    absl::string_view key, const google::protobuf::MessageLite& message) const {
+  return sealer_->Seal(absl::StrCat("exchange/", key),
+                       message.SerializeAsString());
+}
+
+std::string HandleStore::SubjectPrefix(const std::string& subject_id) const {
+  return absl::StrCat(kBySubjectPrefix,
+                      absl::BytesToHexString(
+                          sealer_->Mac(absl::StrCat("subject\n", subject_id))),
+                      "/");
+}
+
+std::string HandleStore::SubjectKey(const std::string& subject_id,
+                                    const std::string& grantee) const {
+  return absl::StrCat(
+      SubjectPrefix(subject_id),
+      absl::BytesToHexString(sealer_->Mac(absl::StrCat("grantee\n", grantee))));
+}
+
+haven::v1::IssuedHandle HandleStore::NewHandle(const std::string& holder,
+                                               const std::string& subject_id,
+                                               const std::string& grantee,
+                                               absl::Time now) {
   haven::v1::IssuedHandle issued;
-  issued.mutable_handle()->set_handle(crypto::RandomHexId(16));
+  issued.mutable_handle()->set_handle(crypto::RandomHexId(kHandleChars / 2));
   issued.mutable_handle()->set_holder_agency_id(holder);
   issued.mutable_handle()->set_grantee_agency_id(grantee);
   issued.mutable_handle()->set_issued_unix(absl::ToUnixSeconds(now));
   issued.set_subject_id(subject_id);
-  rocksdb::WriteBatch batch;
-  batch.Put(family, absl::StrCat(kIssuedPrefix, issued.handle().handle()),
-            issued.SerializeAsString());
-  batch.Put(family, index_key, issued.handle().handle());
-  if (auto w = db_->db()->Write(storage::SyncedWrite(), &batch); !w.ok()) {
-    return storage::FromRocksDb(w, "store handle");
+  return issued;
+}
+
+absl::StatusOr<std::optional<haven::v1::IssuedHandle>> HandleStore::Find(
+    const std::string& subject_id, const std::string& grantee) const {
+  const std::string key = SubjectKey(subject_id, grantee);
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         storage_->Get(Family::kExchange, key));
+  if (!value.has_value()) return std::nullopt;
+  HAVEN_ASSIGN_OR_RETURN(
+      haven::v1::IssuedHandle issued,
+      OpenAt<haven::v1::IssuedHandle>(key, *value, "a stored handle"));
+  if (issued.subject_id() != subject_id ||
+      issued.handle().grantee_agency_id() != grantee) {
+    return absl::DataLossError("a stored handle is out of place");
   }
-  return issued.handle();
+  return issued;
+}
+
+absl::StatusOr<std::vector<haven::v1::IssuedHandle>>
+HandleStore::HandlesForSubject(const std::string& subject_id) const {
+  std::vector<haven::v1::IssuedHandle> handles;
+  absl::Status bad;
+  HAVEN_RETURN_IF_ERROR(storage_->Scan(
+      Family::kExchange, SubjectPrefix(subject_id),
+      [&](absl::string_view key, absl::string_view value) {
+        auto issued =
+            OpenAt<haven::v1::IssuedHandle>(key, value, "a stored handle");
+        if (!issued.ok()) {
+          bad = issued.status();
+          return false;
+        }
+        handles.push_back(*std::move(issued));
+        return true;
+      }));
+  HAVEN_RETURN_IF_ERROR(bad);
+  return handles;
+}
+
+void HandleStore::Issue(const haven::v1::IssuedHandle& issued,
+                        storage::WriteBatch* batch) const {
+  const std::string by_handle =
+      absl::StrCat(kIssuedPrefix, issued.handle().handle());
+  const std::string by_subject =
+      SubjectKey(issued.subject_id(), issued.handle().grantee_agency_id());
+  batch->Put(Family::kExchange, by_handle, SealAt(by_handle, issued));
+  batch->Put(Family::kExchange, by_subject, SealAt(by_subject, issued));
+}
+
+void HandleStore::Withdraw(const haven::v1::IssuedHandle& issued,
+                           storage::WriteBatch* batch) const {
+  batch->Delete(Family::kExchange,
+                absl::StrCat(kIssuedPrefix, issued.handle().handle()));
+  batch->Delete(
+      Family::kExchange,
+      SubjectKey(issued.subject_id(), issued.handle().grantee_agency_id()));
 }
 
 absl::StatusOr<std::string> HandleStore::Resolve(
     const std::string& handle, const std::string& grantee) const {
-  if (handle.empty() || handle.size() > 64) return NotFound();
-  std::string value;
-  rocksdb::Status s = db_->db()->Get(
-      rocksdb::ReadOptions(), db_->family(storage::Family::kMeta),
-      absl::StrCat(kIssuedPrefix, handle), &value);
-  if (s.IsNotFound()) return NotFound();
-  if (!s.ok()) return storage::FromRocksDb(s, "read handle");
-  haven::v1::IssuedHandle issued;
-  if (!issued.ParseFromString(value)) {
-    return absl::DataLossError("stored handle is corrupt");
+  if (!IsHandle(handle)) return NotFound();
+  const std::string key = absl::StrCat(kIssuedPrefix, handle);
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         storage_->Get(Family::kExchange, key));
+  if (!value.has_value()) return NotFound();
+  HAVEN_ASSIGN_OR_RETURN(
+      haven::v1::IssuedHandle issued,
+      OpenAt<haven::v1::IssuedHandle>(key, *value, "a stored handle"));
+  if (issued.handle().handle() != handle) {
+    return absl::DataLossError("a stored handle is out of place");
   }
   // Same answer as for an unknown handle: a wrong agency learns nothing.
   if (issued.handle().grantee_agency_id() != grantee) return NotFound();
   return issued.subject_id();
 }
 
-absl::StatusOr<std::vector<haven::v1::SubjectHandle>>
-HandleStore::HandlesForSubject(const std::string& subject_id) const {
-  std::vector<haven::v1::SubjectHandle> handles;
-  std::string prefix = absl::StrCat(kBySubjectPrefix, subject_id, "/");
-  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(
-      rocksdb::ReadOptions(), db_->family(storage::Family::kMeta)));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    std::string value;
-    rocksdb::Status s = db_->db()->Get(
-        rocksdb::ReadOptions(), db_->family(storage::Family::kMeta),
-        absl::StrCat(kIssuedPrefix, it->value().ToString()), &value);
-    haven::v1::IssuedHandle issued;
-    if (s.ok() && issued.ParseFromString(value)) {
-      handles.push_back(issued.handle());
-    }
-  }
-  if (!it->status().ok())
-    return storage::FromRocksDb(it->status(), "list handles");
-  return handles;
+absl::StatusOr<std::optional<haven::v1::SubjectHandle>>
+HandleStore::FindReceived(const std::string& holder,
+                          const std::string& handle) const {
+  const std::string key = absl::StrCat(kReceivedPrefix, holder, "/", handle);
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         storage_->Get(Family::kExchange, key));
+  if (!value.has_value()) return std::nullopt;
+  HAVEN_ASSIGN_OR_RETURN(
+      haven::v1::SubjectHandle received,
+      OpenAt<haven::v1::SubjectHandle>(key, *value, "a received handle"));
+  return received;
 }
 
-absl::Status HandleStore::StoreReceived(
-    const haven::v1::SubjectHandle& handle) {
-  if (handle.handle().empty() || handle.holder_agency_id().empty()) {
-    return absl::InvalidArgumentError("handle and holder are required");
-  }
-  rocksdb::Status s = db_->db()->Put(
-      storage::SyncedWrite(), db_->family(storage::Family::kMeta),
-      absl::StrCat(kReceivedPrefix, handle.holder_agency_id(), "/",
-                   handle.handle()),
-      handle.SerializeAsString());
-  return storage::FromRocksDb(s, "store received handle");
+void HandleStore::StoreReceived(const haven::v1::SubjectHandle& handle,
+                                storage::WriteBatch* batch) const {
+  const std::string key = absl::StrCat(
+      kReceivedPrefix, handle.holder_agency_id(), "/", handle.handle());
+  batch->Put(Family::kExchange, key, SealAt(key, handle));
+}
+
+void HandleStore::ForgetReceived(const std::string& holder,
+                                 const std::string& handle,
+                                 storage::WriteBatch* batch) const {
+  batch->Delete(Family::kExchange,
+                absl::StrCat(kReceivedPrefix, holder, "/", handle));
 }
 
 absl::StatusOr<std::vector<haven::v1::SubjectHandle>>
 HandleStore::ListReceived() const {
   std::vector<haven::v1::SubjectHandle> handles;
-  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(
-      rocksdb::ReadOptions(), db_->family(storage::Family::kMeta)));
-  const std::string prefix = kReceivedPrefix;
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    haven::v1::SubjectHandle handle;
-    if (!handle.ParseFromString(it->value().ToString())) {
-      return absl::DataLossError("stored received handle is corrupt");
-    }
-    handles.push_back(std::move(handle));
-  }
-  if (!it->status().ok())
-    return storage::FromRocksDb(it->status(), "list handles");
+  absl::Status bad;
+  HAVEN_RETURN_IF_ERROR(storage_->Scan(
+      Family::kExchange, kReceivedPrefix,
+      [&](absl::string_view key, absl::string_view value) {
+        auto handle =
+            OpenAt<haven::v1::SubjectHandle>(key, value, "a received handle");
+        if (!handle.ok()) {
+          bad = handle.status();
+          return false;
+        }
+        handles.push_back(*std::move(handle));
+        return true;
+      }));
+  HAVEN_RETURN_IF_ERROR(bad);
   return handles;
+}
+
+absl::StatusOr<size_t> HandleStore::CountReceived(
+    const std::string& holder) const {
+  size_t count = 0;
+  HAVEN_RETURN_IF_ERROR(storage_->Scan(
+      Family::kExchange, absl::StrCat(kReceivedPrefix, holder, "/"),
+      [&](absl::string_view, absl::string_view) {
+        ++count;
+        return true;
+      }));
+  return count;
 }
 
 }  // namespace haven::server::exchange

@@ -4,22 +4,46 @@
 
 #include "absl/strings/str_cat.h"
 #include "haven/base/await.h"
+#include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "policy/evaluator.h"
 #include "server/exchange/signing.h"
 
 namespace haven::server::exchange {
 namespace {
 
-constexpr int kMaxCategories = 32;
+using limits::kMaxCategoriesPerRequest;
+using limits::kMaxJustificationBytes;
+using limits::kMaxPrincipalBytes;
+using limits::kMaxRequestBytes;
+using limits::kMaxRequestIdChars;
+
+// The bounds of exchange.proto's DisclosureRequest.
+absl::Status CheckRequestBounds(const haven::v1::DisclosureRequest& r) {
+  if (r.request_id().empty() || r.request_id().size() > kMaxRequestIdChars ||
+      !IsPlainText(r.request_id()) || r.handle().size() > 64 ||
+      r.requester_agency_id().size() > 63 || r.categories().empty() ||
+      r.categories_size() > kMaxCategoriesPerRequest) {
+    return absl::InvalidArgumentError("out of bounds");
+  }
+  HAVEN_RETURN_IF_ERROR(CheckPlainText(r.justification(), "justification",
+                                       kMaxJustificationBytes, false));
+  HAVEN_RETURN_IF_ERROR(CheckPlainText(r.requester_principal(),
+                                       "requester_principal",
+                                       kMaxPrincipalBytes, false));
+  return absl::OkStatus();
+}
 
 }  // namespace
 
 Holder::Outcome Holder::Refusal(const haven::v1::Member& peer,
                                 const haven::v1::DisclosureRequest& request,
                                 const std::string& subject_id,
-                                absl::Status why) {
+                                PeerRefusal why) {
   Outcome out;
+  out.refused = PeerRefusalStatus(why);
+  out.request = request;
   haven::v1::AuditEntry& entry = out.entry;
   entry.set_kind(haven::v1::REQUEST_REFUSED);
   entry.set_agency_id(peer.agency_id());
@@ -29,19 +53,19 @@ Holder::Outcome Holder::Refusal(const haven::v1::Member& peer,
   }
   entry.set_request_id(request.request_id());
   entry.set_justification(request.justification());
-  entry.set_detail(
-      absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()));
+  entry.set_detail(absl::StrCat(absl::StatusCodeToString(out.refused.code()),
+                                ": ", out.refused.message()));
   out.principal =
       absl::StrCat(peer.agency_id(), "/", request.requester_principal());
   out.subject_id = subject_id;
-  out.refused = std::move(why);
   return out;
 }
 
-void Holder::RefuseBatch(const haven::v1::Member& peer, absl::Status why,
+void Holder::RefuseBatch(const haven::v1::Member& peer, PeerRefusal reason,
                          DiscloseDone done) {
   // The body is not the peer's signed word, so only what the certificate
   // proves goes on record: which agency sent it, and why it was refused.
+  absl::Status why = PeerRefusalStatus(reason);
   haven::v1::AuditEntry entry;
   entry.set_kind(haven::v1::REQUEST_REFUSED);
   entry.set_agency_id(peer.agency_id());
@@ -72,45 +96,63 @@ void Holder::DiscloseAsync(const haven::v1::Member& peer,
                            DiscloseDone done) {
   if (request.requests().empty() ||
       request.requests_size() > client::kMaxRequestBatch) {
-    return RefuseBatch(
-        peer,
-        absl::InvalidArgumentError(absl::StrCat(
-            "a disclosure batch holds 1 to ", client::kMaxRequestBatch,
-            " requests; got ", request.requests_size())),
-        std::move(done));
+    return RefuseBatch(peer, PeerRefusal::kMalformed, std::move(done));
+  }
+  for (const std::string& bytes : request.requests()) {
+    if (bytes.size() > kMaxRequestBytes) {
+      return RefuseBatch(peer, PeerRefusal::kMalformed, std::move(done));
+    }
   }
   if (absl::Status signed_ok = client::VerifyBatchSignature(
           peer.verifier_key(), client::kRequestBatchContext,
           client::BatchDigests(request.requests()), request.signature(),
           peer.agency_id());
       !signed_ok.ok()) {
-    return RefuseBatch(peer, std::move(signed_ok), std::move(done));
+    return RefuseBatch(peer, PeerRefusal::kBadSignature, std::move(done));
   }
-  auto batch = std::make_unique<Batch>();
+  auto batch = std::make_shared<Batch>();
   batch->done = std::move(done);
   batch->outcomes.reserve(request.requests_size());
-  batch->entries.reserve(request.requests_size());
   for (const std::string& bytes : request.requests()) {
-    Outcome& outcome = batch->outcomes.emplace_back(Decide(peer, bytes));
-    batch->entries.push_back(deps_.audit->Stamped(
-        std::move(outcome.entry), outcome.principal, outcome.subject_id));
+    batch->outcomes.push_back(Decide(peer, bytes));
   }
-  // Nothing leaves until every entry of the batch is durable.
-  const std::vector<haven::v1::AuditEntry>& entries = batch->entries;
-  deps_.audit->log()->AppendBatchAsync(
-      entries, [this, batch = std::move(batch)](
-                   absl::StatusOr<uint64_t> first_index) mutable {
-        absl::StatusOr<haven::v1::DiscloseResponse> answers =
-            first_index.ok() ? Answer(*batch, *first_index)
-                             : absl::StatusOr<haven::v1::DiscloseResponse>(
-                                   first_index.status());
-        if (!answers.ok()) {
-          // Nothing was disclosed, so nothing was used.
-          for (const Outcome& o : batch->outcomes) {
-            (void)deps_.consents->ReturnUses(o.taken);
-          }
+  // Claim the disclosures' consent uses, then queue the batch's entries
+  // with the counts, in one step the registry orders against consent
+  // changes: an entry logged after a revocation never used that consent.
+  std::vector<size_t> claimants;
+  std::vector<consent::ConsentRegistry::UseClaim> claims;
+  for (size_t i = 0; i < batch->outcomes.size(); ++i) {
+    if (batch->outcomes[i].refused.ok()) {
+      claimants.push_back(i);
+      claims.push_back(batch->outcomes[i].claim);
+    }
+  }
+  deps_.consents->ClaimUses(
+      claims, deps_.clock->NowUnix(),
+      [&](std::vector<absl::Status> results, storage::WriteBatch uses) {
+        for (size_t k = 0; k < claimants.size(); ++k) {
+          if (results[k].ok()) continue;
+          Outcome& outcome = batch->outcomes[claimants[k]];
+          outcome = Refusal(peer, outcome.request, outcome.subject_id,
+                            PeerRefusal::kConsentChanged);
         }
-        batch->done(std::move(answers));
+        audit::Action action;
+        action.state = std::move(uses);
+        batch->entries.reserve(batch->outcomes.size());
+        for (Outcome& outcome : batch->outcomes) {
+          batch->entries.push_back(deps_.audit->Stamped(
+              std::move(outcome.entry), outcome.principal, outcome.subject_id));
+        }
+        action.entries = batch->entries;
+        // Nothing leaves until every entry of the batch is durable.
+        deps_.audit->CommitAsync(
+            std::move(action),
+            [this, batch](absl::StatusOr<uint64_t> first_index) {
+              batch->done(first_index.ok()
+                              ? Answer(*batch, *first_index)
+                              : absl::StatusOr<haven::v1::DiscloseResponse>(
+                                    first_index.status()));
+            });
       });
 }
 
@@ -118,40 +160,46 @@ Holder::Outcome Holder::Decide(const haven::v1::Member& peer,
                                const std::string& request_bytes) {
   haven::v1::DisclosureRequest request;
   if (!request.ParseFromString(request_bytes)) {
-    return Refusal(
-        peer, request, "",
-        absl::InvalidArgumentError("disclosure request does not parse"));
+    return Refusal(peer, haven::v1::DisclosureRequest(), "",
+                   PeerRefusal::kMalformed);
+  }
+  // Nothing the peer sent is logged unchecked: an out-of-bounds field
+  // refuses the request, logged without the field.
+  if (!CheckRequestBounds(request).ok()) {
+    haven::v1::DisclosureRequest bounded;
+    if (request.request_id().size() <= kMaxRequestIdChars) {
+      bounded.set_request_id(request.request_id());
+    }
+    return Refusal(peer, bounded, "", PeerRefusal::kMalformed);
   }
   // The body cannot claim an identity: the certificate already decided it.
   if (request.requester_agency_id() != peer.agency_id()) {
-    return Refusal(
-        peer, request, "",
-        absl::PermissionDeniedError(absl::StrCat(
-            "request names agency '", request.requester_agency_id(),
-            "' but the caller's certificate is '", peer.agency_id(), "'")));
+    return Refusal(peer, request, "", PeerRefusal::kWrongAgency);
   }
   const int64_t now = deps_.clock->NowUnix();
   if (absl::Status fresh = deps_.replay->Check(
           request.request_id(), absl::FromUnixSeconds(request.sent_unix()),
           absl::FromUnixSeconds(now));
       !fresh.ok()) {
-    return Refusal(peer, request, "", fresh);
-  }
-  if (request.categories().empty() ||
-      request.categories_size() > kMaxCategories) {
     return Refusal(peer, request, "",
-                   absl::InvalidArgumentError("ask for 1 to 32 categories"));
+                   fresh.code() == absl::StatusCode::kAlreadyExists
+                       ? PeerRefusal::kReplay
+                   : fresh.code() == absl::StatusCode::kFailedPrecondition
+                       ? PeerRefusal::kStale
+                       : PeerRefusal::kMalformed);
   }
   absl::StatusOr<std::string> subject =
       deps_.handles->Resolve(request.handle(), peer.agency_id());
-  if (!subject.ok()) return Refusal(peer, request, "", subject.status());
+  if (!subject.ok()) {
+    return Refusal(peer, request, "",
+                   subject.status().code() == absl::StatusCode::kNotFound
+                       ? PeerRefusal::kUnknownHandle
+                       : PeerRefusal::kHolderUnavailable);
+  }
 
   std::shared_ptr<const policy::CompiledPolicy> policy = deps_.policy->Get();
   if (policy == nullptr) {
-    return Refusal(peer, request, *subject,
-                   absl::FailedPreconditionError(
-                       "the holder has no sharing policy loaded; nothing is "
-                       "shared"));
+    return Refusal(peer, request, *subject, PeerRefusal::kNoPolicy);
   }
   std::shared_ptr<const policy::CompiledConsents> consents =
       deps_.consents->Snapshot(*subject);
@@ -167,10 +215,11 @@ Holder::Outcome Holder::Decide(const haven::v1::Member& peer,
   absl::StatusOr<haven::v1::Decision> decision =
       evaluator.Evaluate(*policy, *consents, ask);
   if (!decision.ok()) {
-    return Refusal(peer, request, *subject, decision.status());
+    return Refusal(peer, request, *subject, PeerRefusal::kMalformed);
   }
 
   Outcome out;
+  out.request = request;
   out.principal =
       absl::StrCat(peer.agency_id(), "/", request.requester_principal());
   out.subject_id = *subject;
@@ -210,7 +259,10 @@ Holder::Outcome Holder::Decide(const haven::v1::Member& peer,
     absl::StatusOr<std::vector<haven::v1::Record>> records =
         deps_.vault->List(*subject);
     if (!records.ok()) {
-      return Refusal(peer, request, *subject, records.status());
+      return Refusal(peer, request, *subject,
+                     records.status().code() == absl::StatusCode::kNotFound
+                         ? PeerRefusal::kUnknownHandle
+                         : PeerRefusal::kHolderUnavailable);
     }
     for (auto& record : *records) {
       for (auto& field : *record.mutable_fields()) {
@@ -220,15 +272,12 @@ Holder::Outcome Holder::Decide(const haven::v1::Member& peer,
       }
     }
   }
-  // Take the uses before anything is logged as disclosed: a consent revoked
-  // or used up while this request was being decided is refused here. The
-  // counts are written unsynced; the audit append is a synced write to the
-  // same database and makes them durable before anything leaves.
-  const std::vector<std::string> used(consent_ids.begin(), consent_ids.end());
-  absl::StatusOr<consent::ConsentRegistry::TakenUses> taken =
-      deps_.consents->ConsumeUses(used, now);
-  if (!taken.ok()) return Refusal(peer, request, *subject, taken.status());
-  out.taken = *std::move(taken);
+  // Even a decision that gives nothing rests on this generation of the
+  // subject's consents and refusals; one that gives something also takes a
+  // use of each consent it rests on.
+  out.claim.subject_id = *subject;
+  out.claim.generation = consents->generation;
+  out.claim.consent_ids.assign(consent_ids.begin(), consent_ids.end());
   int64_t data_life = 0;
   for (const auto& id : consent_ids) {
     auto history = deps_.consents->Get(id);

@@ -7,10 +7,14 @@
 // each request is decided on its own: it must name the same agency, pass the
 // replay and clock checks and name a handle issued to this peer (or get the
 // same NOT_FOUND as an unknown one); then the need-to-know decision on the
-// live policy and the subject's consents. Every decision, refusals included,
-// is logged, the batch's entries in one commit, and only once they are
-// durable do the allowed fields leave, each answer with its entry's index,
-// checkpoint and inclusion proof, the batch of answers signed once.
+// live policy and the subject's consents. The consent uses of the batch's
+// disclosures are then claimed (ConsentRegistry::ClaimUses): a consent or
+// refusal that changed since its decision refuses the request there. Every
+// decision, refusals included, is logged with the use counts in one commit,
+// and only once it is durable do the allowed fields leave, each answer with
+// its entry's index, checkpoint and inclusion proof, the batch of answers
+// signed once. A peer sees a refusal only as one of the fixed reasons of
+// peer_refusal.h.
 //
 // Deciding is CPU work and local reads; the one wait, for the commit, ends
 // in a callback, so no thread blocks on it. Thread-safe.
@@ -29,6 +33,7 @@
 #include "server/consent/consent_registry.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/exchange/handle_store.h"
+#include "server/exchange/peer_refusal.h"
 #include "server/exchange/replay_guard.h"
 #include "server/vault/record_vault.h"
 
@@ -68,29 +73,32 @@ class Holder {
 
  private:
   // What Decide reached for one request, not yet on record: a refusal
-  // (`refused` not OK), or a disclosure waiting for its entry's index.
+  // (`refused` not OK), or a decision whose answer waits for its entry's
+  // index.
   struct Outcome {
     absl::Status refused;
+    haven::v1::DisclosureRequest request;
     haven::v1::AuditEntry entry;
     std::string principal;
     std::string subject_id;
-    // A disclosure: everything but the audit index, checkpoint, proof and
-    // leaf; and the consent uses it took, given back if it is not logged.
+    // A decision: everything but the audit index, checkpoint, proof and
+    // leaf; and the consent uses it must claim before it is logged.
     haven::v1::Disclosure disclosure;
-    consent::ConsentRegistry::TakenUses taken;
+    consent::ConsentRegistry::UseClaim claim;
   };
   // A batch between its decisions and its commit.
   struct Batch;
 
   Outcome Decide(const haven::v1::Member& peer,
                  const std::string& request_bytes);
-  // A refusal of a request that parsed, logged with what it says.
+  // A refusal of a request that parsed, logged with what it says and the
+  // fixed reason the peer is given.
   static Outcome Refusal(const haven::v1::Member& peer,
                          const haven::v1::DisclosureRequest& request,
-                         const std::string& subject_id, absl::Status why);
+                         const std::string& subject_id, PeerRefusal why);
   // The refusal of a batch that cannot be trusted, logged with nothing from
   // its body, then reported to `done`.
-  void RefuseBatch(const haven::v1::Member& peer, absl::Status why,
+  void RefuseBatch(const haven::v1::Member& peer, PeerRefusal why,
                    DiscloseDone done);
   // Answers every request of `batch`, whose entries start at `first_index`.
   absl::StatusOr<haven::v1::DiscloseResponse> Answer(

@@ -1,20 +1,20 @@
 #include "server/exchange/peer_outbox.h"
 
 #include <cstdio>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "rocksdb/db.h"
 #include "server/crypto/key_derivation.h"
 
 namespace haven::server::exchange {
 namespace {
 
-constexpr char kOutboxPrefix[] = "exchange/outbox/";
+using storage::Family;
+
+constexpr char kOutboxPrefix[] = "o/";
 
 // Zero-padded so that keys sort oldest first.
 std::string OutboxKey(absl::Time now) {
@@ -24,20 +24,19 @@ std::string OutboxKey(absl::Time now) {
   return absl::StrCat(kOutboxPrefix, stamp, "/", crypto::RandomHexId(8));
 }
 
+std::string Place(absl::string_view key) {
+  return absl::StrCat("exchange/", key);
+}
+
 }  // namespace
 
-absl::Status PeerOutbox::Add(haven::v1::OutboxMessage message, absl::Time now) {
-  if (message.to_agency_id().empty() ||
-      message.message_case() == haven::v1::OutboxMessage::MESSAGE_NOT_SET) {
-    return absl::InvalidArgumentError("outbox message needs a peer and a body");
-  }
+void PeerOutbox::Add(haven::v1::OutboxMessage message, absl::Time now,
+                     storage::WriteBatch* batch) const {
   message.set_created_unix(absl::ToUnixSeconds(now));
   message.set_attempts(0);
-  return storage::FromRocksDb(
-      db_->db()->Put(storage::SyncedWrite(),
-                     db_->family(storage::Family::kMeta), OutboxKey(now),
-                     message.SerializeAsString()),
-      "store outbox message");
+  std::string key = OutboxKey(now);
+  std::string sealed = sealer_->Seal(Place(key), message.SerializeAsString());
+  batch->Put(Family::kExchange, std::move(key), std::move(sealed));
 }
 
 bool PeerOutbox::IsPermanent(const absl::Status& status) {
@@ -67,6 +66,7 @@ PeerOutbox::PassResult PeerOutbox::DeliverPending(const Sender& send) {
     total.delivered += pass.delivered;
     total.dropped += pass.dropped;
     total.pending = pass.pending;
+    if (!pass.status.ok()) total.status = pass.status;
     absl::MutexLock lock(&mu_);
     if (!again_) {
       delivering_ = false;
@@ -77,26 +77,27 @@ PeerOutbox::PassResult PeerOutbox::DeliverPending(const Sender& send) {
 }
 
 PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
-  auto* family = db_->family(storage::Family::kMeta);
-  std::vector<std::pair<std::string, std::string>> stored;
-  {
-    const rocksdb::Slice prefix(kOutboxPrefix);
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->db()->NewIterator(rocksdb::ReadOptions(), family));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-         it->Next()) {
-      stored.emplace_back(it->key().ToString(), it->value().ToString());
-    }
-  }
   PassResult result;
+  std::vector<std::pair<std::string, std::string>> stored;
+  result.status =
+      storage_->Scan(Family::kExchange, kOutboxPrefix,
+                     [&](absl::string_view key, absl::string_view value) {
+                       stored.emplace_back(key, value);
+                       return true;
+                     });
+  if (!result.status.ok()) return result;
   absl::flat_hash_set<std::string> unreachable;
   for (auto& [key, value] : stored) {
+    absl::StatusOr<std::string> plain =
+        sealer_->Open(Place(key), value, "a stored peer outbox message");
     haven::v1::OutboxMessage message;
-    if (!message.ParseFromString(value)) {
-      // Unreadable: it can never be sent, and keeping it would stall nothing
-      // but clutter every pass.
-      (void)db_->db()->Delete(storage::SyncedWrite(), family, key);
-      ++result.dropped;
+    if (!plain.ok() || !message.ParseFromString(*plain)) {
+      // Never sent: an altered message is not obeyed, and it stays for
+      // the operator to see.
+      result.status = plain.ok() ? absl::DataLossError(
+                                       "a stored peer outbox message is "
+                                       "malformed")
+                                 : plain.status();
       continue;
     }
     // One failed try per peer per pass: a peer that is down costs one
@@ -107,14 +108,18 @@ PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
     }
     absl::Status sent = send(message);
     if (sent.ok() || IsPermanent(sent)) {
-      (void)db_->db()->Delete(storage::SyncedWrite(), family, key);
+      storage::WriteBatch remove;
+      remove.Delete(Family::kExchange, key);
+      // At least once: if this is lost, the peer gets the message again.
+      if (absl::Status removed = log_->CommitState(std::move(remove));
+          !removed.ok()) {
+        result.status = removed;
+        return result;
+      }
       ++(sent.ok() ? result.delivered : result.dropped);
       continue;
     }
     unreachable.insert(message.to_agency_id());
-    message.set_attempts(message.attempts() + 1);
-    (void)db_->db()->Put(rocksdb::WriteOptions(), family, key,
-                         message.SerializeAsString());
     ++result.pending;
   }
   return result;

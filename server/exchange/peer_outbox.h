@@ -3,14 +3,16 @@
 //
 // A grantee that is down when a survivor's consent is recorded must still
 // get the subject handle, and a grantee told nothing of a revocation keeps
-// asking in vain; so offers and notices are stored (synced) before the
-// first attempt and retried by DeliverPending until the peer accepts them,
-// or refuses them for good. Delivery is at least once: the receiving calls
-// are idempotent (a handle is stored once; a notice is logged again).
+// asking in vain; so offers and notices are stored in the same commit as
+// the change they announce, and retried by DeliverPending until the peer
+// accepts them, or refuses them for good. Delivery is at least once: the
+// receiving calls are idempotent (a handle is stored once; a notice is
+// logged again).
 //
-// Stored in the node database (meta family, "exchange/outbox/" prefix);
-// keys hold a time and a random id only. Thread-safe; delivery passes do
-// not overlap, and a pass asked for while one runs runs right after it.
+// Stored in the kExchange family ("o/<time>/<random id>"), each message
+// sealed and bound to its key; a message that does not open is never sent
+// (the pass reports DATA_LOSS). Thread-safe; delivery passes do not overlap,
+// and a pass asked for while one runs runs right after it.
 #ifndef HAVEN_SERVER_EXCHANGE_PEER_OUTBOX_H_
 #define HAVEN_SERVER_EXCHANGE_PEER_OUTBOX_H_
 
@@ -21,7 +23,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "haven/v1/exchange.pb.h"
-#include "server/storage/database.h"
+#include "server/audit/audit_log.h"
+#include "server/crypto/state_sealer.h"
+#include "server/storage/storage.h"
 
 namespace haven::server::exchange {
 
@@ -35,13 +39,20 @@ class PeerOutbox {
     int delivered = 0;  // accepted by the peer, removed
     int pending = 0;    // peer unreachable or not ready; kept for next pass
     int dropped = 0;    // refused for good (see IsPermanent); removed
+    // DATA_LOSS if a stored message did not open (it is left alone).
+    absl::Status status;
   };
 
-  // `db` must outlive the outbox.
-  explicit PeerOutbox(storage::Database* db) : db_(db) {}
+  // All borrowed; must outlive the outbox. Removals are committed through
+  // `log` (AuditLog::CommitState) so the state summary stays true.
+  PeerOutbox(storage::Storage* storage, const crypto::StateSealer* sealer,
+             audit::AuditLog* log)
+      : storage_(storage), sealer_(sealer), log_(log) {}
 
-  // Stores `message` (stamped with `now`) until a pass delivers it.
-  absl::Status Add(haven::v1::OutboxMessage message, absl::Time now);
+  // Adds storing `message` (stamped with `now`) to `batch`; the caller
+  // commits it with the change it announces.
+  void Add(haven::v1::OutboxMessage message, absl::Time now,
+           storage::WriteBatch* batch) const;
 
   // Tries every stored message, oldest first. If a pass is already running,
   // asks it to run once more and returns an empty result at once.
@@ -54,7 +65,9 @@ class PeerOutbox {
  private:
   PassResult OnePass(const Sender& send);
 
-  storage::Database* const db_;
+  storage::Storage* const storage_;
+  const crypto::StateSealer* const sealer_;
+  audit::AuditLog* const log_;
   absl::Mutex mu_;
   bool delivering_ ABSL_GUARDED_BY(mu_) = false;
   bool again_ ABSL_GUARDED_BY(mu_) = false;

@@ -27,4 +27,10 @@ absl::Status ReplayGuard::Check(const std::string& request_id, absl::Time sent,
   return absl::OkStatus();
 }
 
+void ReplayGuard::Remember(const std::string& request_id, absl::Time seen) {
+  if (request_id.empty()) return;
+  absl::MutexLock lock(&mu_);
+  if (seen_.insert(request_id).second) by_time_.emplace_back(seen, request_id);
+}
+
 }  // namespace haven::server::exchange

@@ -3,7 +3,10 @@
 //
 // Ids are remembered for twice the window, so a replay is refused for as
 // long as its timestamp could still be accepted. Memory is bounded by the
-// request rate times the window. Thread-safe.
+// request rate times the window. The holder logs every request id it
+// decides, so at start the node gives the guard the ids of the log's
+// recent entries (Remember) and a replay across a restart is refused too.
+// Thread-safe.
 #ifndef HAVEN_SERVER_EXCHANGE_REPLAY_GUARD_H_
 #define HAVEN_SERVER_EXCHANGE_REPLAY_GUARD_H_
 
@@ -28,6 +31,10 @@ class ReplayGuard {
   // time is outside the window; ALREADY_EXISTS for a replay.
   absl::Status Check(const std::string& request_id, absl::Time sent,
                      absl::Time now);
+  // Records `request_id` as seen at `seen` (from the log, at start).
+  void Remember(const std::string& request_id, absl::Time seen);
+  // How long an id must be remembered: twice the window.
+  absl::Duration memory() const { return 2 * window_; }
 
  private:
   const absl::Duration window_;

@@ -17,16 +17,12 @@ constexpr char kPrefix[] = "witness/";
 
 absl::Status Witness::WitnessPeer(const haven::v1::Member& peer) {
   absl::MutexLock lock(&mu_);
-  auto* family = deps_.db->family(storage::Family::kMeta);
   const std::string key = absl::StrCat(kPrefix, peer.agency_id());
   haven::v1::WitnessedCheckpoint previous;
-  std::string stored;
-  rocksdb::Status read =
-      deps_.db->db()->Get(rocksdb::ReadOptions(), family, key, &stored);
-  bool have_previous = read.ok() && previous.ParseFromString(stored);
-  if (!read.ok() && !read.IsNotFound()) {
-    return storage::FromRocksDb(read, "read witnessed checkpoint");
-  }
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                         deps_.storage->Get(storage::Family::kMeta, key));
+  const bool have_previous =
+      stored.has_value() && previous.ParseFromString(*stored);
 
   haven::v1::ExchangeCheckpointRequest call;
   *call.mutable_checkpoint() = deps_.own_log->LatestCheckpoint();
@@ -72,10 +68,9 @@ absl::Status Witness::WitnessPeer(const haven::v1::Member& peer) {
   next.mutable_checkpoint()->set_tree_size(body->tree_size);
   next.mutable_checkpoint()->set_root_hash(body->root_hash);
   next.set_verified_unix(deps_.clock->NowUnix());
-  return storage::FromRocksDb(
-      deps_.db->db()->Put(storage::SyncedWrite(), family, key,
-                          next.SerializeAsString()),
-      "store witnessed checkpoint");
+  storage::WriteBatch write;
+  write.Put(storage::Family::kMeta, key, next.SerializeAsString());
+  return deps_.storage->Write(write, /*sync=*/true);
 }
 
 int Witness::WitnessAll() {
@@ -94,21 +89,22 @@ int Witness::WitnessAll() {
 absl::StatusOr<std::vector<haven::v1::WitnessedCheckpoint>> Witness::Witnessed(
     const std::string& agency_id) const {
   std::vector<haven::v1::WitnessedCheckpoint> out;
-  const std::string prefix = absl::StrCat(kPrefix, agency_id);
-  std::unique_ptr<rocksdb::Iterator> it(deps_.db->db()->NewIterator(
-      rocksdb::ReadOptions(), deps_.db->family(storage::Family::kMeta)));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    haven::v1::WitnessedCheckpoint witnessed;
-    if (!witnessed.ParseFromString(it->value().ToString())) {
-      return absl::DataLossError("stored witnessed checkpoint is corrupt");
-    }
-    if (!agency_id.empty() && witnessed.agency_id() != agency_id) continue;
-    out.push_back(std::move(witnessed));
-  }
-  if (!it->status().ok()) {
-    return storage::FromRocksDb(it->status(), "list witnessed checkpoints");
-  }
+  absl::Status bad;
+  HAVEN_RETURN_IF_ERROR(deps_.storage->Scan(
+      storage::Family::kMeta, absl::StrCat(kPrefix, agency_id),
+      [&](absl::string_view, absl::string_view value) {
+        haven::v1::WitnessedCheckpoint witnessed;
+        if (!witnessed.ParseFromArray(value.data(),
+                                      static_cast<int>(value.size()))) {
+          bad = absl::DataLossError("stored witnessed checkpoint is corrupt");
+          return false;
+        }
+        if (agency_id.empty() || witnessed.agency_id() == agency_id) {
+          out.push_back(std::move(witnessed));
+        }
+        return true;
+      }));
+  HAVEN_RETURN_IF_ERROR(bad);
   return out;
 }
 

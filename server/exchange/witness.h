@@ -6,7 +6,7 @@
 //
 // An inconsistent or badly signed checkpoint is never stored: the earlier
 // one stays as evidence and the event is logged. Stored in the meta family
-// ("witness/<agency>"). Thread-safe.
+// ("witness/<agency>"), through the Storage seam. Thread-safe.
 #ifndef HAVEN_SERVER_EXCHANGE_WITNESS_H_
 #define HAVEN_SERVER_EXCHANGE_WITNESS_H_
 
@@ -20,7 +20,7 @@
 #include "server/audit/audit_log.h"
 #include "server/exchange/peer_client.h"
 #include "server/federation/manifest.h"
-#include "server/storage/database.h"
+#include "server/storage/storage.h"
 
 namespace haven::server::exchange {
 
@@ -29,7 +29,7 @@ class Witness {
   // Everything borrowed; must outlive the Witness.
   struct Deps {
     std::string agency_id;
-    storage::Database* db = nullptr;
+    storage::Storage* storage = nullptr;
     const federation::FederationRegistry* federation = nullptr;
     PeerClient* peers = nullptr;
     const audit::AuditLog* own_log = nullptr;

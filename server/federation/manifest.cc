@@ -127,21 +127,37 @@ absl::StatusOr<std::unique_ptr<FederationRegistry>> FederationRegistry::Create(
   return registry;
 }
 
+std::unique_ptr<FederationRegistry> FederationRegistry::ForManifest(
+    std::shared_ptr<const Manifest> manifest) {
+  std::unique_ptr<FederationRegistry> registry(new FederationRegistry(""));
+  registry->Install(std::move(manifest));
+  return registry;
+}
+
 std::shared_ptr<const Manifest> FederationRegistry::current() const {
   absl::MutexLock lock(&mu_);
   return current_;
 }
 
-absl::StatusOr<std::shared_ptr<const Manifest>> FederationRegistry::Reload() {
+absl::StatusOr<std::shared_ptr<const Manifest>> FederationRegistry::Load()
+    const {
   if (path_.empty()) {
     return absl::FailedPreconditionError(
         "no manifest_file is configured on this node");
   }
-  auto loaded = Manifest::LoadFile(path_);
-  if (!loaded.ok()) return loaded.status();
+  return Manifest::LoadFile(path_);
+}
+
+void FederationRegistry::Install(std::shared_ptr<const Manifest> manifest) {
   absl::MutexLock lock(&mu_);
-  current_ = *loaded;
-  return current_;
+  current_ = std::move(manifest);
+}
+
+absl::StatusOr<std::shared_ptr<const Manifest>> FederationRegistry::Reload() {
+  auto loaded = Load();
+  if (!loaded.ok()) return loaded.status();
+  Install(*loaded);
+  return *loaded;
 }
 
 }  // namespace haven::server::federation

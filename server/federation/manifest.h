@@ -44,10 +44,18 @@ class FederationRegistry {
   // refused.
   static absl::StatusOr<std::unique_ptr<FederationRegistry>> Create(
       const std::string& path);
+  // A registry holding `manifest`, with no file behind it (Load and Reload
+  // fail): for nodes built in process by tests and tools.
+  static std::unique_ptr<FederationRegistry> ForManifest(
+      std::shared_ptr<const Manifest> manifest);
 
   std::shared_ptr<const Manifest> current() const;
   // Re-reads the file. On error the current manifest stays in force.
   absl::StatusOr<std::shared_ptr<const Manifest>> Reload();
+  // Reads and checks the file without putting it in force (so a caller can
+  // log the change first), and puts a loaded manifest in force.
+  absl::StatusOr<std::shared_ptr<const Manifest>> Load() const;
+  void Install(std::shared_ptr<const Manifest> manifest);
 
  private:
   explicit FederationRegistry(std::string path) : path_(std::move(path)) {}

@@ -1,11 +1,14 @@
 // havend: the Haven node daemon.
 //
-// Exit codes: 0 clean stop; 1 could not start (storage, keys, ports);
-// 2 usage or configuration error.
+// Exit codes: 0 clean stop; 1 could not start (storage, keys, ports, a
+// failed start check); 2 usage or configuration error; 3 stopped after a
+// storage failure (fail-stop).
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -38,8 +41,11 @@ Options:
   --help          show this help
   --version       print the version
 
-Stops cleanly on SIGTERM or SIGINT.
-Exit codes: 0 stopped cleanly, 1 could not start, 2 usage or config error.
+Stops cleanly on SIGTERM or SIGINT. Stops at once, with exit code 3, when
+a write to its storage fails (fail-stop): a supervisor should restart it,
+and the start checks and repairs what the failure left.
+Exit codes: 0 stopped cleanly, 1 could not start, 2 usage or config error,
+3 stopped after a storage failure.
 )";
 
 int Fail(int code, const std::string& message) {
@@ -122,6 +128,8 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  // Raised by the node itself when its storage fails (fail-stop).
+  sigaddset(&stop_signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto node = haven::server::node::Node::Create(*std::move(loaded));
@@ -130,8 +138,9 @@ int main(int argc, char** argv) {
     std::printf("verifier_key: %s\n", (*node)->verifier_key().c_str());
     return 0;
   }
+  (*node)->SetFailStopHandler([] { kill(getpid(), SIGUSR1); });
   if (absl::Status s = (*node)->Start(); !s.ok()) {
-    return Fail(1, std::string(s.message()));
+    return Fail((*node)->failed() ? 3 : 1, std::string(s.message()));
   }
   haven::server::node::LogEvent(
       "node_started",
@@ -141,7 +150,15 @@ int main(int argc, char** argv) {
                                                 : (*node)->peer_address()}});
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  do {
+    sigwait(&stop_signals, &signal_number);
+  } while (signal_number == SIGUSR1 && !(*node)->failed());
+  if ((*node)->failed()) {
+    // Nothing more is written: the process exits as it is, and the next
+    // start finishes what the failed write left.
+    haven::server::node::LogEvent("node_stopped_after_storage_failure");
+    std::_Exit(3);
+  }
   haven::server::node::LogEvent("node_stopping",
                                 {{"signal", strsignal(signal_number)}});
   (*node)->Shutdown(absl::Seconds(5));

@@ -13,13 +13,14 @@
 #include "policy/policy_holder.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
-#include "server/audit/audit_store.h"
 #include "server/auth/authenticator.h"
 #include "server/consent/consent_registry.h"
-#include "server/consent/consent_store.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/crypto/master_key.h"
 #include "server/crypto/node_keys.h"
+#include "server/crypto/state_sealer.h"
+#include "server/exchange/consent_fanout.h"
+#include "server/exchange/grantee_inbox.h"
 #include "server/exchange/handle_store.h"
 #include "server/exchange/holder.h"
 #include "server/exchange/notice_board.h"
@@ -31,9 +32,10 @@
 #include "server/exchange/witness.h"
 #include "server/federation/manifest.h"
 #include "server/node/event_log.h"
+#include "server/node/recovery.h"
 #include "server/services/services.h"
 #include "server/services/work_pool.h"
-#include "server/storage/database.h"
+#include "server/storage/rocksdb_storage.h"
 #include "server/vault/record_vault.h"
 
 namespace haven::server::node {
@@ -59,6 +61,30 @@ std::string AuditOrigin(const std::string& agency_id) {
 
 namespace {
 
+// Whether an advocate may name `grantee` in a consent: a member of the
+// federation other than this node, and active (or any sector).
+absl::Status CheckGrantee(const federation::Manifest& manifest,
+                          const std::string& self,
+                          const haven::v1::Grantee& grantee) {
+  if (!grantee.has_agency_id()) return absl::OkStatus();
+  const std::string& id = grantee.agency_id();
+  if (id == self) {
+    return absl::InvalidArgumentError(
+        "consent: the grantee cannot be this node's own agency");
+  }
+  const haven::v1::Member* member = manifest.Find(id);
+  if (member == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consent: grantee agency '", id,
+                     "' is not a member of the federation manifest"));
+  }
+  if (member->status() != haven::v1::MEMBER_ACTIVE) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("consent: grantee agency '", id, "' is suspended"));
+  }
+  return absl::OkStatus();
+}
+
 // Replaces the port of "host:port" with `port`.
 std::string WithPort(const std::string& address, int port) {
   return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
@@ -69,28 +95,29 @@ std::string WithPort(const std::string& address, int port) {
 // Everything the node owns besides its servers. Declared here so node.h
 // stays free of module headers.
 struct Node::Modules {
-  std::unique_ptr<storage::Database> database;
+  std::unique_ptr<storage::Storage> storage;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<federation::FederationRegistry> federation;
   std::unique_ptr<services::WorkPool> pool;
   std::unique_ptr<crypto::Ed25519Signer> signer;
+  std::unique_ptr<crypto::StateSealer> sealer;
   crypto::SecretBytes pseudonym_key;
   std::unique_ptr<vault::RecordVault> vault;
-  std::unique_ptr<audit::AuditStore> audit_store;
   std::unique_ptr<audit::AuditLog> audit_log;
   std::unique_ptr<audit::AuditRecorder> recorder;
-  std::unique_ptr<consent::ConsentStore> consent_store;
+  std::unique_ptr<exchange::HandleStore> handles;
+  std::unique_ptr<exchange::PeerOutbox> outbox;
+  std::unique_ptr<exchange::ConsentFanout> fanout;
   std::unique_ptr<consent::ConsentRegistry> consents;
   std::unique_ptr<policy::PolicyHolder> policy;
-  std::unique_ptr<exchange::HandleStore> handles;
   std::unique_ptr<exchange::ReplayGuard> replay;
   std::unique_ptr<exchange::PeerClient> peers;
   std::unique_ptr<exchange::NoticeBoard> notices;
+  std::unique_ptr<exchange::GranteeInbox> inbox;
   std::unique_ptr<exchange::Holder> holder;
   std::unique_ptr<exchange::Requester> requester;
   std::unique_ptr<exchange::Witness> witness;
-  std::unique_ptr<exchange::PeerOutbox> outbox;
-  exchange::PeerOutbox::Sender send_to_peer;  // set by WireExchangeHooks
+  exchange::PeerOutbox::Sender send_to_peer;
   services::ServiceContext service_context;
   std::string tls_cert;
   std::string tls_key;
@@ -101,10 +128,13 @@ Node::Node(LoadedConfig config) : config_(std::move(config)) {}
 
 Node::~Node() { Shutdown(absl::Seconds(1)); }
 
-absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
+absl::StatusOr<std::unique_ptr<Node>> Node::Create(
+    LoadedConfig config, std::unique_ptr<storage::Storage> storage) {
   std::unique_ptr<Node> node(new Node(std::move(config)));
   const haven::v1::NodeConfig& c = node->config_.config;
   auto modules = std::make_unique<Modules>();
+  Modules* m = modules.get();
+  const policy::Clock* clock = policy::SystemClock::Get();
 
   auto cert = ReadFile(c.tls().cert_file(), "TLS certificate");
   if (!cert.ok()) return cert.status();
@@ -112,9 +142,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
   if (!key.ok()) return key.status();
   auto ca = ReadFile(c.tls().ca_file(), "task-force CA certificate");
   if (!ca.ok()) return ca.status();
-  modules->tls_cert = *std::move(cert);
-  modules->tls_key = *std::move(key);
-  modules->tls_ca = *std::move(ca);
+  m->tls_cert = *std::move(cert);
+  m->tls_key = *std::move(key);
+  m->tls_ca = *std::move(ca);
 
   auto master_key = crypto::LoadMasterKeyFile(c.master_key_file());
   if (!master_key.ok()) {
@@ -123,23 +153,41 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
                                      ": ", master_key.status().message()));
   }
 
-  storage::Database::Options db_options;
-  db_options.path = c.data_dir();
-  auto database = storage::Database::Open(std::move(db_options));
-  if (!database.ok()) return database.status();
-  modules->database = *std::move(database);
+  if (storage == nullptr) {
+    storage::Database::Options db_options;
+    db_options.path = c.data_dir();
+    auto opened = storage::RocksDbStorage::Open(std::move(db_options));
+    if (!opened.ok()) return opened.status();
+    storage = *std::move(opened);
+  }
+  m->storage = std::move(storage);
+  // Fail-stop: the first failed write or sync stops every RPC at once (the
+  // storage refuses all later writes) and tells whoever runs the node.
+  Node* raw_node = node.get();
+  m->storage->OnWriteFailure([raw_node](const absl::Status& failure) {
+    LogEvent("fail_stop", {{"status", absl::StatusCodeToString(failure.code())},
+                           {"error", std::string(failure.message())}});
+    raw_node->OnFailStop();
+  });
 
   auto signing_seed = crypto::DeriveSigningSeed(*master_key);
   if (!signing_seed.ok()) return signing_seed.status();
   auto signer = crypto::Ed25519Signer::FromSeed(*signing_seed);
   if (!signer.ok()) return signer.status();
-  modules->signer = *std::move(signer);
+  m->signer = *std::move(signer);
   auto pseudonym_key = crypto::DerivePseudonymKey(*master_key);
   if (!pseudonym_key.ok()) return pseudonym_key.status();
-  modules->pseudonym_key = *std::move(pseudonym_key);
+  m->pseudonym_key = *std::move(pseudonym_key);
+  auto sealer = crypto::StateSealer::Create(*master_key);
+  if (!sealer.ok()) return sealer.status();
+  m->sealer = *std::move(sealer);
 
+  auto in_data_dir = [&c](const absl::Status& s) {
+    return absl::Status(
+        s.code(), absl::StrCat(s.message(), " (data dir ", c.data_dir(), ")"));
+  };
   vault::RecordVault::Options vault_options;
-  vault_options.db = modules->database.get();
+  vault_options.storage = m->storage.get();
   vault_options.master_key = *std::move(master_key);
   auto vault = vault::RecordVault::Create(std::move(vault_options));
   if (!vault.ok()) {
@@ -148,32 +196,82 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
         absl::StrCat(vault.status().message(), " (data dir ", c.data_dir(),
                      ", master key ", c.master_key_file(), ")"));
   }
-  modules->vault = *std::move(vault);
+  m->vault = *std::move(vault);
 
-  modules->audit_store =
-      std::make_unique<audit::RocksDbAuditStore>(modules->database.get());
   audit::AuditLog::Options log_options;
   log_options.origin = AuditOrigin(c.agency_id());
-  log_options.signer = modules->signer.get();
-  log_options.store = modules->audit_store.get();
+  log_options.agency_id = c.agency_id();
+  log_options.signer = m->signer.get();
+  log_options.sealer = m->sealer.get();
+  log_options.storage = m->storage.get();
+  log_options.clock = clock;
   auto audit_log = audit::AuditLog::Open(std::move(log_options));
-  if (!audit_log.ok()) return audit_log.status();
-  modules->audit_log = *std::move(audit_log);
-  modules->recorder = std::make_unique<audit::AuditRecorder>(
-      c.agency_id(), modules->audit_log.get(), &modules->pseudonym_key);
+  if (!audit_log.ok()) return in_data_dir(audit_log.status());
+  m->audit_log = *std::move(audit_log);
+  if (const auto& r = m->audit_log->recovery(); r.unconfirmed_commit) {
+    LogEvent("recovered_failed_commit",
+             {{"voided_first", absl::StrCat(r.voided_first)},
+              {"voided_end", absl::StrCat(r.voided_end)},
+              {"kept", absl::StrCat(r.kept.size())}});
+  }
+  m->recorder = std::make_unique<audit::AuditRecorder>(
+      c.agency_id(), m->audit_log.get(), &m->pseudonym_key, clock);
 
-  modules->consent_store =
-      std::make_unique<consent::RocksDbConsentStore>(modules->database.get());
+  auto federation = federation::FederationRegistry::Create(c.manifest_file());
+  if (!federation.ok()) return federation.status();
+  m->federation = *std::move(federation);
+  if (!c.manifest_file().empty() &&
+      m->federation->current()->Find(c.agency_id()) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        node->config_.Where("manifest_file"), ": ", c.manifest_file(),
+        " does not list this node's agency '", c.agency_id(), "'"));
+  }
+
+  // Bodies of RPCs that wait (synced writes) run here, not on gRPC's
+  // reactor threads; the pool is sized so that many such waits share one
+  // sync (group commit). Disclosures hold no pool thread while they wait
+  // for a peer or for the audit log: those waits end in callbacks.
+  m->pool = std::make_unique<services::WorkPool>(64);
+
+  m->handles = std::make_unique<exchange::HandleStore>(m->storage.get(),
+                                                       m->sealer.get());
+  m->outbox = std::make_unique<exchange::PeerOutbox>(
+      m->storage.get(), m->sealer.get(), m->audit_log.get());
+  m->fanout =
+      std::make_unique<exchange::ConsentFanout>(exchange::ConsentFanout::Deps{
+          c.agency_id(), clock, m->signer.get(), m->federation.get(),
+          m->handles.get(), m->outbox.get(), m->recorder.get(), [m] {
+            m->pool->Schedule(
+                [m] { m->outbox->DeliverPending(m->send_to_peer); });
+          }});
+
   consent::ConsentRegistry::Options consent_options;
-  consent_options.store = modules->consent_store.get();
-  consent_options.clock = policy::SystemClock::Get();
-  consent_options.signer = modules->signer.get();
+  consent_options.storage = m->storage.get();
+  consent_options.audit = m->recorder.get();
+  consent_options.sealer = m->sealer.get();
+  consent_options.clock = clock;
+  consent_options.signer = m->signer.get();
+  consent_options.observer = m->fanout.get();
   consent_options.issuer = c.agency_id();
+  consent_options.check_grantee =
+      [m, self = c.agency_id()](const haven::v1::Grantee& grantee) {
+        return CheckGrantee(*m->federation->current(), self, grantee);
+      };
+  consent_options.check_subject = [m](absl::string_view subject_id) {
+    return m->vault->CheckSubject(subject_id);
+  };
   auto consents = consent::ConsentRegistry::Create(std::move(consent_options));
-  if (!consents.ok()) return consents.status();
-  modules->consents = *std::move(consents);
+  if (!consents.ok()) return in_data_dir(consents.status());
+  m->consents = *std::move(consents);
 
-  modules->policy = std::make_unique<policy::PolicyHolder>();
+  m->replay = std::make_unique<exchange::ReplayGuard>(absl::Seconds(120));
+  if (absl::Status tail = CheckLogTail(*m->audit_log, *m->consents,
+                                       c.agency_id(), *clock, m->replay.get());
+      !tail.ok()) {
+    return in_data_dir(tail);
+  }
+
+  m->policy = std::make_unique<policy::PolicyHolder>();
   if (!c.policy_file().empty()) {
     auto loaded = policy::LoadPolicyFile(c.policy_file());
     if (!loaded.ok()) return loaded.status();
@@ -185,74 +283,102 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(LoadedConfig config) {
     }
     auto compiled = policy::CompiledPolicy::Compile(loaded->policy);
     if (!compiled.ok()) return compiled.status();
-    modules->policy->Replace(*compiled);
+    m->policy->Replace(*compiled);
     for (const auto& warning : loaded->warnings) {
       LogEvent("policy_warning", {{"warning", warning}});
     }
   }
 
-  auto federation = federation::FederationRegistry::Create(c.manifest_file());
-  if (!federation.ok()) return federation.status();
-  modules->federation = *std::move(federation);
-  if (!c.manifest_file().empty() &&
-      modules->federation->current()->Find(c.agency_id()) == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        node->config_.Where("manifest_file"), ": ", c.manifest_file(),
-        " does not list this node's agency '", c.agency_id(), "'"));
-  }
-
-  modules->handles =
-      std::make_unique<exchange::HandleStore>(modules->database.get());
-  modules->replay = std::make_unique<exchange::ReplayGuard>(absl::Seconds(120));
-  modules->peers = std::make_unique<exchange::PeerClient>(
-      exchange::PeerClient::Tls{modules->tls_cert, modules->tls_key,
-                                modules->tls_ca},
+  m->peers = std::make_unique<exchange::PeerClient>(
+      exchange::PeerClient::Tls{m->tls_cert, m->tls_key, m->tls_ca},
       absl::Seconds(10));
-  modules->notices = std::make_unique<exchange::NoticeBoard>();
-  modules->outbox =
-      std::make_unique<exchange::PeerOutbox>(modules->database.get());
-  modules->holder = std::make_unique<exchange::Holder>(exchange::Holder::Deps{
-      c.agency_id(), policy::SystemClock::Get(), modules->signer.get(),
-      modules->replay.get(), modules->handles.get(), modules->policy.get(),
-      modules->consents.get(), modules->vault.get(), modules->recorder.get()});
-  modules->requester =
+  m->notices = std::make_unique<exchange::NoticeBoard>();
+  m->inbox = std::make_unique<exchange::GranteeInbox>(
+      exchange::GranteeInbox::Deps{c.agency_id(), m->handles.get(),
+                                   m->notices.get(), m->recorder.get()});
+  m->holder = std::make_unique<exchange::Holder>(exchange::Holder::Deps{
+      c.agency_id(), clock, m->signer.get(), m->replay.get(), m->handles.get(),
+      m->policy.get(), m->consents.get(), m->vault.get(), m->recorder.get()});
+  m->requester =
       std::make_unique<exchange::Requester>(exchange::Requester::Deps{
-          c.agency_id(), policy::SystemClock::Get(), modules->signer.get(),
-          modules->federation.get(), modules->peers.get(),
-          modules->recorder.get()});
+          c.agency_id(), clock, m->signer.get(), m->federation.get(),
+          m->peers.get(), m->recorder.get()});
+  m->witness = std::make_unique<exchange::Witness>(exchange::Witness::Deps{
+      c.agency_id(), m->storage.get(), m->federation.get(), m->peers.get(),
+      m->audit_log.get(), clock});
+  m->send_to_peer = [m](const haven::v1::OutboxMessage& message) {
+    auto manifest = m->federation->current();
+    const haven::v1::Member* peer = manifest->Find(message.to_agency_id());
+    if (peer == nullptr) {
+      return absl::NotFoundError("peer is no longer in the federation");
+    }
+    if (peer->status() != haven::v1::MEMBER_ACTIVE) {
+      return absl::FailedPreconditionError("peer is suspended");
+    }
+    const bool offer = message.has_offer_handle();
+    absl::Status sent =
+        offer ? m->peers->OfferHandle(*peer, message.offer_handle())
+              : m->peers->NotifyRevocation(*peer, message.revocation_notice());
+    LogEvent(offer ? (sent.ok() ? "handle_sent" : "handle_send_failed")
+                   : (sent.ok() ? "revocation_notice_sent"
+                                : "revocation_notice_failed"),
+             {{"to", peer->agency_id()},
+              {"status", absl::StatusCodeToString(sent.code())}});
+    return sent;
+  };
 
-  modules->witness =
-      std::make_unique<exchange::Witness>(exchange::Witness::Deps{
-          c.agency_id(), modules->database.get(), modules->federation.get(),
-          modules->peers.get(), modules->audit_log.get(),
-          policy::SystemClock::Get()});
-
-  modules->authenticator =
-      std::make_unique<auth::Authenticator>(c.principals());
-  // Bodies of RPCs that wait (synced writes) run here, not on gRPC's
-  // reactor threads; the pool is sized so that many such waits share one
-  // sync (group commit). Disclosures hold no pool thread while they wait
-  // for a peer or for the audit log: those waits end in callbacks.
-  modules->pool = std::make_unique<services::WorkPool>(64);
-  services::ServiceContext& context = modules->service_context;
+  m->authenticator = std::make_unique<auth::Authenticator>(c.principals());
+  services::ServiceContext& context = m->service_context;
   context.agency_id = c.agency_id();
-  context.authenticator = modules->authenticator.get();
-  context.pool = modules->pool.get();
-  context.federation = modules->federation.get();
+  context.authenticator = m->authenticator.get();
+  context.pool = m->pool.get();
+  context.federation = m->federation.get();
   context.version = HAVEN_VERSION_STRING;
   context.started = absl::Now();
-  context.vault = modules->vault.get();
-  context.audit = modules->recorder.get();
-  context.consents = modules->consents.get();
-  context.policy = modules->policy.get();
-  context.holder = modules->holder.get();
-  context.requester = modules->requester.get();
-  context.handles = modules->handles.get();
-  context.notices = modules->notices.get();
-  context.witness = modules->witness.get();
+  context.vault = m->vault.get();
+  context.audit = m->recorder.get();
+  context.consents = m->consents.get();
+  context.policy = m->policy.get();
+  context.holder = m->holder.get();
+  context.requester = m->requester.get();
+  context.handles = m->handles.get();
+  context.notices = m->notices.get();
+  context.witness = m->witness.get();
+  context.inbox = m->inbox.get();
+  context.storage = m->storage.get();
+  // A peer that exchanges checkpoints with us is up: give it what it is owed.
+  context.on_peer_contact = [m](const std::string&) {
+    m->pool->Schedule([m] { m->outbox->DeliverPending(m->send_to_peer); });
+  };
   node->modules_ = std::move(modules);
-  node->WireExchangeHooks();
   return node;
+}
+
+void Node::OnFailStop() {
+  absl::AnyInvocable<void()> handler;
+  {
+    absl::MutexLock lock(&stop_mu_);
+    failed_ = true;
+    handler = std::move(on_fail_stop_);
+  }
+  // Health checks report NOT_SERVING at once; RPCs already refuse.
+  for (auto* server : {local_server_.get(), peer_server_.get()}) {
+    if (server == nullptr) continue;
+    if (auto* health = server->GetHealthCheckService()) {
+      health->SetServingStatus(false);
+    }
+  }
+  if (handler) handler();
+}
+
+void Node::SetFailStopHandler(absl::AnyInvocable<void()> handler) {
+  absl::MutexLock lock(&stop_mu_);
+  on_fail_stop_ = std::move(handler);
+}
+
+bool Node::failed() const {
+  absl::MutexLock lock(&stop_mu_);
+  return failed_;
 }
 
 absl::Status Node::Start() {
@@ -370,130 +496,11 @@ void Node::Shutdown(absl::Duration grace) {
   }
   local_server_.reset();
   peer_server_.reset();
+  if (modules_->storage->stopped()) return;
   haven::v1::AuditEntry stopped;
   stopped.set_kind(haven::v1::NODE_STOPPED);
   // Best effort: a node that cannot log its stop is stopping anyway.
   (void)modules_->recorder->Record(stopped, "havend", "");
-}
-
-}  // namespace haven::server::node
-
-namespace haven::server::node {
-
-// Consent changes reach grantee nodes through the peer outbox, after the
-// change is durable and logged, so an advocate's call never waits on a
-// peer. A message is stored first and tried at once from the work pool; a
-// grantee that cannot be reached gets it on a later pass (when it next
-// exchanges checkpoints with this node, and every witness round). Its
-// requests are decided on the current consent in any case.
-void Node::WireExchangeHooks() {
-  Modules* m = modules_.get();
-  const std::string self = config_.config.agency_id();
-
-  m->send_to_peer = [m](const haven::v1::OutboxMessage& message) {
-    auto manifest = m->federation->current();
-    const haven::v1::Member* peer = manifest->Find(message.to_agency_id());
-    if (peer == nullptr) {
-      return absl::NotFoundError("peer is no longer in the federation");
-    }
-    if (peer->status() != haven::v1::MEMBER_ACTIVE) {
-      return absl::FailedPreconditionError("peer is suspended");
-    }
-    const bool offer = message.has_offer_handle();
-    absl::Status sent =
-        offer ? m->peers->OfferHandle(*peer, message.offer_handle())
-              : m->peers->NotifyRevocation(*peer, message.revocation_notice());
-    LogEvent(offer ? (sent.ok() ? "handle_sent" : "handle_send_failed")
-                   : (sent.ok() ? "revocation_notice_sent"
-                                : "revocation_notice_failed"),
-             {{"to", peer->agency_id()},
-              {"status", absl::StatusCodeToString(sent.code())}});
-    return sent;
-  };
-  // Stores a message for a peer, then tries the outbox from the work pool.
-  auto post = [m](haven::v1::OutboxMessage message) {
-    if (absl::Status stored = m->outbox->Add(std::move(message), absl::Now());
-        !stored.ok()) {
-      LogEvent("peer_outbox_store_failed",
-               {{"status", absl::StatusCodeToString(stored.code())}});
-      return;
-    }
-    m->pool->Schedule([m] { m->outbox->DeliverPending(m->send_to_peer); });
-  };
-
-  auto send_notices =
-      [m, self, post](const std::string& subject_id,
-                      const std::string& consent_id, const std::string& change,
-                      std::function<bool(const haven::v1::Member&)> affected) {
-        auto handles = m->handles->HandlesForSubject(subject_id);
-        if (!handles.ok()) return;
-        auto manifest = m->federation->current();
-        for (const auto& handle : *handles) {
-          const haven::v1::Member* grantee =
-              manifest->Find(handle.grantee_agency_id());
-          if (grantee == nullptr || !affected(*grantee)) continue;
-          haven::v1::NotifyRevocationRequest call;
-          auto* notice = call.mutable_notice();
-          notice->set_notice_id(absl::StrCat(consent_id, "/", change, "/",
-                                             absl::ToUnixNanos(absl::Now())));
-          notice->set_holder_agency_id(self);
-          notice->set_handle(handle.handle());
-          notice->set_consent_id(consent_id);
-          notice->set_change(change);
-          notice->set_effective_unix(absl::ToUnixSeconds(absl::Now()));
-          call.set_signature(exchange::Sign(*m->signer,
-                                            exchange::kNoticeContext,
-                                            exchange::Deterministic(*notice)));
-          haven::v1::OutboxMessage message;
-          message.set_to_agency_id(grantee->agency_id());
-          *message.mutable_revocation_notice() = std::move(call);
-          post(std::move(message));
-        }
-      };
-
-  services::ServiceContext& context = m->service_context;
-  context.on_consent_recorded = [m, self,
-                                 post](const haven::v1::Consent& consent) {
-    if (!consent.grantee().has_agency_id()) return;
-    const std::string grantee_id = consent.grantee().agency_id();
-    auto manifest = m->federation->current();
-    const haven::v1::Member* grantee = manifest->Find(grantee_id);
-    if (grantee == nullptr || grantee_id == self) return;
-    auto handle = m->handles->IssueHandle(self, consent.subject_id(),
-                                          grantee_id, absl::Now());
-    if (!handle.ok()) {
-      LogEvent("handle_issue_failed",
-               {{"status", absl::StatusCodeToString(handle.status().code())}});
-      return;
-    }
-    haven::v1::OfferHandleRequest call;
-    *call.mutable_handle() = *handle;
-    call.set_signature(exchange::Sign(*m->signer, exchange::kHandleContext,
-                                      exchange::Deterministic(*handle)));
-    haven::v1::OutboxMessage message;
-    message.set_to_agency_id(grantee_id);
-    *message.mutable_offer_handle() = std::move(call);
-    post(std::move(message));
-  };
-  context.on_consent_withdrawn = [send_notices](
-                                     const haven::v1::Consent& consent,
-                                     const std::string& change) {
-    haven::v1::Grantee grantee = consent.grantee();
-    send_notices(consent.subject_id(), consent.consent_id(), change,
-                 [grantee](const haven::v1::Member& member) {
-                   return grantee.has_agency_id()
-                              ? member.agency_id() == grantee.agency_id()
-                              : member.sector() == grantee.sector();
-                 });
-  };
-  context.on_refusal_recorded = [send_notices](const std::string& subject_id) {
-    send_notices(subject_id, "", "refused",
-                 [](const haven::v1::Member&) { return true; });
-  };
-  // A peer that exchanges checkpoints with us is up: give it what it is owed.
-  context.on_peer_contact = [m](const std::string&) {
-    m->pool->Schedule([m] { m->outbox->DeliverPending(m->send_to_peer); });
-  };
 }
 
 }  // namespace haven::server::node

@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "server/node/config.h"
+#include "server/storage/storage.h"
 
 namespace haven::server::node {
 
@@ -27,8 +29,20 @@ std::string AuditOrigin(const std::string& agency_id);
 
 class Node {
  public:
-  static absl::StatusOr<std::unique_ptr<Node>> Create(LoadedConfig config);
+  // Opens the node's storage (RocksDB in the config's data dir, or
+  // `storage` when given: tests pass a fault-injecting one), checks it
+  // (see audit_log.h and recovery.h) and builds every module. Nothing is
+  // served until Start.
+  static absl::StatusOr<std::unique_ptr<Node>> Create(
+      LoadedConfig config, std::unique_ptr<storage::Storage> storage = nullptr);
   ~Node();
+
+  // Runs once, on the thread whose write failed, when the storage stops
+  // after a failed write (fail-stop): every RPC is refused from then on,
+  // and the process should exit non-zero so that it is restarted.
+  void SetFailStopHandler(absl::AnyInvocable<void()> handler);
+  // Whether the node has stopped after a failed write.
+  bool failed() const;
 
   // Binds and starts serving. UNAVAILABLE naming the address if a port
   // cannot be bound.
@@ -44,12 +58,11 @@ class Node {
 
  private:
   explicit Node(LoadedConfig config);
-  // Connects consent changes to handle issuance and revocation notices.
-  void WireExchangeHooks();
   // Checks peers' checkpoints until Shutdown.
   void WitnessLoop();
   // Runs one pass of the peer outbox on the calling thread and logs it.
   void DeliverOutbox();
+  void OnFailStop();
   struct Modules;
 
   LoadedConfig config_;
@@ -60,8 +73,10 @@ class Node {
   std::string local_address_;
   std::string peer_address_;
   std::thread witness_thread_;
-  absl::Mutex stop_mu_;
+  mutable absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
+  bool failed_ ABSL_GUARDED_BY(stop_mu_) = false;
+  absl::AnyInvocable<void()> on_fail_stop_ ABSL_GUARDED_BY(stop_mu_);
 };
 
 }  // namespace haven::server::node

@@ -29,17 +29,21 @@ absl::Status AdminServiceImpl::DoGetStatus(const auth::Principal& who,
 absl::Status AdminServiceImpl::DoReloadManifest(
     const auth::Principal& who, const haven::v1::ReloadManifestRequest&,
     haven::v1::ReloadManifestResponse* out) {
+  // Read and check first: a manifest that does not load changes nothing
+  // and logs nothing. One that does is logged before it takes effect.
+  HAVEN_ASSIGN_OR_RETURN(auto manifest, context_.federation->Load());
   haven::v1::AuditEntry entry;
   entry.set_kind(haven::v1::MEMBER_CHANGED);
-  entry.set_detail("manifest reload");
+  entry.set_detail(absl::StrCat("manifest serial ", manifest->proto().serial(),
+                                ", ", manifest->proto().members_size(),
+                                " members"));
   HAVEN_RETURN_IF_ERROR(context_.audit->Record(entry, who.name, "").status());
-  auto manifest = context_.federation->Reload();
-  if (!manifest.ok()) return manifest.status();
-  out->set_serial((*manifest)->proto().serial());
-  out->set_members((*manifest)->proto().members_size());
+  context_.federation->Install(manifest);
+  out->set_serial(manifest->proto().serial());
+  out->set_members(manifest->proto().members_size());
   node::LogEvent("manifest_reloaded",
                  {{"by", who.name},
-                  {"serial", absl::StrCat((*manifest)->proto().serial())},
+                  {"serial", absl::StrCat(manifest->proto().serial())},
                   {"members", absl::StrCat(out->members())}});
   return absl::OkStatus();
 }
@@ -97,15 +101,31 @@ absl::Status AdminServiceImpl::DoGetPolicy(const auth::Principal& who,
   return absl::OkStatus();
 }
 
+// Commits a key change with its KEY_ROTATED entry.
+absl::Status AdminServiceImpl::CommitKeyChange(const auth::Principal& who,
+                                               std::string detail,
+                                               storage::WriteBatch state) {
+  haven::v1::AuditEntry entry;
+  entry.set_kind(haven::v1::KEY_ROTATED);
+  entry.set_detail(std::move(detail));
+  audit::Action action;
+  action.entries.push_back(
+      context_.audit->Stamped(std::move(entry), who.name, ""));
+  action.state = std::move(state);
+  return context_.audit->Commit(std::move(action)).status();
+}
+
 absl::Status AdminServiceImpl::DoRotateKey(const auth::Principal& who,
                                            const haven::v1::RotateKeyRequest&,
                                            haven::v1::RotateKeyResponse* out) {
-  haven::v1::AuditEntry entry;
-  entry.set_kind(haven::v1::KEY_ROTATED);
-  entry.set_detail(absl::StrCat("rotate from kek v",
-                                context_.vault->kek_status().active_version));
-  HAVEN_RETURN_IF_ERROR(context_.audit->Record(entry, who.name, "").status());
-  HAVEN_ASSIGN_OR_RETURN(uint64_t rewrapped, context_.vault->RotateKek());
+  const uint32_t from = context_.vault->kek_status().active_version;
+  HAVEN_ASSIGN_OR_RETURN(
+      uint64_t rewrapped,
+      context_.vault->RotateKek([&](storage::WriteBatch state, uint32_t to) {
+        return CommitKeyChange(who,
+                               absl::StrCat("rotate kek v", from, " -> v", to),
+                               std::move(state));
+      }));
   out->set_new_kek_version(context_.vault->kek_status().active_version);
   out->set_data_keys_rewrapped(rewrapped);
   node::LogEvent("kek_rotated",
@@ -118,11 +138,12 @@ absl::Status AdminServiceImpl::DoRotateKey(const auth::Principal& who,
 absl::Status AdminServiceImpl::DoRetireKey(
     const auth::Principal& who, const haven::v1::RetireKeyRequest& request,
     haven::v1::RetireKeyResponse*) {
-  haven::v1::AuditEntry entry;
-  entry.set_kind(haven::v1::KEY_ROTATED);
-  entry.set_detail(absl::StrCat("retire kek v", request.kek_version()));
-  HAVEN_RETURN_IF_ERROR(context_.audit->Record(entry, who.name, "").status());
-  HAVEN_RETURN_IF_ERROR(context_.vault->RetireKek(request.kek_version()));
+  HAVEN_RETURN_IF_ERROR(context_.vault->RetireKek(
+      request.kek_version(), [&](storage::WriteBatch state) {
+        return CommitKeyChange(
+            who, absl::StrCat("retire kek v", request.kek_version()),
+            std::move(state));
+      }));
   node::LogEvent(
       "kek_retired",
       {{"by", who.name}, {"version", absl::StrCat(request.kek_version())}});

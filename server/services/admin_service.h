@@ -5,6 +5,7 @@
 #include "haven/v1/admin.grpc.pb.h"
 #include "server/services/rpc_macros.h"
 #include "server/services/service_context.h"
+#include "server/storage/storage.h"
 
 namespace haven::server::services {
 
@@ -30,6 +31,9 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
                   haven::v1::ADVOCATE);
 
  private:
+  absl::Status CommitKeyChange(const auth::Principal& who, std::string detail,
+                               storage::WriteBatch state);
+
   const ServiceContext& context_;
 };
 

@@ -156,7 +156,9 @@ grpc::ServerWriteReactor<haven::v1::FollowResponse>* AuditServiceImpl::Follow(
     grpc::CallbackServerContext* call,
     const haven::v1::FollowRequest* request) {
   absl::StatusOr<auth::Principal> principal =
-      context_.authenticator->Require(*call, {haven::v1::AUDITOR});
+      CheckServing(context_).ok()
+          ? context_.authenticator->Require(*call, {haven::v1::AUDITOR})
+          : absl::StatusOr<auth::Principal>(CheckServing(context_));
   if (!principal.ok()) {
     return new RefusedStream<haven::v1::FollowResponse>(principal.status());
   }

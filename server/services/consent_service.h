@@ -37,11 +37,6 @@ class ConsentServiceImpl final
                   haven::v1::ADVOCATE, haven::v1::AUDITOR);
 
  private:
-  // Logs a status change of `consent_id` before it is made.
-  absl::Status LogChange(const auth::Principal& who, haven::v1::EntryKind kind,
-                         const std::string& consent_id,
-                         const std::string& reason);
-
   const ServiceContext& context_;
 };
 

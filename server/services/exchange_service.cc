@@ -34,7 +34,9 @@ grpc::ServerWriteReactor<haven::v1::WatchNoticesResponse>*
 ExchangeServiceImpl::WatchNotices(grpc::CallbackServerContext* call,
                                   const haven::v1::WatchNoticesRequest*) {
   absl::StatusOr<auth::Principal> principal =
-      context_.authenticator->Require(*call, {haven::v1::CASEWORKER});
+      CheckServing(context_).ok()
+          ? context_.authenticator->Require(*call, {haven::v1::CASEWORKER})
+          : absl::StatusOr<auth::Principal>(CheckServing(context_));
   if (!principal.ok()) {
     return new RefusedStream<haven::v1::WatchNoticesResponse>(
         principal.status());

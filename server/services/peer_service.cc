@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "haven/base/status_macros.h"
 #include "server/audit/audit_recorder.h"
+#include "server/exchange/grantee_inbox.h"
 #include "server/exchange/handle_store.h"
 #include "server/exchange/holder.h"
 #include "server/exchange/notice_board.h"
@@ -28,16 +29,7 @@ void PeerServiceImpl::DoDisclose(const haven::v1::Member& peer,
 absl::Status PeerServiceImpl::DoOfferHandle(
     const haven::v1::Member& peer, const haven::v1::OfferHandleRequest& request,
     haven::v1::OfferHandleResponse*) {
-  HAVEN_RETURN_IF_ERROR(
-      exchange::VerifySigned(peer.verifier_key(), exchange::kHandleContext,
-                             exchange::Deterministic(request.handle()),
-                             request.signature(), peer.agency_id()));
-  if (request.handle().holder_agency_id() != peer.agency_id() ||
-      request.handle().grantee_agency_id() != context_.agency_id) {
-    return absl::PermissionDeniedError(
-        "handle is not from the calling agency or not for this one");
-  }
-  HAVEN_RETURN_IF_ERROR(context_.handles->StoreReceived(request.handle()));
+  HAVEN_RETURN_IF_ERROR(context_.inbox->AcceptHandle(peer, request));
   node::LogEvent("handle_received", {{"holder", peer.agency_id()}});
   return absl::OkStatus();
 }
@@ -46,26 +38,7 @@ absl::Status PeerServiceImpl::DoNotifyRevocation(
     const haven::v1::Member& peer,
     const haven::v1::NotifyRevocationRequest& request,
     haven::v1::NotifyRevocationResponse*) {
-  HAVEN_RETURN_IF_ERROR(
-      exchange::VerifySigned(peer.verifier_key(), exchange::kNoticeContext,
-                             exchange::Deterministic(request.notice()),
-                             request.signature(), peer.agency_id()));
-  if (request.notice().holder_agency_id() != peer.agency_id()) {
-    return absl::PermissionDeniedError("notice is not from the calling agency");
-  }
-  haven::v1::AuditEntry entry;
-  entry.set_kind(haven::v1::REVOCATION_NOTICE_RECEIVED);
-  entry.set_agency_id(peer.agency_id());
-  if (!request.notice().consent_id().empty()) {
-    entry.add_consent_ids(request.notice().consent_id());
-  }
-  entry.set_detail(absl::StrCat("consent ", request.notice().change()));
-  HAVEN_RETURN_IF_ERROR(context_.audit
-                            ->Record(entry, peer.agency_id(),
-                                     absl::StrCat(peer.agency_id(), "/",
-                                                  request.notice().handle()))
-                            .status());
-  context_.notices->Publish(request.notice());
+  HAVEN_RETURN_IF_ERROR(context_.inbox->AcceptNotice(peer, request));
   node::LogEvent(
       "revocation_notice_received",
       {{"holder", peer.agency_id()}, {"change", request.notice().change()}});

@@ -29,6 +29,10 @@ inline grpc::ServerUnaryReactor* RunAsyncPeerUnary(
     grpc::CallbackServerContext* call, const ServiceContext& services,
     AsyncPeerBody body) {
   grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
+  if (absl::Status serving = CheckServing(services); !serving.ok()) {
+    reactor->Finish(ToGrpcStatus(serving));
+    return reactor;
+  }
   auto auth = call->auth_context();
   auto manifest = services.federation->current();
   absl::StatusOr<haven::v1::Member> peer =

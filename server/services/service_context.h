@@ -29,7 +29,11 @@ class Requester;
 class HandleStore;
 class NoticeBoard;
 class Witness;
+class GranteeInbox;
 }  // namespace haven::server::exchange
+namespace haven::server::storage {
+class Storage;
+}
 namespace haven::server::audit {
 class AuditRecorder;
 }
@@ -51,14 +55,10 @@ struct ServiceContext {
   exchange::HandleStore* handles = nullptr;
   exchange::NoticeBoard* notices = nullptr;
   exchange::Witness* witness = nullptr;
+  exchange::GranteeInbox* inbox = nullptr;
+  // Every RPC is refused (UNAVAILABLE) once it has stopped (fail-stop).
+  const storage::Storage* storage = nullptr;
 
-  // Hooks for the exchange between agencies (handles and revocation
-  // notices); empty when the node has no federation. Called after the
-  // change is durable and logged.
-  std::function<void(const haven::v1::Consent&)> on_consent_recorded;
-  std::function<void(const haven::v1::Consent&, const std::string& change)>
-      on_consent_withdrawn;
-  std::function<void(const std::string& subject_id)> on_refusal_recorded;
   // A member agency called the peer API to exchange checkpoints (it is up).
   std::function<void(const std::string& agency_id)> on_peer_contact;
 };

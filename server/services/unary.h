@@ -25,6 +25,7 @@
 #include "server/services/grpc_status.h"
 #include "server/services/service_context.h"
 #include "server/services/work_pool.h"
+#include "server/storage/storage.h"
 
 namespace haven::server::services {
 
@@ -40,10 +41,24 @@ inline FinishRpc Finisher(grpc::ServerUnaryReactor* reactor) {
 using AsyncUnaryBody =
     absl::AnyInvocable<void(const auth::Principal&, FinishRpc)>;
 
+// UNAVAILABLE once the node's storage has stopped after a failed write:
+// the node is going down and answers nothing until it has restarted.
+inline absl::Status CheckServing(const ServiceContext& services) {
+  if (services.storage != nullptr && services.storage->stopped()) {
+    return absl::UnavailableError(
+        "the node stopped after a storage failure and is restarting");
+  }
+  return absl::OkStatus();
+}
+
 inline grpc::ServerUnaryReactor* RunAsyncUnary(
     grpc::CallbackServerContext* context, const ServiceContext& services,
     std::initializer_list<haven::v1::Role> roles, AsyncUnaryBody body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status serving = CheckServing(services); !serving.ok()) {
+    reactor->Finish(ToGrpcStatus(serving));
+    return reactor;
+  }
   absl::StatusOr<auth::Principal> principal =
       services.authenticator->Require(*context, roles);
   if (!principal.ok()) {

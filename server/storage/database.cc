@@ -6,18 +6,10 @@
 #include "absl/strings/str_cat.h"
 
 namespace haven::server::storage {
-namespace {
-
-constexpr const char* kFamilyNames[kFamilyCount] = {"default", "vault",
-                                                    "consent", "audit"};
-
-}  // namespace
 
 absl::Status FromRocksDb(const rocksdb::Status& status,
                          absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
-  // RocksDB messages name files and codes, never values; keep them for
-  // operators but prefix what we were doing.
   std::string message = absl::StrCat(what, ": ", status.ToString());
   if (status.IsCorruption()) return absl::DataLossError(message);
   if (status.IsNotFound()) return absl::NotFoundError(message);
@@ -40,13 +32,15 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(Options options) {
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   // Keep RocksDB's info log small; it holds file names and stats only.
   db_options.keep_log_file_num = 2;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kFamilyCount; ++i) {
-    descriptors.emplace_back(kFamilyNames[i],
-                             rocksdb::ColumnFamilyOptions(db_options));
+    std::string name(FamilyName(static_cast<Family>(i)));
+    if (i == 0) name = rocksdb::kDefaultColumnFamilyName;
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(db_options));
   }
   std::unique_ptr<Database> database(new Database());
   database->path_ = options.path;
@@ -70,30 +64,6 @@ Database::~Database() {
     db_->DestroyColumnFamilyHandle(handle);
   }
   db_->Close();
-}
-
-absl::Status Database::CompactRange(Family f, absl::string_view begin,
-                                    absl::string_view end) {
-  rocksdb::FlushOptions flush;
-  flush.wait = true;
-  if (auto s = db_->Flush(flush, family(f)); !s.ok()) {
-    return FromRocksDb(s, "flush");
-  }
-  rocksdb::CompactRangeOptions compact;
-  compact.bottommost_level_compaction =
-      rocksdb::BottommostLevelCompaction::kForce;
-  rocksdb::Slice b(begin.data(), begin.size());
-  rocksdb::Slice e(end.data(), end.size());
-  rocksdb::Status s =
-      db_->CompactRange(compact, family(f), begin.empty() ? nullptr : &b,
-                        end.empty() ? nullptr : &e);
-  return FromRocksDb(s, "compact");
-}
-
-absl::Status Database::Flush() {
-  rocksdb::FlushOptions flush;
-  flush.wait = true;
-  return FromRocksDb(db_->Flush(flush, handles_), "flush");
 }
 
 }  // namespace haven::server::storage

@@ -1,8 +1,9 @@
-// Database: the node's one RocksDB instance and its column families.
+// Database: the node's one RocksDB instance and its column families, opened
+// with the settings its durability depends on.
 //
-// Every module of the server keeps its state here, each in its own column
-// family, so that one WriteBatch can span modules when an operation must be
-// atomic across them. This is also the one place a rocksdb::Status becomes an
+// Only RocksDbStorage (the Storage seam) and tools or tests that inspect or
+// tamper with a data dir use it directly; the node's modules write through
+// Storage. This is also the one place a rocksdb::Status becomes an
 // absl::Status. Thread-safe (RocksDB is).
 #ifndef HAVEN_SERVER_STORAGE_DATABASE_H_
 #define HAVEN_SERVER_STORAGE_DATABASE_H_
@@ -15,29 +16,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "rocksdb/db.h"
+#include "server/storage/storage.h"
 
 namespace haven::server::storage {
 
-// Column families. Keys never hold personal data; values in kVault are
-// ciphertext only.
-enum class Family {
-  kMeta = 0,     // node metadata: key check value, key versions, settings
-  kVault = 1,    // encrypted records and wrapped data keys
-  kConsent = 2,  // consent versions, refusals, handles
-  kAudit = 3,    // audit log leaves, tree nodes, checkpoints
-};
-inline constexpr int kFamilyCount = 4;
-
-// Converts a RocksDB status; `what` names the operation for the message and
-// must not hold secrets or content.
+// Converts a RocksDB status. `what` names the operation; the message keeps
+// RocksDB's own text (file names, codes; never values), so it is for the
+// operator's log, not for callers.
 absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view what);
-
-// Options for a write that is on disk (fdatasync) when it returns.
-inline rocksdb::WriteOptions SyncedWrite() {
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return options;
-}
 
 class Database {
  public:
@@ -45,13 +31,21 @@ class Database {
     std::string path;
     // Create the database if it does not exist (a new node).
     bool create_if_missing = true;
-    // Tests may tune RocksDB; the node uses defaults plus paranoid checks.
+    // Tests may tune RocksDB; the node uses defaults plus the settings in
+    // database.cc.
     rocksdb::Options rocksdb_options;
   };
 
   // Opens or creates the database. FAILED_PRECONDITION with the path named if
   // the directory is missing or unreadable; DATA_LOSS if RocksDB reports
   // corruption.
+  //
+  // The write-ahead log is recovered to the last consistent point
+  // (kPointInTimeRecovery): replay stops at the first damaged or missing
+  // record and keeps everything before it. Every action of the node is one
+  // write-ahead log record, so what survives is a consistent prefix of the
+  // node's history; a prefix that lost acknowledged writes is caught by the
+  // audit log's checkpoint kept outside the database (see audit_log.h).
   static absl::StatusOr<std::unique_ptr<Database>> Open(Options options);
 
   ~Database();
@@ -63,13 +57,6 @@ class Database {
     return handles_[static_cast<int>(f)];
   }
   const std::string& path() const { return path_; }
-
-  // Flushes memtables and compacts `family` over [begin, end) (both empty =
-  // whole family), so deleted values leave every live file.
-  absl::Status CompactRange(Family f, absl::string_view begin,
-                            absl::string_view end);
-  // Flushes every family's memtable to SST files.
-  absl::Status Flush();
 
  private:
   Database() = default;

@@ -12,7 +12,6 @@ namespace haven::server::vault {
 namespace {
 
 using storage::Family;
-using storage::FromRocksDb;
 
 constexpr char kCheckKey[] = "vault/kcv";
 constexpr char kRegistryKey[] = "vault/keks";
@@ -43,14 +42,12 @@ bool GetU32(absl::string_view& in, uint32_t& v) {
 }  // namespace
 
 KekRegistry::KekRegistry(Options options)
-    : db_(options.db),
-      master_key_(std::move(options.master_key)),
-      sync_(options.sync) {}
+    : storage_(options.storage), master_key_(std::move(options.master_key)) {}
 
 absl::StatusOr<std::unique_ptr<KekRegistry>> KekRegistry::Open(
     Options options) {
-  if (options.db == nullptr) {
-    return absl::InvalidArgumentError("KekRegistry needs a database");
+  if (options.storage == nullptr) {
+    return absl::InvalidArgumentError("KekRegistry needs a storage");
   }
   std::unique_ptr<KekRegistry> registry(new KekRegistry(std::move(options)));
   HAVEN_RETURN_IF_ERROR(registry->Load());
@@ -58,55 +55,41 @@ absl::StatusOr<std::unique_ptr<KekRegistry>> KekRegistry::Open(
 }
 
 absl::Status KekRegistry::Load() {
-  rocksdb::DB* db = db_->db();
-  auto* meta = db_->family(Family::kMeta);
   HAVEN_ASSIGN_OR_RETURN(std::string kcv, crypto::KeyCheckValue(master_key_));
-
-  std::string check, registry;
-  rocksdb::Status s = db->Get({}, meta, kCheckKey, &check);
-  const bool has_check = s.ok();
-  if (!s.ok() && !s.IsNotFound()) {
-    return FromRocksDb(s, "read key check value");
-  }
-  s = db->Get({}, meta, kRegistryKey, &registry);
-  const bool has_registry = s.ok();
-  if (!s.ok() && !s.IsNotFound()) {
-    return FromRocksDb(s, "read key-encryption key registry");
-  }
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> check_value,
+                         storage_->Get(Family::kMeta, kCheckKey));
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> registry_value,
+                         storage_->Get(Family::kMeta, kRegistryKey));
+  const bool has_check = check_value.has_value();
+  const bool has_registry = registry_value.has_value();
+  const std::string check = check_value.value_or("");
+  const std::string registry = registry_value.value_or("");
 
   absl::MutexLock lock(&mu_);
   if (!has_check && !has_registry) {
     // A new vault, unless records are already there without their keys.
-    std::unique_ptr<rocksdb::Iterator> it(
-        db->NewIterator({}, db_->family(Family::kVault)));
-    it->SeekToFirst();
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(it->status(), "scan vault"));
-    if (it->Valid()) {
-      return absl::DataLossError(absl::StrCat(
-          "data dir ", db_->path(),
-          " holds vault data but no key check value or key registry"));
+    bool any = false;
+    HAVEN_RETURN_IF_ERROR(storage_->Scan(
+        Family::kVault, "", [&](absl::string_view, absl::string_view) {
+          any = true;
+          return false;
+        }));
+    if (any) {
+      return absl::DataLossError(
+          "the data dir holds vault data but no key check value or key "
+          "registry");
     }
     std::map<uint32_t, State> states = {{1, State::kLive}};
-    rocksdb::WriteBatch batch;
-    batch.Put(meta, kCheckKey, EncodeCheck(kcv));
-    std::string encoded;
-    encoded.push_back(static_cast<char>(kRegistryFormat));
-    PutU32(encoded, 1);
-    PutU32(encoded, 1);
-    PutU32(encoded, 1);
-    encoded.push_back(static_cast<char>(State::kLive));
-    batch.Put(meta, kRegistryKey, encoded);
-    rocksdb::WriteOptions wo;
-    wo.sync = sync_;
-    HAVEN_RETURN_IF_ERROR(
-        FromRocksDb(db->Write(wo, &batch), "initialise vault keys"));
+    storage::WriteBatch batch = Persist(1, states);
+    batch.Put(Family::kMeta, kCheckKey, EncodeCheck(kcv));
+    HAVEN_RETURN_IF_ERROR(storage_->Write(batch, /*sync=*/true));
     active_ = 1;
     states_ = std::move(states);
     return absl::OkStatus();
   }
   if (!has_check || !has_registry) {
     return absl::DataLossError(
-        absl::StrCat("data dir ", db_->path(), " has ",
+        absl::StrCat("the data dir has ",
                      has_check ? "a key check value but no key registry"
                                : "a key registry but no key check value",
                      "; the database is damaged"));
@@ -119,22 +102,20 @@ absl::Status KekRegistry::Load() {
       !crypto::ConstantTimeEquals(crypto::Sha256(stored.substr(0, body)),
                                   stored.substr(body))) {
     return absl::DataLossError(
-        absl::StrCat("key check value in data dir ", db_->path(),
-                     " is damaged; the database is corrupt"));
+        "the key check value in the data dir is damaged; the database is "
+        "corrupt");
   }
   if (!crypto::ConstantTimeEquals(
           stored.substr(kCheckMagic.size(), crypto::kKeyCheckValueSize), kcv)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "master key does not match this data dir (", db_->path(),
-        "); start the node with the master key this data dir was created "
-        "with"));
+    return absl::FailedPreconditionError(
+        "master key does not match this data dir; start the node with the "
+        "master key this data dir was created with");
   }
 
   absl::string_view in(registry);
-  auto damaged = [this] {
+  auto damaged = [] {
     return absl::DataLossError(
-        absl::StrCat("key-encryption key registry in data dir ", db_->path(),
-                     " is damaged"));
+        "the key-encryption key registry in the data dir is damaged");
   };
   uint32_t active = 0, count = 0;
   if (in.empty() || static_cast<uint8_t>(in[0]) != kRegistryFormat) {
@@ -162,8 +143,8 @@ absl::Status KekRegistry::Load() {
   return absl::OkStatus();
 }
 
-absl::Status KekRegistry::Persist(uint32_t active,
-                                  const std::map<uint32_t, State>& states) {
+storage::WriteBatch KekRegistry::Persist(
+    uint32_t active, const std::map<uint32_t, State>& states) {
   std::string encoded;
   encoded.push_back(static_cast<char>(kRegistryFormat));
   PutU32(encoded, active);
@@ -172,11 +153,9 @@ absl::Status KekRegistry::Persist(uint32_t active,
     PutU32(encoded, version);
     encoded.push_back(static_cast<char>(state));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = sync_;
-  return FromRocksDb(
-      db_->db()->Put(wo, db_->family(Family::kMeta), kRegistryKey, encoded),
-      "write key-encryption key registry");
+  storage::WriteBatch batch;
+  batch.Put(Family::kMeta, kRegistryKey, std::move(encoded));
+  return batch;
 }
 
 uint32_t KekRegistry::active_version() const {
@@ -225,18 +204,23 @@ absl::StatusOr<std::shared_ptr<const crypto::SecretBytes>> KekRegistry::Kek(
   return shared;
 }
 
-absl::StatusOr<uint32_t> KekRegistry::AddVersion() {
+uint32_t KekRegistry::NextVersion() const {
+  absl::MutexLock lock(&mu_);
+  return states_.empty() ? 1 : states_.rbegin()->first + 1;
+}
+
+absl::StatusOr<uint32_t> KekRegistry::AddVersion(CommitFn commit) {
   absl::MutexLock lock(&mu_);
   uint32_t next = states_.empty() ? 1 : states_.rbegin()->first + 1;
   std::map<uint32_t, State> states = states_;
   states[next] = State::kLive;
-  HAVEN_RETURN_IF_ERROR(Persist(next, states));
+  HAVEN_RETURN_IF_ERROR(commit(Persist(next, states)));
   states_ = std::move(states);
   active_ = next;
   return next;
 }
 
-absl::Status KekRegistry::Retire(uint32_t version) {
+absl::Status KekRegistry::Retire(uint32_t version, CommitFn commit) {
   absl::MutexLock lock(&mu_);
   auto it = states_.find(version);
   if (it == states_.end()) {
@@ -251,7 +235,7 @@ absl::Status KekRegistry::Retire(uint32_t version) {
   if (it->second == State::kRetired) return absl::OkStatus();
   std::map<uint32_t, State> states = states_;
   states[version] = State::kRetired;
-  HAVEN_RETURN_IF_ERROR(Persist(active_, states));
+  HAVEN_RETURN_IF_ERROR(commit(Persist(active_, states)));
   states_ = std::move(states);
   keks_.erase(version);  // wiped once the last user lets go
   return absl::OkStatus();

@@ -12,7 +12,10 @@
 //
 // Opening checks the master key against the key check value: a wrong master
 // key gives FAILED_PRECONDITION ("master key does not match this data dir"),
-// a damaged or half-present registry gives DATA_LOSS. Thread-safe.
+// a damaged or half-present registry gives DATA_LOSS. A change (a new
+// version, a retirement) is handed to the caller's commit function, which
+// writes it with its audit entry; the registry changes once that returns OK.
+// Thread-safe.
 #ifndef HAVEN_SERVER_VAULT_KEK_REGISTRY_H_
 #define HAVEN_SERVER_VAULT_KEK_REGISTRY_H_
 
@@ -22,23 +25,26 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/crypto/secret_bytes.h"
-#include "server/storage/database.h"
+#include "server/storage/storage.h"
 
 namespace haven::server::vault {
+
+// Commits a state change with the audit entries that record it; OK once it
+// is durable.
+using CommitFn = absl::FunctionRef<absl::Status(storage::WriteBatch)>;
 
 class KekRegistry {
  public:
   struct Options {
     // Borrowed; must outlive the registry.
-    storage::Database* db = nullptr;
+    storage::Storage* storage = nullptr;
     // The node's master key (crypto::kMasterKeySize bytes).
     crypto::SecretBytes master_key;
-    // Sync registry writes to disk before returning.
-    bool sync = true;
   };
 
   // Opens the registry, or creates it (KEK version 1 active) in a data dir
@@ -60,27 +66,28 @@ class KekRegistry {
   absl::StatusOr<std::shared_ptr<const crypto::SecretBytes>> Kek(
       uint32_t version) const;
 
-  // Makes a new version and makes it active; persisted before returning.
-  absl::StatusOr<uint32_t> AddVersion();
+  // The version AddVersion would make.
+  uint32_t NextVersion() const;
+  // Makes a new version and makes it active, once `commit` made it durable.
+  absl::StatusOr<uint32_t> AddVersion(CommitFn commit);
 
-  // Marks `version` retired; persisted before returning. The caller checks
-  // that no data key uses it. NOT_FOUND for a version never made;
+  // Marks `version` retired, once `commit` made it durable. The caller
+  // checks that no data key uses it. NOT_FOUND for a version never made;
   // FAILED_PRECONDITION for the active version. Retiring a retired version
-  // is a no-op.
-  absl::Status Retire(uint32_t version);
+  // commits nothing.
+  absl::Status Retire(uint32_t version, CommitFn commit);
 
  private:
   enum class State : uint8_t { kLive = 1, kRetired = 2 };
 
   explicit KekRegistry(Options options);
   absl::Status Load();
-  absl::Status Persist(uint32_t active, const std::map<uint32_t, State>& states)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static storage::WriteBatch Persist(uint32_t active,
+                                     const std::map<uint32_t, State>& states);
 
   // Constant after construction.
-  storage::Database* const db_;
+  storage::Storage* const storage_;
   const crypto::SecretBytes master_key_;
-  const bool sync_;
 
   mutable absl::Mutex mu_;
   // Protected by mu_.

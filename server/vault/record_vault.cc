@@ -18,7 +18,6 @@ namespace haven::server::vault {
 namespace {
 
 using storage::Family;
-using storage::FromRocksDb;
 
 constexpr size_t kIdBytes = 16;
 constexpr int kMaxIdAttempts = 8;
@@ -89,37 +88,38 @@ absl::Status ValidateFields(
   return absl::OkStatus();
 }
 
-absl::Status RecordAuthFailure(absl::string_view subject_id,
-                               absl::string_view record_id) {
+// Messages name neither the subject nor the record: they may travel
+// further than the caller who knows both.
+absl::Status RecordAuthFailure(absl::string_view, absl::string_view) {
   return absl::DataLossError(
-      absl::StrCat("record ", record_id, " of subject ", subject_id,
-                   " failed authentication (stored data altered or corrupt)"));
+      "a stored record failed authentication (stored data altered or "
+      "corrupt)");
 }
 
-absl::Status UnknownSubject(absl::string_view subject_id) {
-  return absl::NotFoundError(absl::StrCat("no subject ", subject_id));
+absl::Status UnknownSubject(absl::string_view) {
+  return absl::NotFoundError("no such subject");
 }
 
-rocksdb::Slice ToSlice(absl::string_view s) { return {s.data(), s.size()}; }
+absl::Status UnknownRecord() {
+  return absl::NotFoundError("no such record for this subject");
+}
 
 }  // namespace
 
 RecordVault::RecordVault(Options options, std::unique_ptr<KekRegistry> registry)
-    : db_(options.db),
+    : storage_(options.storage),
       registry_(std::move(registry)),
-      sync_(options.sync),
       cache_capacity_(options.data_key_cache_size),
       now_unix_(std::move(options.now_unix)) {}
 
 absl::StatusOr<std::unique_ptr<RecordVault>> RecordVault::Create(
     Options options) {
-  if (options.db == nullptr) {
-    return absl::InvalidArgumentError("RecordVault needs a database");
+  if (options.storage == nullptr) {
+    return absl::InvalidArgumentError("RecordVault needs a storage");
   }
   KekRegistry::Options registry_options;
-  registry_options.db = options.db;
+  registry_options.storage = options.storage;
   registry_options.master_key = std::move(options.master_key);
-  registry_options.sync = options.sync;
   HAVEN_ASSIGN_OR_RETURN(auto registry,
                          KekRegistry::Open(std::move(registry_options)));
   return std::unique_ptr<RecordVault>(
@@ -167,17 +167,15 @@ RecordVault::LoadSubjectKey(absl::string_view subject_id) const {
     auto it = cache_.find(subject_id);
     if (it != cache_.end()) return it->second;
   }
-  std::string stored;
-  rocksdb::Status s = db_->db()->Get({}, db_->family(Family::kVault),
-                                     DataKeyKey(subject_id), &stored);
-  if (s.IsNotFound()) return UnknownSubject(subject_id);
-  HAVEN_RETURN_IF_ERROR(FromRocksDb(s, "read data key"));
-  auto damaged = [&] {
-    return absl::DataLossError(absl::StrCat(
-        "data key of subject ", subject_id,
-        " failed authentication (stored data altered or corrupt)"));
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                         storage_->Get(Family::kVault, DataKeyKey(subject_id)));
+  if (!stored.has_value()) return UnknownSubject(subject_id);
+  auto damaged = [] {
+    return absl::DataLossError(
+        "a stored data key failed authentication (stored data altered or "
+        "corrupt)");
   };
-  std::optional<WrappedKey> wrapped = DecodeWrappedKey(stored);
+  std::optional<WrappedKey> wrapped = DecodeWrappedKey(*stored);
   if (!wrapped.has_value()) return damaged();
   HAVEN_ASSIGN_OR_RETURN(auto kek, registry_->Kek(wrapped->kek_version));
   absl::StatusOr<crypto::SecretBytes> data_key = crypto::AeadOpenSecret(
@@ -190,27 +188,26 @@ RecordVault::LoadSubjectKey(absl::string_view subject_id) const {
   return key;
 }
 
-absl::StatusOr<std::string> RecordVault::CreateSubject() {
+absl::StatusOr<std::string> RecordVault::CreateSubject(
+    absl::FunctionRef<absl::Status(storage::WriteBatch, const std::string&)>
+        commit) {
   crypto::SecretBytes data_key =
       crypto::SecretBytes::Random(crypto::kAeadKeySize);
-  auto* vault = db_->family(Family::kVault);
   for (int attempt = 0; attempt < kMaxIdAttempts; ++attempt) {
     std::string id = crypto::RandomHexId(kIdBytes);
     absl::WriterMutexLock subject_lock(&StripeFor(id));
-    std::string existing;
-    rocksdb::Status s = db_->db()->Get({}, vault, DataKeyKey(id), &existing);
-    if (s.ok()) continue;  // 2^-128 odds; pick another id
-    if (!s.IsNotFound()) return FromRocksDb(s, "read data key");
+    HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                           storage_->Get(Family::kVault, DataKeyKey(id)));
+    if (existing.has_value()) continue;  // 2^-128 odds; pick another id
     // Held across reading the active version and writing, so a rotation
     // that has bumped the version sees every key wrapped under the old one.
     absl::ReaderMutexLock kek_lock(&kek_mu_);
     HAVEN_ASSIGN_OR_RETURN(
         std::string wrapped,
         WrapDataKey(id, data_key, registry_->active_version()));
-    rocksdb::WriteOptions wo;
-    wo.sync = sync_;
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(
-        db_->db()->Put(wo, vault, DataKeyKey(id), wrapped), "write data key"));
+    storage::WriteBatch batch;
+    batch.Put(Family::kVault, DataKeyKey(id), std::move(wrapped));
+    HAVEN_RETURN_IF_ERROR(commit(std::move(batch), id));
     auto key = std::make_shared<SubjectKey>(std::move(data_key));
     key->record_count = 0;
     CacheInsert(id, std::move(key));
@@ -219,9 +216,17 @@ absl::StatusOr<std::string> RecordVault::CreateSubject() {
   return absl::InternalError("could not pick an unused subject id");
 }
 
+absl::Status RecordVault::CheckSubject(absl::string_view subject_id) const {
+  HAVEN_RETURN_IF_ERROR(CheckSubjectId(subject_id));
+  absl::ReaderMutexLock subject_lock(&StripeFor(subject_id));
+  return LoadSubjectKey(subject_id).status();
+}
+
 absl::StatusOr<RecordVault::PutResult> RecordVault::Put(
     absl::string_view subject_id, absl::string_view record_id,
-    const google::protobuf::RepeatedPtrField<haven::v1::Field>& fields) {
+    const google::protobuf::RepeatedPtrField<haven::v1::Field>& fields,
+    absl::FunctionRef<absl::Status(storage::WriteBatch, const PutResult&)>
+        commit) {
   HAVEN_RETURN_IF_ERROR(CheckSubjectId(subject_id));
   if (!record_id.empty()) HAVEN_RETURN_IF_ERROR(CheckRecordId(record_id));
   HAVEN_RETURN_IF_ERROR(ValidateFields(fields));
@@ -229,43 +234,35 @@ absl::StatusOr<RecordVault::PutResult> RecordVault::Put(
   absl::WriterMutexLock subject_lock(&StripeFor(subject_id));
   HAVEN_ASSIGN_OR_RETURN(std::shared_ptr<SubjectKey> key,
                          LoadSubjectKey(subject_id));
-  rocksdb::DB* db = db_->db();
-  auto* vault = db_->family(Family::kVault);
 
   PutResult result;
   const bool is_new = record_id.empty();
   if (is_new) {
     if (key->record_count < 0) {
-      std::string prefix = RecordPrefix(subject_id);
-      std::string end = RecordRangeEnd(subject_id);
-      rocksdb::Slice upper = ToSlice(end);
-      rocksdb::ReadOptions ro;
-      ro.iterate_upper_bound = &upper;
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, vault));
       int64_t count = 0;
-      for (it->Seek(prefix); it->Valid(); it->Next()) ++count;
-      HAVEN_RETURN_IF_ERROR(FromRocksDb(it->status(), "count records"));
+      HAVEN_RETURN_IF_ERROR(
+          storage_->Scan(Family::kVault, RecordPrefix(subject_id),
+                         [&](absl::string_view, absl::string_view) {
+                           ++count;
+                           return true;
+                         }));
       key->record_count = count;
     }
     if (static_cast<size_t>(key->record_count) >= kMaxRecordsPerSubject) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("subject ", subject_id, " already has ",
-                       kMaxRecordsPerSubject, " records (the limit)"));
+      return absl::InvalidArgumentError(absl::StrCat("the subject already has ",
+                                                     kMaxRecordsPerSubject,
+                                                     " records (the limit)"));
     }
     // 128 random bits: a collision within one subject's at most 1000
     // records is not a practical event, so no read-before-write here.
     result.record_id = crypto::RandomHexId(kIdBytes);
     result.version = 1;
   } else {
-    std::string existing;
-    rocksdb::Status s =
-        db->Get({}, vault, RecordKey(subject_id, record_id), &existing);
-    if (s.IsNotFound()) {
-      return absl::NotFoundError(
-          absl::StrCat("no record ", record_id, " for subject ", subject_id));
-    }
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(s, "read record"));
-    std::optional<RecordEnvelope> old = DecodeRecordEnvelope(existing);
+    HAVEN_ASSIGN_OR_RETURN(
+        std::optional<std::string> existing,
+        storage_->Get(Family::kVault, RecordKey(subject_id, record_id)));
+    if (!existing.has_value()) return UnknownRecord();
+    std::optional<RecordEnvelope> old = DecodeRecordEnvelope(*existing);
     if (!old.has_value()) return RecordAuthFailure(subject_id, record_id);
     result.record_id = std::string(record_id);
     result.version = old->version + 1;
@@ -289,12 +286,10 @@ absl::StatusOr<RecordVault::PutResult> RecordVault::Put(
     sealed_fields.push_back(std::move(sealed).value());
   }
   envelope.sealed_fields.assign(sealed_fields.begin(), sealed_fields.end());
-  rocksdb::WriteOptions wo;
-  wo.sync = sync_;
-  HAVEN_RETURN_IF_ERROR(
-      FromRocksDb(db->Put(wo, vault, RecordKey(subject_id, result.record_id),
-                          EncodeRecordEnvelope(envelope)),
-                  "write record"));
+  storage::WriteBatch batch;
+  batch.Put(Family::kVault, RecordKey(subject_id, result.record_id),
+            EncodeRecordEnvelope(envelope));
+  HAVEN_RETURN_IF_ERROR(commit(std::move(batch), result));
   if (is_new) ++key->record_count;
   return result;
 }
@@ -345,16 +340,11 @@ absl::StatusOr<haven::v1::Record> RecordVault::Get(
   absl::ReaderMutexLock subject_lock(&StripeFor(subject_id));
   HAVEN_ASSIGN_OR_RETURN(std::shared_ptr<SubjectKey> key,
                          LoadSubjectKey(subject_id));
-  rocksdb::PinnableSlice stored;
-  rocksdb::Status s = db_->db()->Get({}, db_->family(Family::kVault),
-                                     RecordKey(subject_id, record_id), &stored);
-  if (s.IsNotFound()) {
-    return absl::NotFoundError(
-        absl::StrCat("no record ", record_id, " for subject ", subject_id));
-  }
-  HAVEN_RETURN_IF_ERROR(FromRocksDb(s, "read record"));
-  return DecryptRecord(key->data_key, subject_id, record_id,
-                       absl::string_view(stored.data(), stored.size()));
+  HAVEN_ASSIGN_OR_RETURN(
+      std::optional<std::string> stored,
+      storage_->Get(Family::kVault, RecordKey(subject_id, record_id)));
+  if (!stored.has_value()) return UnknownRecord();
+  return DecryptRecord(key->data_key, subject_id, record_id, *stored);
 }
 
 absl::StatusOr<std::vector<haven::v1::Record>> RecordVault::List(
@@ -363,137 +353,137 @@ absl::StatusOr<std::vector<haven::v1::Record>> RecordVault::List(
   absl::ReaderMutexLock subject_lock(&StripeFor(subject_id));
   HAVEN_ASSIGN_OR_RETURN(std::shared_ptr<SubjectKey> key,
                          LoadSubjectKey(subject_id));
-  std::string prefix = RecordPrefix(subject_id);
-  std::string end = RecordRangeEnd(subject_id);
-  rocksdb::Slice upper = ToSlice(end);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->db()->NewIterator(ro, db_->family(Family::kVault)));
+  const std::string prefix = RecordPrefix(subject_id);
   std::vector<haven::v1::Record> records;
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    absl::string_view k(it->key().data(), it->key().size());
-    absl::string_view record_id = k.substr(prefix.size());
-    absl::string_view value(it->value().data(), it->value().size());
-    HAVEN_ASSIGN_OR_RETURN(
-        haven::v1::Record record,
-        DecryptRecord(key->data_key, subject_id, record_id, value));
-    records.push_back(std::move(record));
+  absl::Status failed;
+  HAVEN_RETURN_IF_ERROR(storage_->Scan(
+      Family::kVault, prefix,
+      [&](absl::string_view k, absl::string_view value) {
+        absl::string_view record_id = k.substr(prefix.size());
+        absl::StatusOr<haven::v1::Record> record =
+            DecryptRecord(key->data_key, subject_id, record_id, value);
+        if (!record.ok()) {
+          failed = record.status();
+          return false;
+        }
+        records.push_back(*std::move(record));
+        return true;
+      }));
+  if (!failed.ok()) {
+    // Never partial content: what was decrypted so far is wiped.
+    for (auto& record : records) {
+      for (auto& f : *record.mutable_fields()) {
+        crypto::WipeString(*f.mutable_value());
+      }
+    }
+    return failed;
   }
-  HAVEN_RETURN_IF_ERROR(FromRocksDb(it->status(), "list records"));
   return records;
 }
 
-absl::StatusOr<uint64_t> RecordVault::Erase(absl::string_view subject_id) {
+absl::StatusOr<uint64_t> RecordVault::Erase(
+    absl::string_view subject_id,
+    absl::FunctionRef<absl::Status(storage::WriteBatch, uint64_t)> commit) {
   HAVEN_RETURN_IF_ERROR(CheckSubjectId(subject_id));
-  rocksdb::DB* db = db_->db();
-  auto* vault = db_->family(Family::kVault);
   const std::string id(subject_id);
   const std::string key_key = DataKeyKey(subject_id);
   const std::string prefix = RecordPrefix(subject_id);
-  const std::string end = RecordRangeEnd(subject_id);
   uint64_t erased = 0;
   {
     absl::WriterMutexLock subject_lock(&StripeFor(subject_id));
-    std::string stored;
-    rocksdb::Status s = db->Get({}, vault, key_key, &stored);
-    if (s.IsNotFound()) return UnknownSubject(subject_id);
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(s, "read data key"));
+    HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                           storage_->Get(Family::kVault, key_key));
+    if (!stored.has_value()) return UnknownSubject(subject_id);
+    // The data key and every record go in one commit: from then on the
+    // records are unreadable whatever happens next.
+    storage::WriteBatch batch;
+    batch.Delete(Family::kVault, key_key);
+    HAVEN_RETURN_IF_ERROR(storage_->Scan(
+        Family::kVault, prefix, [&](absl::string_view k, absl::string_view) {
+          batch.Delete(Family::kVault, std::string(k));
+          ++erased;
+          return true;
+        }));
+    HAVEN_RETURN_IF_ERROR(commit(std::move(batch), erased));
     CacheErase(id);
-    // The data key goes first, synced: from here on the records are
-    // unreadable whatever happens next.
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(
-        db->Delete(storage::SyncedWrite(), vault, key_key), "delete data key"));
-
-    rocksdb::Slice upper = ToSlice(end);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, vault));
-    rocksdb::WriteBatch batch;
-    for (it->Seek(prefix); it->Valid(); it->Next()) {
-      batch.Delete(vault, it->key());
-      ++erased;
-    }
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(it->status(), "list records to erase"));
-    it.reset();
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(db->Write(storage::SyncedWrite(), &batch),
-                                      "delete records"));
   }
-  // Flush every family so the write-ahead log holding the old values becomes
-  // obsolete and is deleted, then rewrite the files holding the subject's
-  // ranges without them.
+  // Rewrite the files holding the subject's ranges without them (the
+  // storage flushes first, so the write-ahead log holding the old values is
+  // dropped too).
   auto compact_failed = [&](const absl::Status& s) {
     return absl::Status(
-        s.code(), absl::StrCat("subject ", subject_id,
-                               " is erased and unreadable, but removing its "
-                               "bytes from the data files failed: ",
+        s.code(), absl::StrCat("the subject is erased and unreadable, but "
+                               "removing its bytes from the data files "
+                               "failed: ",
                                s.message()));
   };
-  if (absl::Status s = db_->Flush(); !s.ok()) return compact_failed(s);
-  if (absl::Status s = db_->CompactRange(Family::kVault, key_key,
+  if (absl::Status s = storage_->Compact(Family::kVault, key_key,
                                          absl::StrCat(key_key, "0"));
       !s.ok()) {
     return compact_failed(s);
   }
-  if (absl::Status s = db_->CompactRange(Family::kVault, prefix, end);
+  if (absl::Status s =
+          storage_->Compact(Family::kVault, prefix, RecordRangeEnd(subject_id));
       !s.ok()) {
     return compact_failed(s);
   }
   return erased;
 }
 
-absl::StatusOr<uint64_t> RecordVault::RotateKek() {
+absl::StatusOr<uint64_t> RecordVault::RotateKek(
+    absl::FunctionRef<absl::Status(storage::WriteBatch, uint32_t)> commit) {
   absl::MutexLock admin_lock(&admin_mu_);
   uint32_t new_version = 0;
   {
     // Waits for subjects being created under the old version to be written.
     absl::WriterMutexLock kek_lock(&kek_mu_);
-    HAVEN_ASSIGN_OR_RETURN(new_version, registry_->AddVersion());
+    const uint32_t next = registry_->NextVersion();
+    HAVEN_ASSIGN_OR_RETURN(new_version,
+                           registry_->AddVersion([&](storage::WriteBatch b) {
+                             return commit(std::move(b), next);
+                           }));
   }
-  rocksdb::DB* db = db_->db();
-  auto* vault = db_->family(Family::kVault);
 
   std::vector<std::string> subjects;
-  {
-    std::string end(kDataKeyRangeEnd);
-    rocksdb::Slice upper = ToSlice(end);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, vault));
-    for (it->Seek(ToSlice(kDataKeyPrefix)); it->Valid(); it->Next()) {
-      subjects.emplace_back(it->key().data() + kDataKeyPrefix.size(),
-                            it->key().size() - kDataKeyPrefix.size());
-    }
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(it->status(), "list data keys"));
-  }
+  HAVEN_RETURN_IF_ERROR(
+      storage_->Scan(Family::kVault, kDataKeyPrefix,
+                     [&](absl::string_view k, absl::string_view) {
+                       subjects.emplace_back(k.substr(kDataKeyPrefix.size()));
+                       return true;
+                     }));
 
   uint64_t rewrapped = 0;
-  // Re-wraps are not synced one by one: until the final sync, a crash leaves
-  // a data key wrapped under the old version, which stays live (RetireKek
-  // checks what is stored).
-  rocksdb::WriteOptions wo;
-  wo.sync = false;
+  // Re-wraps change no meaning (the data key stays), so they need no entry
+  // of their own; they are written unsynced and made durable by one synced
+  // write at the end. Until then a crash leaves keys wrapped under the old
+  // version, which stays live (RetireKek checks what is stored).
   for (const std::string& subject : subjects) {
     absl::WriterMutexLock subject_lock(&StripeFor(subject));
-    std::string stored;
-    rocksdb::Status s = db->Get({}, vault, DataKeyKey(subject), &stored);
-    if (s.IsNotFound()) continue;  // erased meanwhile
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(s, "read data key"));
-    std::optional<WrappedKey> wrapped = DecodeWrappedKey(stored);
+    HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                           storage_->Get(Family::kVault, DataKeyKey(subject)));
+    if (!stored.has_value()) continue;  // erased meanwhile
+    std::optional<WrappedKey> wrapped = DecodeWrappedKey(*stored);
     if (wrapped.has_value() && wrapped->kek_version == new_version) continue;
     HAVEN_ASSIGN_OR_RETURN(std::shared_ptr<SubjectKey> key,
                            LoadSubjectKey(subject));
     HAVEN_ASSIGN_OR_RETURN(std::string rewrap,
                            WrapDataKey(subject, key->data_key, new_version));
-    HAVEN_RETURN_IF_ERROR(FromRocksDb(
-        db->Put(wo, vault, DataKeyKey(subject), rewrap), "re-wrap data key"));
+    // Written at once under the subject's lock, so that an erase that
+    // follows cannot be undone by a re-wrap written after it.
+    storage::WriteBatch one;
+    one.Put(Family::kVault, DataKeyKey(subject), std::move(rewrap));
+    HAVEN_RETURN_IF_ERROR(storage_->Write(one, /*sync=*/false));
     ++rewrapped;
   }
-  HAVEN_RETURN_IF_ERROR(FromRocksDb(db->SyncWAL(), "sync re-wrapped keys"));
+  // A synced write makes every re-wrap before it durable.
+  storage::WriteBatch sync_marker;
+  sync_marker.Put(Family::kMeta, "vault/last-rewrap",
+                  absl::StrCat(new_version, " ", rewrapped));
+  HAVEN_RETURN_IF_ERROR(storage_->Write(sync_marker, /*sync=*/true));
   return rewrapped;
 }
 
-absl::Status RecordVault::RetireKek(uint32_t version) {
+absl::Status RecordVault::RetireKek(uint32_t version, CommitFn commit) {
   absl::MutexLock admin_lock(&admin_mu_);
   KekStatus status = kek_status();
   bool known = false;
@@ -510,25 +500,24 @@ absl::Status RecordVault::RetireKek(uint32_t version) {
   }
   // No new key is wrapped under a non-active version, and rotations are
   // excluded by admin_mu_, so this count can only go down while we look.
-  rocksdb::DB* db = db_->db();
-  std::string end(kDataKeyRangeEnd);
-  rocksdb::Slice upper = ToSlice(end);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(ro, db_->family(Family::kVault)));
   uint64_t in_use = 0;
-  for (it->Seek(ToSlice(kDataKeyPrefix)); it->Valid(); it->Next()) {
-    std::optional<WrappedKey> wrapped = DecodeWrappedKey(
-        absl::string_view(it->value().data(), it->value().size()));
-    if (!wrapped.has_value()) {
-      return absl::DataLossError(
-          "a stored data key is malformed; refusing to retire any key "
-          "version until the database is repaired");
-    }
-    if (wrapped->kek_version == version) ++in_use;
+  bool malformed = false;
+  HAVEN_RETURN_IF_ERROR(storage_->Scan(
+      Family::kVault, kDataKeyPrefix,
+      [&](absl::string_view, absl::string_view value) {
+        std::optional<WrappedKey> wrapped = DecodeWrappedKey(value);
+        if (!wrapped.has_value()) {
+          malformed = true;
+          return false;
+        }
+        if (wrapped->kek_version == version) ++in_use;
+        return true;
+      }));
+  if (malformed) {
+    return absl::DataLossError(
+        "a stored data key is malformed; refusing to retire any key "
+        "version until the database is repaired");
   }
-  HAVEN_RETURN_IF_ERROR(FromRocksDb(it->status(), "list data keys"));
   if (in_use > 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(in_use,
@@ -536,7 +525,7 @@ absl::Status RecordVault::RetireKek(uint32_t version) {
                      "version ",
                      version, "; run a key rotation first"));
   }
-  return registry_->Retire(version);
+  return registry_->Retire(version, commit);
 }
 
 RecordVault::KekStatus RecordVault::kek_status() const {

@@ -20,10 +20,18 @@
 //   records / subject  at most kMaxRecordsPerSubject (1000)
 //   ids                subject and record ids are 32 lower-case hex chars
 //
-// Erasure (crypto-shredding): Erase deletes the wrapped data key first
-// (synced), then the records, then flushes and compacts the subject's key
-// ranges so neither the wrapped key nor the records remain in any live file
-// of the data dir. Reads give NOT_FOUND as soon as Erase has returned.
+// Every change is handed to the caller's commit function as one
+// WriteBatch, with what the change is (the new record's id and version, the
+// records erased, ...), so the caller writes it together with the audit
+// entries that record it; the vault's own state (caches, counts) follows
+// only once the commit returned OK. The subject's lock is held meanwhile,
+// so changes to one subject are committed one at a time.
+//
+// Erasure (crypto-shredding): Erase commits the deletion of the wrapped
+// data key and of every record in one batch, then flushes and compacts the
+// subject's key ranges so neither the wrapped key nor the records remain in
+// any live file of the data dir. Reads give NOT_FOUND as soon as Erase has
+// returned.
 // Backups taken before the erase still hold the wrapped data key and the
 // records; they stay readable with the master key for as long as the KEK
 // version that wrapped that data key is live. Rotating the KEK (RotateKek)
@@ -54,6 +62,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -61,7 +70,7 @@
 #include "google/protobuf/repeated_ptr_field.h"
 #include "haven/v1/records.pb.h"
 #include "server/crypto/secret_bytes.h"
-#include "server/storage/database.h"
+#include "server/storage/storage.h"
 #include "server/vault/kek_registry.h"
 
 namespace haven::server::vault {
@@ -76,11 +85,9 @@ class RecordVault {
   struct Options {
     // Borrowed; must outlive the vault. Uses families kVault and kMeta (keys
     // under "vault/").
-    storage::Database* db = nullptr;
+    storage::Storage* storage = nullptr;
     // The node's master key (crypto::kMasterKeySize bytes).
     crypto::SecretBytes master_key;
-    // Sync every write to disk before returning (the node always does).
-    bool sync = true;
     // How many unwrapped data keys to keep in memory.
     size_t data_key_cache_size = 4096;
     // Unix seconds for Record::updated_unix; defaults to the system clock.
@@ -107,20 +114,27 @@ class RecordVault {
   RecordVault(const RecordVault&) = delete;
   RecordVault& operator=(const RecordVault&) = delete;
 
-  // Makes a subject with a new random id and data key; returns the id.
-  absl::StatusOr<std::string> CreateSubject();
+  // Makes a subject with a new random id and data key; returns the id once
+  // `commit` made it durable.
+  absl::StatusOr<std::string> CreateSubject(
+      absl::FunctionRef<absl::Status(storage::WriteBatch,
+                                     const std::string& subject_id)>
+          commit);
 
   // Writes a record. Empty `record_id` makes a new record (version 1);
   // otherwise replaces that record's fields (version + 1). INVALID_ARGUMENT
   // on a limit (see the class comment) or a malformed id; NOT_FOUND for an
-  // unknown subject or record.
+  // unknown subject or record; nothing is committed then.
   absl::StatusOr<PutResult> Put(
       absl::string_view subject_id, absl::string_view record_id,
-      const google::protobuf::RepeatedPtrField<haven::v1::Field>& fields);
+      const google::protobuf::RepeatedPtrField<haven::v1::Field>& fields,
+      absl::FunctionRef<absl::Status(storage::WriteBatch, const PutResult&)>
+          commit);
 
   // Reads one record. NOT_FOUND for an unknown subject or record; DATA_LOSS
-  // "record ... failed authentication (stored data altered or corrupt)" if
-  // the stored bytes do not authenticate (no content is returned then).
+  // "a stored record failed authentication (stored data altered or
+  // corrupt)" if the stored bytes do not authenticate (no content is
+  // returned then). Messages never name the subject or the record.
   absl::StatusOr<haven::v1::Record> Get(absl::string_view subject_id,
                                         absl::string_view record_id) const;
 
@@ -129,18 +143,27 @@ class RecordVault {
   absl::StatusOr<std::vector<haven::v1::Record>> List(
       absl::string_view subject_id) const;
 
+  // Whether the subject exists (OK) or not (NOT_FOUND).
+  absl::Status CheckSubject(absl::string_view subject_id) const;
+
   // Crypto-shreds a subject (see the class comment); returns how many
   // records became unreadable. NOT_FOUND for an unknown subject.
-  absl::StatusOr<uint64_t> Erase(absl::string_view subject_id);
+  absl::StatusOr<uint64_t> Erase(
+      absl::string_view subject_id,
+      absl::FunctionRef<absl::Status(storage::WriteBatch, uint64_t records)>
+          commit);
 
-  // Makes a new active KEK version and re-wraps every data key under it;
-  // returns how many data keys were re-wrapped. Safe while other calls run.
-  absl::StatusOr<uint64_t> RotateKek();
+  // Makes a new active KEK version (committed by `commit`, which is given
+  // the new version) and re-wraps every data key under it; returns how many
+  // data keys were re-wrapped. Safe while other calls run.
+  absl::StatusOr<uint64_t> RotateKek(
+      absl::FunctionRef<absl::Status(storage::WriteBatch, uint32_t version)>
+          commit);
 
   // Retires KEK `version` so it is never derived again. FAILED_PRECONDITION
   // while it is the active version or any data key is still wrapped under
   // it (run RotateKek first); NOT_FOUND for a version never made.
-  absl::Status RetireKek(uint32_t version);
+  absl::Status RetireKek(uint32_t version, CommitFn commit);
 
   KekStatus kek_status() const;
 
@@ -174,9 +197,8 @@ class RecordVault {
   int64_t NowUnix() const;
 
   // Constant after construction.
-  storage::Database* const db_;
+  storage::Storage* const storage_;
   const std::unique_ptr<KekRegistry> registry_;
-  const bool sync_;
   const size_t cache_capacity_;
   const std::function<int64_t()> now_unix_;
 

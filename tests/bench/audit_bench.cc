@@ -1,9 +1,9 @@
 // audit_bench: what durability costs the audit log, measured in one run.
 //
-//  1. Durable appends/s with 64 concurrent writers (each Append synced,
-//     group-committed, one signed checkpoint per batch) next to raw RocksDB
-//     synced writes of the same value size from 64 threads, as a ratio
-//     (target >= 0.5).
+//  1. Durable actions/s with 64 concurrent writers (each an audit entry and
+//     a sealed state change committed in one synced write, group-committed,
+//     one signed checkpoint per batch) next to raw RocksDB synced writes of
+//     the entry's size from 64 threads, as a ratio (target >= 0.5).
 //  2. Time to build an inclusion proof in a log of one million entries
 //     (target < 50 us). The big log is bulk-loaded with sync off.
 //
@@ -20,11 +20,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "policy/clock.h"
 #include "rocksdb/db.h"
+#include "server/audit/action.h"
 #include "server/audit/audit_log.h"
-#include "server/audit/audit_store.h"
 #include "server/crypto/ed25519_signer.h"
-#include "server/storage/database.h"
+#include "server/crypto/state_sealer.h"
+#include "server/storage/rocksdb_storage.h"
 #include "tests/testing/temp_dir.h"
 
 namespace {
@@ -83,6 +85,23 @@ double RunWriters(double seconds, Op op) {
   return static_cast<double>(total) / elapsed;
 }
 
+absl::StatusOr<std::unique_ptr<AuditLog>> OpenLog(
+    haven::server::storage::Storage* storage,
+    const haven::server::crypto::Ed25519Signer& signer,
+    const haven::server::crypto::StateSealer& sealer, bool sync) {
+  AuditLog::Options options;
+  options.origin = "bench.haven.example/log";
+  options.agency_id = "bench";
+  options.signer = &signer;
+  options.sealer = &sealer;
+  options.storage = storage;
+  options.clock = haven::policy::SystemClock::Get();
+  options.sync = sync;
+  // Bulk loads commit big groups.
+  if (!sync) options.max_batch = 1 << 16;
+  return AuditLog::Open(options);
+}
+
 std::unique_ptr<haven::server::crypto::Ed25519Signer> NewSigner() {
   auto signer = haven::server::crypto::Ed25519Signer::FromSeed(
       haven::server::crypto::SecretBytes::Random(32));
@@ -102,6 +121,9 @@ int main(int argc, char** argv) {
   }
   haven::testing::TempDir dir;
   auto signer = NewSigner();
+  auto sealer = haven::server::crypto::StateSealer::Create(
+      haven::server::crypto::SecretBytes::Random(32));
+  if (!sealer.ok()) return 1;
   const size_t value_size = AuditLog::CanonicalLeaf(Entry(0)).size();
 
   // 1a. Raw RocksDB: 64 threads, Put with sync=true, same value size.
@@ -120,27 +142,32 @@ int main(int argc, char** argv) {
     });
   }
 
-  // 1b. The audit log: 64 threads, durable Append.
+  // 1b. The audit log: 64 threads, each committing an action as a
+  // disclosure does: its entry and a sealed state change (a use count) in
+  // one durable write, group-committed with the others.
   double log_rate;
   int64_t batches;
   uint64_t appended;
   {
-    auto db =
-        haven::server::storage::Database::Open({dir.Join("log"), true, {}});
-    if (!db.ok()) return 1;
-    haven::server::audit::RocksDbAuditStore store(db->get());
-    auto log =
-        AuditLog::Open({"bench.haven.example/log", signer.get(), &store});
+    auto storage = haven::server::storage::RocksDbStorage::Open(
+        {dir.Join("log"), true, {}});
+    if (!storage.ok()) return 1;
+    auto log = OpenLog(storage->get(), *signer, **sealer, true);
     if (!log.ok()) return 1;
     log_rate = RunWriters(seconds, [&](int t, int64_t n) {
-      return (*log)->Append(Entry(static_cast<uint64_t>(t) << 32 | n)).ok();
+      haven::server::audit::Action action;
+      action.entries.push_back(Entry(static_cast<uint64_t>(t) << 32 | n));
+      const std::string key = absl::StrCat("u/consent-", t);
+      action.state.Put(haven::server::storage::Family::kConsent, key,
+                       (*sealer)->Seal(key, absl::StrCat(n, " 0 0 0")));
+      return (*log)->Commit(std::move(action)).ok();
     });
     batches = (*log)->batches();
     appended = (*log)->Size();
   }
   std::printf(
-      "audit: %d writers: log %.0f appends/s, raw rocksdb %.0f writes/s, "
-      "ratio %.2f (target >= 0.5)\n",
+      "audit: %d writers: log %.0f actions/s (entry + state, one write), "
+      "raw rocksdb %.0f writes/s, ratio %.2f (target >= 0.5)\n",
       kWriters, log_rate, raw_rate, log_rate / raw_rate);
   std::printf(
       "audit: %llu appends in %lld group commits (%.1f per sync), "
@@ -151,14 +178,10 @@ int main(int argc, char** argv) {
 
   // 2. Inclusion proofs in a big log.
   {
-    auto db =
-        haven::server::storage::Database::Open({dir.Join("big"), true, {}});
-    if (!db.ok()) return 1;
-    haven::server::audit::RocksDbAuditStore store(db->get());
-    AuditLog::Options options{"bench.haven.example/log", signer.get(), &store};
-    options.sync = false;
-    options.max_batch = 1 << 16;
-    auto log = AuditLog::Open(options);
+    auto storage = haven::server::storage::RocksDbStorage::Open(
+        {dir.Join("big"), true, {}});
+    if (!storage.ok()) return 1;
+    auto log = OpenLog(storage->get(), *signer, **sealer, false);
     if (!log.ok()) return 1;
     const auto load_start = Clock::now();
     constexpr uint64_t kChunk = 1 << 14;
@@ -169,8 +192,8 @@ int main(int argc, char** argv) {
       }
       if (!(*log)->AppendBatch(chunk).ok()) return 1;
     }
-    if (!(*db)
-             ->CompactRange(haven::server::storage::Family::kAudit, "", "")
+    if (!(*storage)
+             ->Compact(haven::server::storage::Family::kAudit, "", "")
              .ok()) {
       return 1;
     }

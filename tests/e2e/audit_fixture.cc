@@ -19,10 +19,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/json.h"
+#include "policy/clock.h"
 #include "server/audit/audit_log.h"
-#include "server/audit/audit_store.h"
 #include "server/crypto/ed25519_signer.h"
-#include "server/storage/database.h"
+#include "server/crypto/state_sealer.h"
+#include "server/storage/rocksdb_storage.h"
 #include "tests/testing/temp_dir.h"
 
 namespace {
@@ -65,14 +66,24 @@ int main(int argc, char** argv) {
   }
 
   haven::testing::TempDir dir;
-  auto db = haven::server::storage::Database::Open({dir.Join("db"), true, {}});
-  if (!db.ok()) return Fail("open database", db.status());
-  haven::server::audit::RocksDbAuditStore store(db->get());
+  auto storage =
+      haven::server::storage::RocksDbStorage::Open({dir.Join("db"), true, {}});
+  if (!storage.ok()) return Fail("open database", storage.status());
   auto signer = haven::server::crypto::Ed25519Signer::FromSeed(
       haven::server::crypto::SecretBytes::Random(32));
   if (!signer.ok()) return Fail("signer", signer.status());
+  auto sealer = haven::server::crypto::StateSealer::Create(
+      haven::server::crypto::SecretBytes::Random(32));
+  if (!sealer.ok()) return Fail("sealer", sealer.status());
   const std::string origin = "agency-a.haven.example/log";
-  auto log = AuditLog::Open({origin, signer->get(), &store});
+  AuditLog::Options options;
+  options.origin = origin;
+  options.agency_id = "agency-a";
+  options.signer = signer->get();
+  options.sealer = sealer->get();
+  options.storage = storage->get();
+  options.clock = haven::policy::SystemClock::Get();
+  auto log = AuditLog::Open(options);
   if (!log.ok()) return Fail("open log", log.status());
 
   constexpr int kEntries = 45;

@@ -362,17 +362,40 @@ TEST_F(CliTest, ExchangeRequestShowsWhatWasSharedAndWhy) {
   EXPECT_THAT(ReadFileOrEmpty(watch_out), HasSubstr("revoked"));
   EXPECT_THAT(ReadFileOrEmpty(watch_out), HasSubstr(handle));
 
-  // Everything withheld is still an answer: exit 0.
-  ASSERT_EQ(requester().Havenctl("caseworker", ask, &out), 0) << out;
-  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("WITHHELD"));
-  EXPECT_THAT(DecisionLine(out, "CONTACT"), HasSubstr("CONSENT_IS_REVOKED"));
+  // The revocation withdrew the handle: asking with it is refused (exit 1)
+  // as for an unknown handle.
+  EXPECT_EQ(requester().Havenctl("caseworker", ask, &out), 1) << out;
+  EXPECT_THAT(out, HasSubstr("no such subject handle"));
+  EXPECT_THAT(out, Not(HasSubstr("555-0100")));
+  std::vector<std::string> unknown = ask;
+  unknown[5] = "0123456789abcdef0123456789abcdef";
+  std::string unknown_out;
+  EXPECT_EQ(requester().Havenctl("caseworker", unknown, &unknown_out), 1);
+  EXPECT_EQ(out, unknown_out);
+
+  // Everything withheld is still an answer: exit 0. (A new consent
+  // issues a new handle.)
+  ASSERT_FALSE(RecordConsent(subject).empty());
+  handle.clear();
+  for (int attempt = 0; attempt < 100 && handle.empty(); ++attempt) {
+    ASSERT_EQ(requester().Havenctl("caseworker",
+                                   {"exchange", "handles", "--json"}, &out),
+              0)
+        << out;
+    handle = JsonField(out, "handle");
+    if (handle.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ASSERT_FALSE(handle.empty()) << out;
+  std::vector<std::string> medical = ask;
+  medical[5] = handle;
+  medical[9] = "MEDICAL";
+  medical[11] = "MEDICAL";
+  ASSERT_EQ(requester().Havenctl("caseworker", medical, &out), 0) << out;
+  EXPECT_THAT(DecisionLine(out, "MEDICAL"), HasSubstr("WITHHELD"));
   EXPECT_THAT(out, HasSubstr("(no fields disclosed)"));
   EXPECT_THAT(out, Not(HasSubstr("555-0100")));
-
-  // A node error is exit 1.
-  std::vector<std::string> bad = ask;
-  bad[5] = "0123456789abcdef0123456789abcdef";
-  EXPECT_EQ(requester().Havenctl("caseworker", bad, &out), 1) << out;
 }
 
 }  // namespace

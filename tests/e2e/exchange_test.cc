@@ -809,6 +809,8 @@ TEST_F(ExchangeTest, GranteeIsNotifiedOfRevocation) {
   EXPECT_EQ(message.notice().holder_agency_id(), kHolder);
   EXPECT_EQ(message.notice().handle(), handle);
   EXPECT_EQ(message.notice().change(), "revoked");
+  // The consent was the only one for legal-aid: its handle is withdrawn.
+  EXPECT_TRUE(message.notice().handle_withdrawn());
 
   // The notice is on record at the grantee by the time it is streamed.
   int notices = 0;
@@ -819,15 +821,13 @@ TEST_F(ExchangeTest, GranteeIsNotifiedOfRevocation) {
   }
   EXPECT_EQ(notices, 1);
 
-  // And the next request is refused, with the reason.
+  // And the next request is refused: the handle names no one any more,
+  // exactly as an unknown handle would.
   haven::v1::RequestDisclosureResponse response;
   status = Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
                    {haven::v1::CONTACT}, &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(response.fields_size(), 0);
-  ASSERT_EQ(response.decision().categories_size(), 1);
-  EXPECT_EQ(response.decision().categories(0).reason(),
-            haven::v1::CONSENT_IS_REVOKED);
 }
 
 TEST_F(ExchangeTest, HolderDecisionsAndRequesterReceiptsPairUp) {
@@ -864,11 +864,12 @@ TEST_F(ExchangeTest, HolderDecisionsAndRequesterReceiptsPairUp) {
                   .ok());
   EXPECT_EQ(response.fields_size(), 0);
   EXPECT_EQ(AllowedCount(response.decision()), 0);
-  // After the revocation.
+  // After the revocation (its handle withdrawn).
   ASSERT_TRUE(Revoke(consent).ok());
-  EXPECT_TRUE(Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
-                      {haven::v1::CONTACT}, &response)
-                  .ok());
+  EXPECT_EQ(Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+                    {haven::v1::CONTACT}, &response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
 
   auto holder_log = Entries(kHolder);
   const auto legal_aid_log = Entries(kLegalAid);

@@ -124,7 +124,7 @@ TEST_F(RecordsTest, BadInputGetsClearStatusAndLeavesNoPartialState) {
           {"records", "list", "--subject", "0123456789abcdef0123456789abcdef"},
           &out),
       1);
-  EXPECT_THAT(out, HasSubstr("no subject"));
+  EXPECT_THAT(out, HasSubstr("no such subject"));
 }
 
 TEST_F(RecordsTest, EraseMakesRecordsUnreadableAtOnce) {
@@ -141,7 +141,7 @@ TEST_F(RecordsTest, EraseMakesRecordsUnreadableAtOnce) {
       Ctl("caseworker",
           {"records", "get", "--subject", subject, "--record", record}, &out),
       1);
-  EXPECT_THAT(out, HasSubstr("no subject"));
+  EXPECT_THAT(out, HasSubstr("no such subject"));
 }
 
 TEST_F(RecordsTest, KeyRotationKeepsEveryRecordReadable) {

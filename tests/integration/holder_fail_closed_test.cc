@@ -10,7 +10,6 @@
 #include "gtest/gtest.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
-#include "server/audit/audit_store.h"
 #include "server/consent/consent_registry.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/exchange/holder.h"
@@ -36,7 +35,7 @@ class HolderFailClosedTest : public ::testing::Test {
     in_process_ = *std::move(created);
     holder_ = &in_process_->holder();
     log_ = &in_process_->log();
-    faulty_store_ = &in_process_->audit_store();
+    storage_ = &in_process_->storage();
     consents_ = &in_process_->consents();
     recorder_ = &in_process_->recorder();
     holder_signer_ = &in_process_->holder_signer();
@@ -92,7 +91,7 @@ class HolderFailClosedTest : public ::testing::Test {
   std::unique_ptr<haven::testing::InProcessHolder> in_process_;
   Holder* holder_ = nullptr;
   audit::AuditLog* log_ = nullptr;
-  audit::FaultInjectingAuditStore* faulty_store_ = nullptr;
+  haven::testing::FaultInjectingStorage* storage_ = nullptr;
   consent::ConsentRegistry* consents_ = nullptr;
   const audit::AuditRecorder* recorder_ = nullptr;
   const crypto::Ed25519Signer* holder_signer_ = nullptr;
@@ -120,7 +119,7 @@ TEST_F(HolderFailClosedTest, EachRequestOfABatchIsDecidedOnItsOwn) {
   auto claims_other_agency = NewRequest("m3");
   claims_other_agency.set_requester_agency_id("metro-pd");
   auto unknown_handle = NewRequest("m4");
-  unknown_handle.set_handle("no-such-handle");
+  unknown_handle.set_handle("00112233445566778899aabbccddeeff");
   auto medical_only = NewRequest("m5");
   medical_only.clear_categories();
   medical_only.add_categories(haven::v1::MEDICAL);
@@ -170,23 +169,45 @@ TEST_F(HolderFailClosedTest, EachRequestOfABatchIsDecidedOnItsOwn) {
 
 TEST_F(HolderFailClosedTest, FailingLogStorageDisclosesNothing) {
   uint64_t size_before = log_->Size();
-  faulty_store_->set_fail_writes(true);
+  storage_->FailWriteAt(storage_->writes());
   auto answer = holder_->Disclose(peer_, Request("r2"));
   EXPECT_THAT(answer, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(log_->Size(), size_before);
-  // No use of the consent was counted for a disclosure that did not happen.
-  auto history = consents_->List(subject_);
-  ASSERT_EQ(history.consents_size(), 1);
-  EXPECT_EQ(history.consents(0).use_count(), 0u);
+  // Fail-stop: the node answers nothing more until it has restarted.
+  EXPECT_THAT(holder_->Disclose(peer_, Request("r3")),
+              StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST_F(HolderFailClosedTest, FailingSyncDisclosesNothing) {
-  faulty_store_->set_fail_syncs(true);
+  storage_->FailSyncAt(storage_->writes());
   EXPECT_THAT(holder_->Disclose(peer_, Request("r3")),
               StatusIs(absl::StatusCode::kUnavailable));
-  faulty_store_->set_fail_syncs(false);
-  // The node recovers once the storage does.
-  EXPECT_THAT(holder_->Disclose(peer_, Request("r4")), IsOk());
+  EXPECT_TRUE(storage_->stopped());
+}
+
+// A consent revoked (or a refusal recorded) between a request's decision
+// and its commit: the request is refused there, on record, and takes no use.
+TEST_F(HolderFailClosedTest, ConsentChangedWhileDecidingRefusesTheRequest) {
+  const std::string id = consents_->List(subject_).consents(0).consent_id();
+  // Hold the decision open by deciding from a snapshot taken before the
+  // revocation: the holder claims uses on that generation.
+  const uint64_t before = consents_->Snapshot(subject_)->generation;
+  ASSERT_THAT(consents_->Revoke(id, "survivor asked", "adv"), IsOk());
+  consent::ConsentRegistry::UseClaim stale{subject_, before, {id}};
+  absl::Status claimed;
+  consents_->ClaimUses({stale}, kNow,
+                       [&](std::vector<absl::Status> r, storage::WriteBatch) {
+                         claimed = r[0];
+                       });
+  EXPECT_THAT(claimed, StatusIs(absl::StatusCode::kFailedPrecondition));
+  // And through the holder: the handle was withdrawn with the consent.
+  auto response = holder_->Disclose(peer_, Request("late"));
+  ASSERT_THAT(response, IsOk());
+  auto answers = Answers(*response);
+  ASSERT_TRUE(answers[0].has_refusal());
+  EXPECT_EQ(answers[0].refusal().code(),
+            static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(consents_->List(subject_).consents(0).use_count(), 0u);
 }
 
 TEST_F(HolderFailClosedTest, BatchSignedByAnotherKeyIsRefusedOnRecord) {

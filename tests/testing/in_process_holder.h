@@ -1,10 +1,10 @@
 // InProcessHolder: safe-harbor's side of an exchange in one process, with
-// real modules: vault, consent registry, the sharing policy of
-// policy/examples/safe-harbor.textproto, an audit log on a store that fails
-// on demand, handles, the replay guard and the Holder, on a database in a
-// temporary directory and a fake clock. Tests of either side of the exchange
-// use it instead of processes and sockets. Keys are fixed test keys: the
-// holder's, and legal-aid's (the peer) for signing its requests.
+// real modules: vault, consent registry (whose changes issue handles), the
+// sharing policy of policy/examples/safe-harbor.textproto, an audit log on
+// a storage that fails on demand (TestLog), handles, the peer outbox, the
+// replay guard and the Holder, and a fake clock. Tests of either side of the
+// exchange use it instead of processes and sockets. Keys are fixed test
+// keys: the holder's, and legal-aid's (the peer) for signing its requests.
 //
 // Setting up is not thread-safe; the Holder and its modules are.
 #ifndef HAVEN_TESTS_TESTING_IN_PROCESS_HOLDER_H_
@@ -19,28 +19,29 @@
 #include "policy/policy_holder.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
-#include "server/audit/audit_store.h"
 #include "server/consent/consent_registry.h"
-#include "server/consent/consent_store.h"
 #include "server/crypto/ed25519_signer.h"
+#include "server/exchange/consent_fanout.h"
 #include "server/exchange/handle_store.h"
 #include "server/exchange/holder.h"
+#include "server/exchange/peer_outbox.h"
 #include "server/exchange/replay_guard.h"
-#include "server/storage/database.h"
+#include "server/federation/manifest.h"
 #include "server/vault/record_vault.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_log.h"
 
 namespace haven::testing {
 
 class InProcessHolder {
  public:
   // The fake clock's time, in Unix seconds.
-  static constexpr int64_t kNow = 1'790'000'000;
+  static constexpr int64_t kNow = TestLog::kNow;
 
   static absl::StatusOr<std::unique_ptr<InProcessHolder>> Create();
 
   // A survivor whose record holds one CONTACT field `phone`, consented to
-  // legal-aid for legal representation, and the handle issued to legal-aid.
+  // legal-aid for legal representation, and the handle that consent issued
+  // to legal-aid.
   absl::Status AddConsentedSurvivor(const std::string& phone,
                                     std::string* subject, std::string* handle);
 
@@ -50,37 +51,33 @@ class InProcessHolder {
 
   server::exchange::Holder& holder() { return *holder_; }
   const server::crypto::Ed25519Signer& holder_signer() const {
-    return *holder_signer_;
+    return test_log_->signer();
   }
   const server::crypto::Ed25519Signer& peer_signer() const {
     return *peer_signer_;
   }
-  server::audit::AuditLog& log() { return *log_; }
-  const server::audit::AuditRecorder& recorder() const { return *recorder_; }
-  server::audit::FaultInjectingAuditStore& audit_store() {
-    return *faulty_store_;
+  server::audit::AuditLog& log() { return test_log_->log(); }
+  const server::audit::AuditRecorder& recorder() const {
+    return test_log_->recorder();
   }
+  FaultInjectingStorage& storage() { return test_log_->storage(); }
   server::consent::ConsentRegistry& consents() { return *consents_; }
-  policy::FakeClock& clock() { return clock_; }
+  server::vault::RecordVault& vault() { return *vault_; }
+  const server::exchange::HandleStore& handles() const { return *handles_; }
+  policy::FakeClock& clock() { return test_log_->clock(); }
 
  private:
   InProcessHolder() = default;
 
-  TempDir dir_;
-  policy::FakeClock clock_{kNow};
-  std::unique_ptr<server::storage::Database> db_;
+  std::unique_ptr<TestLog> test_log_;
   std::unique_ptr<server::vault::RecordVault> vault_;
-  std::unique_ptr<server::crypto::Ed25519Signer> holder_signer_;
   std::unique_ptr<server::crypto::Ed25519Signer> peer_signer_;
-  std::unique_ptr<server::audit::RocksDbAuditStore> rocks_store_;
-  std::unique_ptr<server::audit::FaultInjectingAuditStore> faulty_store_;
-  std::unique_ptr<server::audit::AuditLog> log_;
-  server::crypto::SecretBytes pseudonym_key_;
-  std::unique_ptr<server::audit::AuditRecorder> recorder_;
-  server::consent::MemoryConsentStore consent_store_;
+  std::unique_ptr<server::federation::FederationRegistry> federation_;
+  std::unique_ptr<server::exchange::HandleStore> handles_;
+  std::unique_ptr<server::exchange::PeerOutbox> outbox_;
+  std::unique_ptr<server::exchange::ConsentFanout> fanout_;
   std::unique_ptr<server::consent::ConsentRegistry> consents_;
   policy::PolicyHolder policy_;
-  std::unique_ptr<server::exchange::HandleStore> handles_;
   server::exchange::ReplayGuard replay_{absl::Seconds(120)};
   std::unique_ptr<server::exchange::Holder> holder_;
   haven::v1::Member holder_member_;

@@ -13,12 +13,9 @@
 #include "client/verify/signed_note.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "rocksdb/write_batch.h"
-#include "server/audit/audit_store.h"
 #include "server/crypto/ed25519_signer.h"
-#include "server/storage/database.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_log.h"
 
 namespace haven::server::audit {
 namespace {
@@ -27,7 +24,7 @@ using ::haven::testing::IsOk;
 using ::haven::testing::StatusIs;
 using ::testing::HasSubstr;
 
-constexpr absl::string_view kOrigin = "agency-a.haven.example/log";
+constexpr absl::string_view kOrigin = "agency-a.haven/log";
 
 v1::AuditEntry Entry(int i) {
   v1::AuditEntry e;
@@ -52,34 +49,23 @@ std::string LeafKey(uint64_t index) {
 class AuditLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto signer =
-        crypto::Ed25519Signer::FromSeed(crypto::SecretBytes::Random(32));
-    ASSERT_THAT(signer, IsOk());
-    signer_ = *std::move(signer);
-    OpenAll();
-  }
-
-  void OpenAll() {
-    auto db = storage::Database::Open({dir_.Join("db"), true, {}});
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
-    store_ = std::make_unique<RocksDbAuditStore>(db_.get());
-    faulty_ = std::make_unique<FaultInjectingAuditStore>(store_.get());
-    auto log = OpenLog();
+    auto log = haven::testing::TestLog::Create("agency-a");
     ASSERT_THAT(log, IsOk());
-    log_ = *std::move(log);
+    t_ = *std::move(log);
+    log_ = &t_->log();
   }
 
-  absl::StatusOr<std::unique_ptr<AuditLog>> OpenLog() {
-    return AuditLog::Open({std::string(kOrigin), signer_.get(), faulty_.get()});
+  // What a restarted node finds: the log reopened over the storage a crash
+  // (unsynced dropped) or a failed-but-written sync (kept) leaves.
+  absl::Status Restart(
+      haven::testing::FaultInjectingStorage::Unsynced unsynced =
+          haven::testing::FaultInjectingStorage::Unsynced::kDrop) {
+    log_ = nullptr;
+    absl::Status s = t_->Restart(unsynced);
+    if (s.ok()) log_ = &t_->log();
+    return s;
   }
-
-  void CloseAll() {
-    log_.reset();
-    faulty_.reset();
-    store_.reset();
-    db_.reset();
-  }
+  haven::testing::FaultInjectingStorage& storage() { return t_->storage(); }
 
   std::vector<std::string> AllLeaves() {
     std::vector<std::string> leaves;
@@ -115,12 +101,15 @@ class AuditLogTest : public ::testing::Test {
     return client::VerifyLogReplay(in);
   }
 
-  haven::testing::TempDir dir_;
-  std::unique_ptr<crypto::Ed25519Signer> signer_;
-  std::unique_ptr<storage::Database> db_;
-  std::unique_ptr<RocksDbAuditStore> store_;
-  std::unique_ptr<FaultInjectingAuditStore> faulty_;
-  std::unique_ptr<AuditLog> log_;
+  v1::AuditEntry EntryAt(uint64_t index) {
+    auto entries = log_->GetEntries(index, 1);
+    EXPECT_THAT(entries, IsOk());
+    return entries.ok() && !entries->empty() ? (*entries)[0].entry()
+                                             : v1::AuditEntry();
+  }
+
+  std::unique_ptr<haven::testing::TestLog> t_;
+  AuditLog* log_ = nullptr;
 };
 
 TEST_F(AuditLogTest, NewLogHasSignedEmptyCheckpoint) {
@@ -200,48 +189,139 @@ TEST_F(AuditLogTest, RootsAndProofsAgreeWithClientVerify) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(AuditLogTest, FailedWriteReturnsUnavailableAndDoesNotAdvance) {
+// A failed write stops the log (fail-stop): the append and every later one
+// fail, nothing advances, and the next start records that the commit
+// failed without reaching the disk.
+TEST_F(AuditLogTest, FailedWriteStopsTheLogAndTheRestartSaysSo) {
   ASSERT_THAT(log_->Append(Entry(0)), IsOk());
   v1::Checkpoint before = log_->LatestCheckpoint();
-  faulty_->set_fail_writes(true);
+  storage().FailWriteAt(storage().writes());
   auto failed = log_->Append(Entry(1));
   EXPECT_THAT(failed, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(failed.status().message(),
             "audit log unavailable; operation not performed");
+  EXPECT_TRUE(log_->failed());
+  EXPECT_TRUE(storage().stopped());
   EXPECT_EQ(log_->Size(), 1u);
   EXPECT_EQ(log_->LatestCheckpoint().note(), before.note());
-  EXPECT_THAT(log_->InclusionProof(1, 2),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(log_->Append(Entry(2)),
+              StatusIs(absl::StatusCode::kUnavailable));  // never retried
 
-  faulty_->set_fail_writes(false);
-  auto retried = log_->Append(Entry(2));
-  ASSERT_THAT(retried, IsOk());
-  EXPECT_EQ(*retried, 1u);
+  ASSERT_THAT(Restart(), IsOk());
+  EXPECT_TRUE(log_->recovery().unconfirmed_commit);
+  EXPECT_EQ(log_->recovery().voided_first, 1u);
+  EXPECT_EQ(log_->recovery().voided_end, 1u);
+  ASSERT_EQ(log_->Size(), 2u);  // index 1 now says what happened
+  v1::AuditEntry note = EntryAt(1);
+  EXPECT_EQ(note.kind(), v1::WRITES_VOIDED);
+  EXPECT_THAT(note.detail(), HasSubstr("did not reach the disk"));
   EXPECT_THAT(Replay(before.note()), IsOk());
+  EXPECT_THAT(log_->Append(Entry(3)), IsOk());
 }
 
-TEST_F(AuditLogTest, FailedSyncReturnsUnavailableAndLaterAppendsOverwrite) {
+// The worst case of a failed sync: the bytes reached the disk after all.
+// The entries stay in the log (an index is never reused), the state the
+// commit changed is undone, and a WRITES_VOIDED entry says which entries
+// are void.
+TEST_F(AuditLogTest, FailedSyncWhoseBytesSurviveIsVoidedWithItsState) {
   ASSERT_THAT(log_->AppendBatch({Entry(0), Entry(1), Entry(2)}), IsOk());
+  storage::WriteBatch earlier;
+  earlier.Put(storage::Family::kConsent, "x", t_->sealer().Seal("p", "old"));
+  ASSERT_THAT(log_->CommitState(std::move(earlier)), IsOk());
+  const std::string old_x = **storage().Get(storage::Family::kConsent, "x");
   v1::Checkpoint before = log_->LatestCheckpoint();
-  faulty_->set_fail_syncs(true);
-  EXPECT_THAT(log_->AppendBatch({Entry(3), Entry(4)}),
+
+  Action action;
+  action.entries = {Entry(3), Entry(4)};
+  action.state.Put(storage::Family::kConsent, "x",
+                   t_->sealer().Seal("p", "new"));
+  action.state.Put(storage::Family::kConsent, "y",
+                   t_->sealer().Seal("p", "added"));
+  storage().FailSyncAt(storage().writes());
+  EXPECT_THAT(log_->Commit(std::move(action)),
               StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_EQ(log_->Size(), 3u);
-  EXPECT_EQ(log_->LatestCheckpoint().note(), before.note());
-  faulty_->set_fail_syncs(false);
-  auto index = log_->Append(Entry(9));
-  ASSERT_THAT(index, IsOk());
-  EXPECT_EQ(*index, 3u);
-  auto entries = log_->GetEntries(3, 1);
-  ASSERT_THAT(entries, IsOk());
-  EXPECT_EQ((*entries)[0].entry().request_id(), "req-9");
+  // Not visible while the node runs on.
+  EXPECT_EQ(**storage().Get(storage::Family::kConsent, "x"), old_x);
+
+  ASSERT_THAT(Restart(haven::testing::FaultInjectingStorage::Unsynced::kKeep),
+              IsOk());
+  EXPECT_EQ(log_->recovery().voided_first, 3u);
+  EXPECT_EQ(log_->recovery().voided_end, 5u);
+  ASSERT_EQ(log_->Size(), 6u);
+  EXPECT_EQ(EntryAt(3).request_id(), "req-3");  // kept, but void
+  v1::AuditEntry voided = EntryAt(5);
+  EXPECT_EQ(voided.kind(), v1::WRITES_VOIDED);
+  EXPECT_EQ(voided.voided().first(), 3u);
+  EXPECT_EQ(voided.voided().end(), 5u);
+  EXPECT_EQ(**storage().Get(storage::Family::kConsent, "x"), old_x);
+  EXPECT_FALSE(storage().Get(storage::Family::kConsent, "y")->has_value());
   EXPECT_THAT(Replay(before.note()), IsOk());
 
-  // The log reopens cleanly from what is on disk.
-  CloseAll();
-  OpenAll();
-  EXPECT_EQ(log_->Size(), 4u);
-  EXPECT_THAT(Replay(before.note()), IsOk());
+  // And the state check holds at the next start.
+  ASSERT_THAT(Restart(), IsOk());
+  EXPECT_FALSE(log_->recovery().unconfirmed_commit);
+}
+
+TEST_F(AuditLogTest, FailedSyncWhoseBytesAreLostLeavesNothing) {
+  ASSERT_THAT(log_->Append(Entry(0)), IsOk());
+  Action action;
+  action.entries = {Entry(1)};
+  action.state.Put(storage::Family::kConsent, "y",
+                   t_->sealer().Seal("p", "added"));
+  storage().FailSyncAt(storage().writes());
+  EXPECT_THAT(log_->Commit(std::move(action)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_THAT(Restart(haven::testing::FaultInjectingStorage::Unsynced::kDrop),
+              IsOk());
+  ASSERT_EQ(log_->Size(), 2u);
+  EXPECT_EQ(EntryAt(1).kind(), v1::WRITES_VOIDED);
+  EXPECT_FALSE(storage().Get(storage::Family::kConsent, "y")->has_value());
+}
+
+// A write that fails after the process died (crash) leaves no word: the
+// restart finds the log as it was before it.
+TEST_F(AuditLogTest, CrashAtACommitLosesOnlyThatCommit) {
+  ASSERT_THAT(log_->Append(Entry(0)), IsOk());
+  storage().CrashAt(storage().writes());
+  EXPECT_THAT(log_->Append(Entry(1)), StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_THAT(Restart(), IsOk());
+  EXPECT_EQ(log_->Size(), 1u);
+  EXPECT_FALSE(log_->recovery().unconfirmed_commit);
+  auto index = log_->Append(Entry(2));
+  ASSERT_THAT(index, IsOk());
+  EXPECT_EQ(*index, 1u);
+}
+
+// Acknowledged commits lost from the write-ahead log (a cut or damaged
+// tail) are caught at start by the checkpoint kept beside the database.
+TEST_F(AuditLogTest, LostLogTailIsDetectedAtStartNotReused) {
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(log_->Append(Entry(i)), IsOk());
+  const size_t records = storage().wal_records();
+  for (int i = 5; i < 8; ++i) ASSERT_THAT(log_->Append(Entry(i)), IsOk());
+  t_->Close();  // the checkpoint file has caught up with every commit
+  storage().TruncateWal(records);
+  absl::Status restarted = Restart();
+  EXPECT_THAT(restarted, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(restarted.message(), HasSubstr("signed a checkpoint of 8"));
+  EXPECT_THAT(restarted.message(), HasSubstr("holds only 5"));
+}
+
+TEST_F(AuditLogTest, DamagedLogRecordIsDetectedAtStart) {
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(log_->Append(Entry(i)), IsOk());
+  const size_t records = storage().wal_records();
+  for (int i = 5; i < 8; ++i) ASSERT_THAT(log_->Append(Entry(i)), IsOk());
+  t_->Close();
+  storage().CorruptWalRecord(records + 1);
+  EXPECT_THAT(Restart(), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(AuditLogTest, MissingCheckpointFileIsDetectedAtStart) {
+  ASSERT_THAT(log_->Append(Entry(0)), IsOk());
+  t_->Close();
+  ASSERT_THAT(storage().RemoveSideFile("checkpoint"), IsOk());
+  absl::Status restarted = Restart();
+  EXPECT_THAT(restarted, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(restarted.message(), HasSubstr("haven-checkpoint"));
 }
 
 TEST_F(AuditLogTest, ConcurrentAppendsAreGroupCommitted) {
@@ -267,8 +347,8 @@ TEST_F(AuditLogTest, ConcurrentAppendsAreGroupCommitted) {
   EXPECT_EQ(distinct.size(), kTotal);
   EXPECT_EQ(*distinct.rbegin(), kTotal - 1);
   EXPECT_EQ(log_->Size(), kTotal);
-  EXPECT_LT(faulty_->syncs(), static_cast<int64_t>(kTotal));
-  EXPECT_EQ(faulty_->syncs(), log_->batches());
+  EXPECT_LT(storage().syncs(), static_cast<int64_t>(kTotal));
+  EXPECT_EQ(storage().syncs(), log_->batches());
   EXPECT_THAT(Replay(std::nullopt), IsOk());
 }
 
@@ -277,8 +357,7 @@ TEST_F(AuditLogTest, ReopenKeepsTreeAndContinues) {
       log_->AppendBatch({Entry(0), Entry(1), Entry(2), Entry(3), Entry(4)}),
       IsOk());
   v1::Checkpoint before = log_->LatestCheckpoint();
-  CloseAll();
-  OpenAll();
+  ASSERT_THAT(Restart(), IsOk());
   EXPECT_EQ(log_->Size(), 5u);
   EXPECT_EQ(log_->LatestCheckpoint().note(), before.note());
   auto index = log_->Append(Entry(5));
@@ -287,85 +366,85 @@ TEST_F(AuditLogTest, ReopenKeepsTreeAndContinues) {
   EXPECT_THAT(Replay(before.note()), IsOk());
 }
 
+TEST_F(AuditLogTest, FlippedByteInANewLeafIsNamedAtStart) {
+  for (int i = 0; i < 20; ++i) ASSERT_THAT(log_->Append(Entry(i)), IsOk());
+  t_->Close();
+  std::string leaf = **storage().Get(storage::Family::kAudit, LeafKey(11));
+  leaf[leaf.size() / 2] ^= 0x01;
+  storage().Tamper(storage::Family::kAudit, LeafKey(11), leaf);
+  absl::Status restarted = Restart();
+  EXPECT_THAT(restarted, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(restarted.message(), HasSubstr("entry 11 "));
+}
+
 TEST_F(AuditLogTest, FlippedByteInStoredLeafIsNamedByReplay) {
   for (int i = 0; i < 20; ++i) ASSERT_THAT(log_->Append(Entry(i)), IsOk());
   std::string trusted = log_->LatestCheckpoint().note();
-  CloseAll();
-  {
-    auto db = storage::Database::Open({dir_.Join("db"), false, {}});
-    ASSERT_THAT(db, IsOk());
-    auto* family = (*db)->family(storage::Family::kAudit);
-    std::string leaf;
-    ASSERT_TRUE((*db)->db()->Get({}, family, LeafKey(11), &leaf).ok());
-    leaf[leaf.size() / 2] ^= 0x01;
-    ASSERT_TRUE((*db)->db()->Put({}, family, LeafKey(11), leaf).ok());
-  }
-  OpenAll();  // the cheap open check does not read leaves
-  auto result = Replay(trusted);
+  // An auditor reading a leaf that was altered (here, as served) finds it.
+  std::vector<std::string> leaves = AllLeaves();
+  leaves[11][leaves[11].size() / 2] ^= 0x01;
+  client::ReplayInput in;
+  in.leaves = leaves;
+  in.checkpoint_note = log_->LatestCheckpoint().note();
+  in.verifier_key = log_->VerifierKey();
+  in.origin = std::string(kOrigin);
+  in.trusted_checkpoint_note = trusted;
+  in.inclusion_proof = ProofsFromLog();
+  auto result = client::VerifyLogReplay(in);
   EXPECT_THAT(result, StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(result.status().message(), HasSubstr("leaf 11 "));
 }
 
-TEST_F(AuditLogTest, DroppedTailWithOldCheckpointBreaksConsistency) {
+TEST_F(AuditLogTest, DroppedTailWithOldCheckpointIsCaughtAtStart) {
   for (int i = 0; i < 12; ++i) ASSERT_THAT(log_->Append(Entry(i)), IsOk());
   std::string old_note = log_->LatestCheckpoint().note();
   for (int i = 12; i < 20; ++i) ASSERT_THAT(log_->Append(Entry(i)), IsOk());
-  std::string trusted = log_->LatestCheckpoint().note();
-  CloseAll();
-  {
-    // An operator removes the last 8 entries and puts back the checkpoint
-    // the node once signed for 12; nothing is re-signed.
-    auto db = storage::Database::Open({dir_.Join("db"), false, {}});
-    ASSERT_THAT(db, IsOk());
-    auto* family = (*db)->family(storage::Family::kAudit);
-    rocksdb::WriteBatch batch;
-    for (uint64_t i = 12; i < 20; ++i)
-      ASSERT_TRUE(batch.Delete(family, LeafKey(i)).ok());
-    std::string size(8, '\0');
-    size[7] = 12;
-    ASSERT_TRUE(batch.Put(family, "S", size).ok());
-    ASSERT_TRUE(batch.Put(family, "C", old_note).ok());
-    ASSERT_TRUE((*db)->db()->Write({}, &batch).ok());
+  t_->Close();
+  // An operator removes the last 8 entries and puts back the checkpoint
+  // the node once signed for 12; nothing is re-signed.
+  for (uint64_t i = 12; i < 20; ++i) {
+    storage().Tamper(storage::Family::kAudit, LeafKey(i), std::nullopt);
   }
-  OpenAll();
-  EXPECT_EQ(log_->Size(), 12u);
-  auto result = Replay(trusted);
-  EXPECT_THAT(result, StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(result.status().message(),
-              HasSubstr("not consistent with the trusted checkpoint"));
+  std::string size(8, '\0');
+  size[7] = 12;
+  storage().Tamper(storage::Family::kAudit, "S", size);
+  storage().Tamper(storage::Family::kAudit, "C", old_note);
+  absl::Status restarted = Restart();
+  EXPECT_THAT(restarted, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(restarted.message(), HasSubstr("holds only 12"));
 }
 
 TEST_F(AuditLogTest, DroppedTailWithoutResigningFailsOpen) {
   for (int i = 0; i < 20; ++i) ASSERT_THAT(log_->Append(Entry(i)), IsOk());
-  CloseAll();
-  {
-    auto db = storage::Database::Open({dir_.Join("db"), false, {}});
-    ASSERT_THAT(db, IsOk());
-    std::string size(8, '\0');
-    size[7] = 15;
-    ASSERT_TRUE((*db)
-                    ->db()
-                    ->Put({}, (*db)->family(storage::Family::kAudit), "S", size)
-                    .ok());
-  }
-  auto db = storage::Database::Open({dir_.Join("db"), false, {}});
-  ASSERT_THAT(db, IsOk());
-  RocksDbAuditStore store(db->get());
-  auto log = AuditLog::Open({std::string(kOrigin), signer_.get(), &store});
-  EXPECT_THAT(log, StatusIs(absl::StatusCode::kDataLoss));
+  t_->Close();
+  std::string size(8, '\0');
+  size[7] = 15;
+  storage().Tamper(storage::Family::kAudit, "S", size);
+  EXPECT_THAT(Restart(), StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST_F(AuditLogTest, OpenWithAnotherKeyFails) {
   ASSERT_THAT(log_->Append(Entry(0)), IsOk());
   auto other = crypto::Ed25519Signer::FromSeed(crypto::SecretBytes::Random(32));
   ASSERT_THAT(other, IsOk());
-  EXPECT_THAT(
-      AuditLog::Open({std::string(kOrigin), other->get(), faulty_.get()}),
-      StatusIs(absl::StatusCode::kDataLoss));
+  AuditLog::Options options;
+  options.origin = std::string(kOrigin);
+  options.agency_id = "agency-a";
+  options.signer = other->get();
+  options.sealer = &t_->sealer();
+  options.storage = &storage();
+  options.clock = &t_->clock();
+  EXPECT_THAT(AuditLog::Open(options), StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST_F(AuditLogTest, InvalidOriginIsRejected) {
-  EXPECT_THAT(AuditLog::Open({"has space", signer_.get(), faulty_.get()}),
+  AuditLog::Options options;
+  options.origin = "has space";
+  options.signer = &t_->signer();
+  options.sealer = &t_->sealer();
+  options.storage = &storage();
+  options.clock = &t_->clock();
+  EXPECT_THAT(AuditLog::Open(options),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "policy/compiled_policy.h"
 #include "policy/evaluator.h"
@@ -28,14 +29,10 @@ TEST(RevokeConcurrencyTest, NoDecisionAfterRevokeReturnsUsesTheConsent) {
   ASSERT_THAT(compiled, IsOk());
   const std::shared_ptr<const policy::CompiledPolicy> policy = *compiled;
 
-  MemoryConsentStore store;
-  policy::FakeClock clock(testing::kNow);
-  auto signer = testing::TestSigner();
-  auto registry = ConsentRegistry::Create({.store = &store,
-                                           .clock = &clock,
-                                           .signer = signer.get(),
-                                           .issuer = "safe-harbor"});
-  ASSERT_THAT(registry, IsOk());
+  auto harness = testing::RegistryHarness::Create();
+  ASSERT_THAT(harness, IsOk());
+  ConsentRegistry* registry = &(*harness)->registry();
+  policy::FakeClock& clock = (*harness)->log().clock();
 
   constexpr int kRounds = 20;
   constexpr int kDeciders = 8;
@@ -45,8 +42,9 @@ TEST(RevokeConcurrencyTest, NoDecisionAfterRevokeReturnsUsesTheConsent) {
   std::atomic<long> decided_after{0};
 
   for (int round = 0; round < kRounds; ++round) {
-    const std::string subject = "subj-" + std::to_string(round);
-    auto receipt = (*registry)->Record(testing::LegalAidTerms(subject), "adv");
+    const std::string subject = absl::StrCat("5ab1ec7000000000000000000000",
+                                             absl::Hex(round, absl::kZeroPad4));
+    auto receipt = registry->Record(testing::LegalAidTerms(subject), "adv");
     ASSERT_THAT(receipt, IsOk());
     const std::string id = receipt->consent().consent_id();
 
@@ -62,7 +60,7 @@ TEST(RevokeConcurrencyTest, NoDecisionAfterRevokeReturnsUsesTheConsent) {
         for (long i = 0; i < 10'000'000 && after < kDecisionsAfterRevoke; ++i) {
           const bool began_after_revoke =
               revoked.load(std::memory_order_acquire);
-          auto snapshot = (*registry)->Snapshot(subject);
+          auto snapshot = registry->Snapshot(subject);
           absl::Status s =
               policy::Decide(*policy, *snapshot,
                              {.requester_agency = "legal-aid",
@@ -91,7 +89,7 @@ TEST(RevokeConcurrencyTest, NoDecisionAfterRevokeReturnsUsesTheConsent) {
          ++spin) {
       std::this_thread::yield();
     }
-    ASSERT_THAT((*registry)->Revoke(id, "survivor asked", "adv"), IsOk());
+    ASSERT_THAT(registry->Revoke(id, "survivor asked", "adv"), IsOk());
     revoked.store(true, std::memory_order_release);
     for (auto& t : threads) t.join();
   }

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_log.h"
 
 namespace haven::server::exchange {
 namespace {
@@ -23,16 +23,21 @@ haven::v1::OutboxMessage OfferTo(const std::string& agency,
 
 class PeerOutboxTest : public ::testing::Test {
  protected:
-  void SetUp() override { Open(); }
+  void SetUp() override {
+    auto log = haven::testing::TestLog::Create();
+    ASSERT_THAT(log, IsOk());
+    log_ = *std::move(log);
+    Open();
+  }
   void Open() {
-    outbox_.reset();
-    db_.reset();
-    storage::Database::Options options;
-    options.path = dir_.Join("db");
-    auto db = storage::Database::Open(std::move(options));
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
-    outbox_ = std::make_unique<PeerOutbox>(db_.get());
+    outbox_ = std::make_unique<PeerOutbox>(&log_->storage(), &log_->sealer(),
+                                           &log_->log());
+  }
+  // Stores `message` as a consent change would, in one commit.
+  absl::Status Add(haven::v1::OutboxMessage message, absl::Time when) {
+    storage::WriteBatch batch;
+    outbox_->Add(std::move(message), when, &batch);
+    return log_->log().CommitState(std::move(batch));
   }
   // A sender that records what it was given and answers with `answer`.
   PeerOutbox::Sender Answering(absl::Status answer) {
@@ -42,8 +47,7 @@ class PeerOutboxTest : public ::testing::Test {
     };
   }
 
-  haven::testing::TempDir dir_;
-  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<haven::testing::TestLog> log_;
   std::unique_ptr<PeerOutbox> outbox_;
   std::vector<haven::v1::OutboxMessage> sent_;
   absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
@@ -51,23 +55,23 @@ class PeerOutboxTest : public ::testing::Test {
 
 TEST_F(PeerOutboxTest,
        UnreachablePeerGetsItsMessageOnALaterPassEvenAfterRestart) {
-  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h1"), now_), IsOk());
-  ASSERT_THAT(outbox_->Add(OfferTo("metro-pd", "h2"), now_ + absl::Seconds(1)),
-              IsOk());
+  ASSERT_THAT(Add(OfferTo("legal-aid", "h1"), now_), IsOk());
+  ASSERT_THAT(Add(OfferTo("metro-pd", "h2"), now_ + absl::Seconds(1)), IsOk());
 
   auto pass = outbox_->DeliverPending(
       Answering(absl::UnavailableError("peer 'legal-aid' unreachable")));
   EXPECT_EQ(pass.pending, 2);
   EXPECT_EQ(pass.delivered, 0);
 
-  Open();  // the node restarts: nothing owed is forgotten
+  outbox_.reset();
+  ASSERT_THAT(log_->Restart(), IsOk());  // nothing owed is forgotten
+  Open();
   sent_.clear();
   pass = outbox_->DeliverPending(Answering(absl::OkStatus()));
   EXPECT_EQ(pass.delivered, 2);
   ASSERT_EQ(sent_.size(), 2u);
-  // Oldest first, each with its tries counted.
+  // Oldest first.
   EXPECT_EQ(sent_[0].offer_handle().handle().handle(), "h1");
-  EXPECT_EQ(sent_[0].attempts(), 1u);
   EXPECT_EQ(sent_[0].created_unix(), absl::ToUnixSeconds(now_));
   EXPECT_EQ(sent_[1].offer_handle().handle().handle(), "h2");
 
@@ -79,9 +83,9 @@ TEST_F(PeerOutboxTest,
 }
 
 TEST_F(PeerOutboxTest, PeerThatIsDownIsTriedOncePerPass) {
-  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h1"), now_), IsOk());
-  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h2"), now_), IsOk());
-  ASSERT_THAT(outbox_->Add(OfferTo("metro-pd", "h3"), now_), IsOk());
+  ASSERT_THAT(Add(OfferTo("legal-aid", "h1"), now_), IsOk());
+  ASSERT_THAT(Add(OfferTo("legal-aid", "h2"), now_), IsOk());
+  ASSERT_THAT(Add(OfferTo("metro-pd", "h3"), now_), IsOk());
   auto pass =
       outbox_->DeliverPending([this](const haven::v1::OutboxMessage& message) {
         sent_.push_back(message);
@@ -95,7 +99,7 @@ TEST_F(PeerOutboxTest, PeerThatIsDownIsTriedOncePerPass) {
 }
 
 TEST_F(PeerOutboxTest, PermanentRefusalDropsTheMessage) {
-  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h1"), now_), IsOk());
+  ASSERT_THAT(Add(OfferTo("legal-aid", "h1"), now_), IsOk());
   auto pass = outbox_->DeliverPending(
       Answering(absl::PermissionDeniedError("handle is not for this agency")));
   EXPECT_EQ(pass.dropped, 1);
@@ -115,30 +119,32 @@ TEST_F(PeerOutboxTest, OnlyRefusalsRetryingCannotChangeArePermanent) {
   EXPECT_FALSE(PeerOutbox::IsPermanent(absl::UnimplementedError("")));
 }
 
-TEST_F(PeerOutboxTest, MessageWithoutPeerOrBodyIsRejected) {
-  EXPECT_THAT(outbox_->Add(haven::v1::OutboxMessage(), now_),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  haven::v1::OutboxMessage no_body;
-  no_body.set_to_agency_id("legal-aid");
-  EXPECT_THAT(outbox_->Add(no_body, now_),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+TEST_F(PeerOutboxTest, AlteredMessageIsNeverSent) {
+  ASSERT_THAT(Add(OfferTo("legal-aid", "h1"), now_), IsOk());
+  const std::vector<std::string> keys =
+      log_->storage().Keys(storage::Family::kExchange);
+  ASSERT_EQ(keys.size(), 1u);
+  std::string value =
+      **log_->storage().Get(storage::Family::kExchange, keys[0]);
+  EXPECT_EQ(value.find("legal-aid"), std::string::npos);  // sealed
+  value[value.size() - 1] ^= 0x01;
+  log_->storage().Tamper(storage::Family::kExchange, keys[0], value);
   auto pass = outbox_->DeliverPending(Answering(absl::OkStatus()));
   EXPECT_TRUE(sent_.empty());
-  EXPECT_EQ(pass.delivered, 0);
+  EXPECT_THAT(pass.status, StatusIs(absl::StatusCode::kDataLoss));
 }
 
 // A pass asked for while one is running is not lost: the running pass goes
 // round again and sends what was added meanwhile.
 TEST_F(PeerOutboxTest, PassRequestedDuringAPassRunsAfterIt) {
-  ASSERT_THAT(outbox_->Add(OfferTo("legal-aid", "h1"), now_), IsOk());
+  ASSERT_THAT(Add(OfferTo("legal-aid", "h1"), now_), IsOk());
   int nested_result = -1;
   auto pass =
       outbox_->DeliverPending([&](const haven::v1::OutboxMessage& message) {
         sent_.push_back(message);
         if (message.offer_handle().handle().handle() == "h1") {
-          EXPECT_THAT(
-              outbox_->Add(OfferTo("legal-aid", "h2"), now_ + absl::Seconds(1)),
-              IsOk());
+          EXPECT_THAT(Add(OfferTo("legal-aid", "h2"), now_ + absl::Seconds(1)),
+                      IsOk());
           auto nested = outbox_->DeliverPending(Answering(absl::OkStatus()));
           nested_result = nested.delivered;
         }

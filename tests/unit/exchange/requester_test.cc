@@ -14,13 +14,12 @@
 #include "gtest/gtest.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
-#include "server/audit/audit_store.h"
 #include "server/exchange/signing.h"
 #include "server/federation/manifest.h"
-#include "server/storage/database.h"
 #include "tests/testing/in_process_holder.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_log.h"
 
 namespace haven::server::exchange {
 namespace {
@@ -132,28 +131,18 @@ class RequesterTest : public ::testing::Test {
     ASSERT_THAT(registry, IsOk());
     federation_ = *std::move(registry);
 
-    storage::Database::Options db_options;
-    db_options.path = dir_.Join("requester-db");
-    auto db = storage::Database::Open(std::move(db_options));
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
-    store_ = std::make_unique<audit::RocksDbAuditStore>(db_.get());
-    audit::AuditLog::Options log_options;
-    log_options.origin = CheckpointOrigin("legal-aid");
-    log_options.signer = &holder_->peer_signer();
-    log_options.store = store_.get();
-    auto log = audit::AuditLog::Open(std::move(log_options));
+    // Legal-aid's own log, on its own storage.
+    auto log = haven::testing::TestLog::Create("legal-aid");
     ASSERT_THAT(log, IsOk());
-    log_ = *std::move(log);
-    pseudonym_key_ = crypto::SecretBytes::Random(32);
-    recorder_ = std::make_unique<audit::AuditRecorder>("legal-aid", log_.get(),
-                                                       &pseudonym_key_);
+    requester_log_ = *std::move(log);
+    log_ = &requester_log_->log();
+    recorder_ = &requester_log_->recorder();
   }
 
   void MakeRequester(int max_batches_in_flight, int max_waiting = 1024) {
     requester_ = std::make_unique<Requester>(
         Requester::Deps{"legal-aid", &holder_->clock(), &holder_->peer_signer(),
-                        federation_.get(), &transport_, recorder_.get(),
+                        federation_.get(), &transport_, recorder_,
                         max_batches_in_flight, max_waiting});
   }
 
@@ -203,11 +192,9 @@ class RequesterTest : public ::testing::Test {
   std::string subject_;
   std::string handle_;
   std::unique_ptr<federation::FederationRegistry> federation_;
-  std::unique_ptr<storage::Database> db_;
-  std::unique_ptr<audit::RocksDbAuditStore> store_;
-  std::unique_ptr<audit::AuditLog> log_;
-  crypto::SecretBytes pseudonym_key_;
-  std::unique_ptr<audit::AuditRecorder> recorder_;
+  std::unique_ptr<haven::testing::TestLog> requester_log_;
+  audit::AuditLog* log_ = nullptr;
+  const audit::AuditRecorder* recorder_ = nullptr;
   HeldTransport transport_;
   Outcomes outcomes_;
   std::unique_ptr<Requester> requester_;

@@ -21,7 +21,8 @@
 namespace haven::server::vault {
 namespace {
 
-using ::haven::server::vault::testing::OpenDatabase;
+using ::haven::server::vault::testing::DirectVault;
+using ::haven::server::vault::testing::OpenStorage;
 using ::haven::server::vault::testing::ScopedTempDir;
 using ::haven::server::vault::testing::TestMasterKey;
 using ::haven::testing::IsOk;
@@ -61,28 +62,31 @@ class RecordVaultTest : public ::testing::Test {
 
   RecordVault::Options MakeOptions(crypto::SecretBytes key) {
     RecordVault::Options options;
-    options.db = db_.get();
+    options.storage = storage_.get();
     options.master_key = std::move(key);
-    options.sync = false;  // durability is RocksDB's; keeps tests fast
     options.now_unix = [] { return int64_t{1700000000}; };
     return options;
   }
 
   void Open(crypto::SecretBytes key) {
     vault_.reset();
-    db_.reset();
-    db_ = OpenDatabase(dir_.path());
-    ASSERT_NE(db_, nullptr);
-    auto vault = RecordVault::Create(MakeOptions(std::move(key)));
+    db_ = nullptr;
+    storage_.reset();
+    storage_ = OpenStorage(dir_.path());
+    ASSERT_NE(storage_, nullptr);
+    db_ = &storage_->database();
+    auto vault = DirectVault::Create(MakeOptions(std::move(key)));
     ASSERT_THAT(vault, IsOk());
     vault_ = std::move(vault).value();
   }
 
-  absl::StatusOr<std::unique_ptr<RecordVault>> Reopen(crypto::SecretBytes key) {
+  absl::StatusOr<std::unique_ptr<DirectVault>> Reopen(crypto::SecretBytes key) {
     vault_.reset();
-    db_.reset();
-    db_ = OpenDatabase(dir_.path());
-    return RecordVault::Create(MakeOptions(std::move(key)));
+    db_ = nullptr;
+    storage_.reset();
+    storage_ = OpenStorage(dir_.path());
+    db_ = &storage_->database();
+    return DirectVault::Create(MakeOptions(std::move(key)));
   }
 
   std::string NewSubject() {
@@ -105,8 +109,9 @@ class RecordVaultTest : public ::testing::Test {
   }
 
   ScopedTempDir dir_;
-  std::unique_ptr<storage::Database> db_;
-  std::unique_ptr<RecordVault> vault_;
+  std::unique_ptr<storage::RocksDbStorage> storage_;
+  storage::Database* db_ = nullptr;
+  std::unique_ptr<DirectVault> vault_;
 };
 
 TEST_F(RecordVaultTest, PutThenGetReturnsSameFields) {
@@ -364,10 +369,12 @@ TEST_F(RecordVaultTest, SwappedCiphertextsFailAuthenticationNotCrossRead) {
   for (const auto& id : {a->record_id, b->record_id}) {
     auto got = vault_->Get(subject, id);
     ASSERT_THAT(got, StatusIs(absl::StatusCode::kDataLoss));
-    EXPECT_THAT(got.status().message(), HasSubstr(absl::StrCat("record ", id)));
     EXPECT_THAT(got.status().message(),
                 HasSubstr("failed authentication (stored data altered or "
                           "corrupt)"));
+    // The message may travel further than the caller: no ids in it.
+    EXPECT_THAT(got.status().message(), Not(HasSubstr(id)));
+    EXPECT_THAT(got.status().message(), Not(HasSubstr(subject)));
     EXPECT_THAT(got.status().message(), Not(HasSubstr("alpha")));
     EXPECT_THAT(got.status().message(), Not(HasSubstr("bravo")));
   }
@@ -457,7 +464,8 @@ TEST_F(RecordVaultTest, DamagedWrappedDataKeyGivesDataLoss) {
   vault_ = std::move(reopened).value();
   auto got = vault_->Get(subject, put->record_id);
   ASSERT_THAT(got, StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(got.status().message(), HasSubstr("data key of subject"));
+  EXPECT_THAT(got.status().message(), HasSubstr("data key failed"));
+  EXPECT_THAT(got.status().message(), Not(HasSubstr(subject)));
 }
 
 TEST_F(RecordVaultTest, EraseMakesSubjectNotFoundAtOnce) {
@@ -498,7 +506,8 @@ TEST_F(RecordVaultTest, EraseMakesSubjectNotFoundAtOnce) {
   EXPECT_THAT(vault_->Get(other, kept->record_id), IsOk());
 }
 
-TEST_F(RecordVaultTest, WrongMasterKeyIsRefusedAndNamesTheDataDir) {
+// (The node adds the data dir and key file to this message at start.)
+TEST_F(RecordVaultTest, WrongMasterKeyIsRefused) {
   std::string subject = NewSubject();
   ASSERT_THAT(
       vault_->Put(subject, "", MakeFields({{"a", haven::v1::CONTACT, "x"}})),
@@ -507,7 +516,6 @@ TEST_F(RecordVaultTest, WrongMasterKeyIsRefusedAndNamesTheDataDir) {
   ASSERT_THAT(wrong, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(wrong.status().message(),
               HasSubstr("master key does not match this data dir"));
-  EXPECT_THAT(wrong.status().message(), HasSubstr(dir_.path()));
 
   auto right = Reopen(TestMasterKey(1));
   ASSERT_THAT(right, IsOk());

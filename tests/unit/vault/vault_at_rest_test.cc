@@ -21,8 +21,10 @@ namespace haven::server::vault {
 namespace {
 
 using ::haven::server::vault::testing::CountFiles;
+using ::haven::server::vault::testing::DirectVault;
 using ::haven::server::vault::testing::FilesContaining;
-using ::haven::server::vault::testing::OpenDatabase;
+using ::haven::server::vault::testing::FlushAll;
+using ::haven::server::vault::testing::OpenStorage;
 using ::haven::server::vault::testing::ScopedTempDir;
 using ::haven::server::vault::testing::TestMasterKey;
 using ::haven::testing::IsOk;
@@ -37,12 +39,11 @@ std::vector<std::string> Encodings(const std::string& canary) {
           absl::WebSafeBase64Escape(canary)};
 }
 
-std::unique_ptr<RecordVault> OpenVault(storage::Database* db, bool sync) {
+std::unique_ptr<DirectVault> OpenVault(storage::Storage* storage) {
   RecordVault::Options options;
-  options.db = db;
+  options.storage = storage;
   options.master_key = TestMasterKey(1);
-  options.sync = sync;
-  auto vault = RecordVault::Create(std::move(options));
+  auto vault = DirectVault::Create(std::move(options));
   EXPECT_THAT(vault, IsOk());
   return vault.ok() ? std::move(vault).value() : nullptr;
 }
@@ -68,9 +69,10 @@ TEST(VaultAtRestTest, CanaryNeverReachesAnyFile) {
   const std::string canary = absl::StrCat(
       "CANARY-", absl::BytesToHexString(crypto::RandomBytes(12)), "-Ana");
   {
-    auto db = OpenDatabase(dir.path());
-    ASSERT_NE(db, nullptr);
-    auto vault = OpenVault(db.get(), /*sync=*/true);
+    auto storage = OpenStorage(dir.path());
+    ASSERT_NE(storage, nullptr);
+    storage::Database* db = &storage->database();
+    auto vault = OpenVault(storage.get());
     ASSERT_NE(vault, nullptr);
     std::vector<std::pair<std::string, std::string>> ids;
     for (int s = 0; s < 3; ++s) {
@@ -83,8 +85,7 @@ TEST(VaultAtRestTest, CanaryNeverReachesAnyFile) {
       }
     }
     // Some records only in the WAL, some flushed and compacted.
-    ASSERT_THAT(db->Flush(), IsOk());
-    ASSERT_THAT(db->CompactRange(storage::Family::kVault, "", ""), IsOk());
+    ASSERT_THAT(storage->Compact(storage::Family::kVault, "", ""), IsOk());
     auto more = vault->CreateSubject();
     ASSERT_THAT(more, IsOk());
     ASSERT_THAT(vault->Put(*more, "", CanaryFields(canary)), IsOk());
@@ -100,11 +101,12 @@ TEST(VaultAtRestTest, CanaryNeverReachesAnyFile) {
   }
   // Restart, read everything back, and scan again.
   {
-    auto db = OpenDatabase(dir.path());
-    ASSERT_NE(db, nullptr);
-    auto vault = OpenVault(db.get(), /*sync=*/true);
+    auto storage = OpenStorage(dir.path());
+    ASSERT_NE(storage, nullptr);
+    storage::Database* db = &storage->database();
+    auto vault = OpenVault(storage.get());
     ASSERT_NE(vault, nullptr);
-    ASSERT_THAT(db->Flush(), IsOk());
+    ASSERT_THAT(FlushAll(*db), IsOk());
   }
   EXPECT_GE(CountFiles(dir.path()), 5u);
   for (const std::string& needle : Encodings(canary)) {
@@ -113,13 +115,14 @@ TEST(VaultAtRestTest, CanaryNeverReachesAnyFile) {
 
   // Control: the scan does find plaintext that RocksDB stores in clear.
   {
-    auto db = OpenDatabase(dir.path());
-    ASSERT_NE(db, nullptr);
+    auto storage = OpenStorage(dir.path());
+    ASSERT_NE(storage, nullptr);
+    storage::Database* db = &storage->database();
     ASSERT_TRUE(db->db()
                     ->Put({}, db->family(storage::Family::kConsent), "control",
                           absl::StrCat("plain ", canary))
                     .ok());
-    ASSERT_THAT(db->Flush(), IsOk());
+    ASSERT_THAT(FlushAll(*db), IsOk());
   }
   EXPECT_THAT(FilesContaining(dir.path(), canary), Not(IsEmpty()));
 }
@@ -128,9 +131,10 @@ TEST(VaultAtRestTest, ErasedSubjectsWrappedKeyLeavesEveryFile) {
   ScopedTempDir dir;
   std::string wrapped_key, record_ciphertext, kept_wrapped_key, subject;
   {
-    auto db = OpenDatabase(dir.path());
-    ASSERT_NE(db, nullptr);
-    auto vault = OpenVault(db.get(), /*sync=*/true);
+    auto storage = OpenStorage(dir.path());
+    ASSERT_NE(storage, nullptr);
+    storage::Database* db = &storage->database();
+    auto vault = OpenVault(storage.get());
     ASSERT_NE(vault, nullptr);
     auto erased = vault->CreateSubject();
     auto kept = vault->CreateSubject();
@@ -155,7 +159,7 @@ TEST(VaultAtRestTest, ErasedSubjectsWrappedKeyLeavesEveryFile) {
         db->db()->Get({}, family, DataKeyKey(*kept), &kept_wrapped_key).ok());
     // The wrapped key must be on disk in SST files and in the WAL before the
     // erase, or the test proves nothing.
-    ASSERT_THAT(db->Flush(), IsOk());
+    ASSERT_THAT(FlushAll(*db), IsOk());
     ASSERT_THAT(FilesContaining(dir.path(), wrapped_key), Not(IsEmpty()));
 
     auto count = vault->Erase(subject);
@@ -170,9 +174,10 @@ TEST(VaultAtRestTest, ErasedSubjectsWrappedKeyLeavesEveryFile) {
   }
   // And after a restart.
   {
-    auto db = OpenDatabase(dir.path());
-    ASSERT_NE(db, nullptr);
-    auto vault = OpenVault(db.get(), /*sync=*/true);
+    auto storage = OpenStorage(dir.path());
+    ASSERT_NE(storage, nullptr);
+    storage::Database* db = &storage->database();
+    auto vault = OpenVault(storage.get());
     ASSERT_NE(vault, nullptr);
     EXPECT_THAT(vault->List(subject), StatusIs(absl::StatusCode::kNotFound));
   }

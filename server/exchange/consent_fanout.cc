@@ -1,0 +1,150 @@
+#include "server/exchange/consent_fanout.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "haven/base/status_macros.h"
+#include "policy/consents.h"
+#include "server/exchange/signing.h"
+
+namespace haven::server::exchange {
+namespace {
+
+using consent::ConsentChange;
+
+// Whether `consent` lets `member` hold a handle at `now`.
+bool KeepsHandle(const haven::v1::Consent& consent,
+                 const haven::v1::Member& member, int64_t now) {
+  const bool granted = consent.grantee().has_agency_id()
+                           ? consent.grantee().agency_id() == member.agency_id()
+                           : consent.grantee().sector() == member.sector();
+  const bool live = consent.status() == haven::v1::ACTIVE ||
+                    consent.status() == haven::v1::PAUSED;
+  return granted && live && consent.valid().until_unix() > now;
+}
+
+}  // namespace
+
+void ConsentFanout::Notify(const haven::v1::SubjectHandle& handle,
+                           const std::string& consent_id,
+                           const std::string& what, bool withdrawn,
+                           audit::Action* action) const {
+  const absl::Time now = absl::FromUnixNanos(deps_.clock->NowUnixNanos());
+  haven::v1::NotifyRevocationRequest call;
+  haven::v1::RevocationNotice* notice = call.mutable_notice();
+  notice->set_notice_id(
+      absl::StrCat(consent_id.empty() ? "subject" : consent_id, "/", what, "/",
+                   absl::ToUnixNanos(now)));
+  notice->set_holder_agency_id(deps_.agency_id);
+  notice->set_handle(handle.handle());
+  notice->set_consent_id(consent_id);
+  notice->set_change(what);
+  notice->set_effective_unix(absl::ToUnixSeconds(now));
+  notice->set_handle_withdrawn(withdrawn);
+  call.set_signature(
+      Sign(*deps_.signer, kNoticeContext, Deterministic(*notice)));
+  haven::v1::OutboxMessage message;
+  message.set_to_agency_id(handle.grantee_agency_id());
+  *message.mutable_revocation_notice() = std::move(call);
+  deps_.outbox->Add(std::move(message), now, &action->state);
+}
+
+absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
+                                            audit::Action* action) {
+  if (change.kind == ConsentChange::Kind::kRefusalLifted) {
+    return absl::OkStatus();
+  }
+  HAVEN_ASSIGN_OR_RETURN(std::vector<haven::v1::IssuedHandle> handles,
+                         deps_.handles->HandlesForSubject(change.subject_id));
+  if (change.kind == ConsentChange::Kind::kRefusalRecorded) {
+    for (const auto& issued : handles) {
+      Notify(issued.handle(), "", "refused", false, action);
+    }
+    return absl::OkStatus();
+  }
+  const int64_t now = deps_.clock->NowUnix();
+  auto manifest = deps_.federation->current();
+  // Agencies the change may concern: those holding a handle now, and
+  // those the changed consent names.
+  std::set<std::string> agencies;
+  for (const auto& issued : handles) {
+    agencies.insert(issued.handle().grantee_agency_id());
+  }
+  const haven::v1::Grantee& grantee = change.consent.grantee();
+  if (grantee.has_agency_id()) {
+    agencies.insert(grantee.agency_id());
+  } else {
+    for (const haven::v1::Member& member : manifest->proto().members()) {
+      if (member.sector() == grantee.sector()) {
+        agencies.insert(member.agency_id());
+      }
+    }
+  }
+  agencies.erase(deps_.agency_id);
+
+  for (const std::string& agency : agencies) {
+    const haven::v1::Member* member = manifest->Find(agency);
+    bool live = false;
+    if (member != nullptr) {
+      for (const auto& c : change.subject_consents) {
+        live |= KeepsHandle(c, *member, now);
+      }
+    }
+    HAVEN_ASSIGN_OR_RETURN(std::optional<haven::v1::IssuedHandle> existing,
+                           deps_.handles->Find(change.subject_id, agency));
+    haven::v1::AuditEntry entry;
+    if (live && !existing.has_value()) {
+      // A suspended member gets its handle when it is active again and
+      // consent changes; until then it could not use it anyway.
+      if (member->status() != haven::v1::MEMBER_ACTIVE) continue;
+      haven::v1::IssuedHandle issued =
+          HandleStore::NewHandle(deps_.agency_id, change.subject_id, agency,
+                                 absl::FromUnixSeconds(now));
+      deps_.handles->Issue(issued, &action->state);
+      haven::v1::OfferHandleRequest call;
+      *call.mutable_handle() = issued.handle();
+      call.set_signature(
+          Sign(*deps_.signer, kHandleContext, Deterministic(issued.handle())));
+      haven::v1::OutboxMessage message;
+      message.set_to_agency_id(agency);
+      *message.mutable_offer_handle() = std::move(call);
+      deps_.outbox->Add(std::move(message), absl::FromUnixSeconds(now),
+                        &action->state);
+      entry.set_kind(haven::v1::HANDLE_ISSUED);
+      entry.set_detail(absl::StrCat("to ", agency));
+    } else if (!live && existing.has_value()) {
+      deps_.handles->Withdraw(*existing, &action->state);
+      const bool revoked = change.kind == ConsentChange::Kind::kRevoked &&
+                           change.consent.status() == haven::v1::REVOKED;
+      Notify(existing->handle(), change.consent.consent_id(),
+             revoked ? "revoked" : "withdrawn", /*withdrawn=*/true, action);
+      entry.set_kind(haven::v1::HANDLE_WITHDRAWN);
+      entry.set_detail(absl::StrCat("from ", agency));
+    } else {
+      // The handle stays (another consent keeps it), but the grantee is
+      // told this consent no longer covers it.
+      if (existing.has_value() && change.kind == ConsentChange::Kind::kPaused) {
+        Notify(existing->handle(), change.consent.consent_id(), "paused", false,
+               action);
+      } else if (existing.has_value() &&
+                 change.kind == ConsentChange::Kind::kRevoked) {
+        Notify(existing->handle(), change.consent.consent_id(), "revoked",
+               false, action);
+      }
+      continue;
+    }
+    if (!change.consent.consent_id().empty()) {
+      entry.add_consent_ids(change.consent.consent_id());
+    }
+    action->entries.push_back(deps_.audit->Stamped(
+        std::move(entry), change.actor, change.subject_id));
+  }
+  return absl::OkStatus();
+}
+
+void ConsentFanout::AfterCommit() {
+  if (deps_.deliver) deps_.deliver();
+}
+
+}  // namespace haven::server::exchange

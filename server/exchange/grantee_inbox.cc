@@ -1,0 +1,119 @@
+#include "server/exchange/grantee_inbox.h"
+
+#include "absl/strings/str_cat.h"
+#include "haven/base/status_macros.h"
+#include "server/exchange/signing.h"
+
+namespace haven::server::exchange {
+namespace {
+
+bool IsHandle(absl::string_view handle) {
+  if (handle.size() != kHandleChars) return false;
+  for (char c : handle) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// The subject key a grantee's entries use: it never learns the subject id,
+// so its pseudonym is of the holder's handle.
+std::string HandleSubject(const std::string& holder,
+                          const std::string& handle) {
+  return absl::StrCat(holder, "/", handle);
+}
+
+}  // namespace
+
+absl::Status GranteeInbox::AcceptHandle(
+    const haven::v1::Member& peer,
+    const haven::v1::OfferHandleRequest& request) {
+  HAVEN_RETURN_IF_ERROR(VerifySigned(peer.verifier_key(), kHandleContext,
+                                     Deterministic(request.handle()),
+                                     request.signature(), peer.agency_id()));
+  const haven::v1::SubjectHandle& handle = request.handle();
+  if (handle.holder_agency_id() != peer.agency_id() ||
+      handle.grantee_agency_id() != deps_.agency_id) {
+    return absl::PermissionDeniedError(
+        "handle is not from the calling agency or not for this one");
+  }
+  if (!IsHandle(handle.handle())) {
+    return absl::InvalidArgumentError(
+        "a handle is 32 lower-case hex characters");
+  }
+  absl::MutexLock lock(&mu_);
+  HAVEN_ASSIGN_OR_RETURN(
+      std::optional<haven::v1::SubjectHandle> held,
+      deps_.handles->FindReceived(peer.agency_id(), handle.handle()));
+  if (held.has_value()) return absl::OkStatus();
+  HAVEN_ASSIGN_OR_RETURN(size_t count,
+                         deps_.handles->CountReceived(peer.agency_id()));
+  if (count >= kMaxHandlesPerHolder) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("this node holds ", kMaxHandlesPerHolder,
+                     " handles from the calling agency already"));
+  }
+  haven::v1::SubjectHandle stored;
+  stored.set_handle(handle.handle());
+  stored.set_holder_agency_id(handle.holder_agency_id());
+  stored.set_grantee_agency_id(handle.grantee_agency_id());
+  stored.set_issued_unix(handle.issued_unix());
+  audit::Action action;
+  deps_.handles->StoreReceived(stored, &action.state);
+  haven::v1::AuditEntry entry;
+  entry.set_kind(haven::v1::HANDLE_RECEIVED);
+  entry.set_agency_id(peer.agency_id());
+  action.entries.push_back(
+      deps_.audit->Stamped(std::move(entry), peer.agency_id(),
+                           HandleSubject(peer.agency_id(), handle.handle())));
+  return deps_.audit->Commit(std::move(action)).status();
+}
+
+absl::Status GranteeInbox::AcceptNotice(
+    const haven::v1::Member& peer,
+    const haven::v1::NotifyRevocationRequest& request) {
+  HAVEN_RETURN_IF_ERROR(VerifySigned(peer.verifier_key(), kNoticeContext,
+                                     Deterministic(request.notice()),
+                                     request.signature(), peer.agency_id()));
+  const haven::v1::RevocationNotice& notice = request.notice();
+  if (notice.holder_agency_id() != peer.agency_id()) {
+    return absl::PermissionDeniedError("notice is not from the calling agency");
+  }
+  const std::string& change = notice.change();
+  if (change != "revoked" && change != "paused" && change != "refused" &&
+      change != "withdrawn") {
+    return absl::InvalidArgumentError(
+        "a notice's change is revoked, paused, refused or withdrawn");
+  }
+  if (!IsHandle(notice.handle()) ||
+      (!notice.consent_id().empty() && !IsHandle(notice.consent_id())) ||
+      notice.notice_id().size() > 128) {
+    return absl::InvalidArgumentError("a notice names a handle and a consent");
+  }
+  absl::MutexLock lock(&mu_);
+  HAVEN_ASSIGN_OR_RETURN(
+      std::optional<haven::v1::SubjectHandle> held,
+      deps_.handles->FindReceived(peer.agency_id(), notice.handle()));
+  if (!held.has_value()) {
+    // Nothing to tell anyone about a handle this node does not hold (a
+    // repeat of a notice that withdrew it, or a holder's mistake).
+    return absl::OkStatus();
+  }
+  audit::Action action;
+  if (notice.handle_withdrawn()) {
+    deps_.handles->ForgetReceived(peer.agency_id(), notice.handle(),
+                                  &action.state);
+  }
+  haven::v1::AuditEntry entry;
+  entry.set_kind(haven::v1::REVOCATION_NOTICE_RECEIVED);
+  entry.set_agency_id(peer.agency_id());
+  if (!notice.consent_id().empty()) entry.add_consent_ids(notice.consent_id());
+  entry.set_detail(absl::StrCat("consent ", change));
+  action.entries.push_back(
+      deps_.audit->Stamped(std::move(entry), peer.agency_id(),
+                           HandleSubject(peer.agency_id(), notice.handle())));
+  HAVEN_RETURN_IF_ERROR(deps_.audit->Commit(std::move(action)).status());
+  deps_.notices->Publish(notice);
+  return absl::OkStatus();
+}
+
+}  // namespace haven::server::exchange

@@ -1,0 +1,195 @@
+#include "server/storage/rocksdb_storage.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/write_batch.h"
+
+namespace haven::server::storage {
+namespace {
+
+constexpr size_t kMaxSideFileBytes = 1 << 20;
+
+rocksdb::Slice ToSlice(absl::string_view s) { return {s.data(), s.size()}; }
+
+// A read failure as callers see it: what failed, never a path.
+absl::Status ReadFailed(const rocksdb::Status& status, absl::string_view what) {
+  if (status.IsCorruption()) {
+    return absl::DataLossError(
+        absl::StrCat(what, ": the database is corrupt (see the node's log)"));
+  }
+  return absl::UnavailableError(absl::StrCat(what, ": the database failed"));
+}
+
+absl::Status Errno(absl::string_view what, const std::string& path) {
+  return absl::UnavailableError(
+      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+// Syncs the directory holding `path`, so a rename in it is durable.
+absl::Status SyncDirectoryOf(const std::string& path) {
+  std::string dir = path.substr(0, path.rfind('/'));
+  if (dir.empty()) dir = ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open directory", dir);
+  int synced = ::fsync(fd);
+  ::close(fd);
+  if (synced != 0) return Errno("sync directory", dir);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RocksDbStorage>> RocksDbStorage::Open(
+    Database::Options options) {
+  auto database = Database::Open(std::move(options));
+  if (!database.ok()) return database.status();
+  return std::unique_ptr<RocksDbStorage>(
+      new RocksDbStorage(*std::move(database)));
+}
+
+absl::Status RocksDbStorage::DoWrite(const WriteBatch& batch, bool sync) {
+  rocksdb::WriteBatch rocks;
+  for (const WriteBatch::Op& op : batch.ops()) {
+    rocksdb::ColumnFamilyHandle* family = database_->family(op.family);
+    rocksdb::Status s = op.value.has_value()
+                            ? rocks.Put(family, op.key, *op.value)
+                            : rocks.Delete(family, op.key);
+    if (!s.ok()) return FromRocksDb(s, "prepare write");
+  }
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  return FromRocksDb(database_->db()->Write(options, &rocks),
+                     sync ? "synced write" : "write");
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDbStorage::Get(
+    Family family, absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s = database_->db()->Get(
+      rocksdb::ReadOptions(), database_->family(family), ToSlice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return ReadFailed(s, "read");
+  return value;
+}
+
+absl::Status RocksDbStorage::Scan(Family family, absl::string_view prefix,
+                                  ScanFn fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(database_->db()->NewIterator(
+      rocksdb::ReadOptions(), database_->family(family)));
+  const rocksdb::Slice p = ToSlice(prefix);
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    if (!fn(absl::string_view(it->key().data(), it->key().size()),
+            absl::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  if (!it->status().ok()) return ReadFailed(it->status(), "scan");
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbStorage::DoCompact(Family family, absl::string_view begin,
+                                       absl::string_view end) {
+  // Flush every family first, so the write-ahead log holding old values
+  // becomes obsolete and is deleted; then rewrite the range's files.
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> all;
+  for (int i = 0; i < kFamilyCount; ++i) {
+    all.push_back(database_->family(static_cast<Family>(i)));
+  }
+  if (auto s = database_->db()->Flush(flush, all); !s.ok()) {
+    return FromRocksDb(s, "flush");
+  }
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  rocksdb::Slice b = ToSlice(begin);
+  rocksdb::Slice e = ToSlice(end);
+  return FromRocksDb(
+      database_->db()->CompactRange(compact, database_->family(family),
+                                    begin.empty() ? nullptr : &b,
+                                    end.empty() ? nullptr : &e),
+      "compact");
+}
+
+std::string RocksDbStorage::SideFilePath(absl::string_view name) const {
+  return absl::StrCat(database_->path(), "/haven-", name);
+}
+
+absl::Status RocksDbStorage::DoWriteSideFile(absl::string_view name,
+                                             absl::string_view bytes) {
+  const std::string path = SideFilePath(name);
+  const std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("create", temp);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      absl::Status failed = Errno("write", temp);
+      ::close(fd);
+      return failed;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd) != 0) {
+    absl::Status failed = Errno("sync", temp);
+    ::close(fd);
+    return failed;
+  }
+  if (::close(fd) != 0) return Errno("close", temp);
+  if (::rename(temp.c_str(), path.c_str()) != 0) return Errno("rename", temp);
+  return SyncDirectoryOf(path);
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDbStorage::ReadSideFile(
+    absl::string_view name) const {
+  if (!IsValidSideFileName(name)) {
+    return absl::InvalidArgumentError("side file names are [a-z0-9-]+");
+  }
+  const std::string path = SideFilePath(name);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    return absl::UnavailableError(absl::StrCat("cannot read side file ", name,
+                                               ": ", std::strerror(errno)));
+  }
+  std::string out;
+  char buffer[4096];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return absl::UnavailableError(absl::StrCat("cannot read side file ", name,
+                                                 ": ", std::strerror(errno)));
+    }
+    if (n == 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+    if (out.size() > kMaxSideFileBytes) {
+      ::close(fd);
+      return absl::DataLossError(
+          absl::StrCat("side file ", name, " is larger than it can be"));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+absl::Status RocksDbStorage::DoRemoveSideFile(absl::string_view name) {
+  const std::string path = SideFilePath(name);
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return Errno("remove", path);
+  }
+  return SyncDirectoryOf(path);
+}
+
+}  // namespace haven::server::storage

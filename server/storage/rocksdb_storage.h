@@ -1,0 +1,57 @@
+// RocksDbStorage: the production Storage, the node's RocksDB (Database)
+// and side files in its data dir (named "haven-<name>", which RocksDB
+// leaves alone).
+//
+// Every write is one rocksdb::WriteBatch; a synced write is one fdatasync of
+// the write-ahead log, which also makes every earlier write durable. Error
+// messages handed to callers name the operation only; RocksDB's own text
+// (file paths included) goes to the write-failure handler, for the
+// operator's log. Thread-safe.
+#ifndef HAVEN_SERVER_STORAGE_ROCKSDB_STORAGE_H_
+#define HAVEN_SERVER_STORAGE_ROCKSDB_STORAGE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/storage/database.h"
+#include "server/storage/storage.h"
+
+namespace haven::server::storage {
+
+class RocksDbStorage final : public Storage {
+ public:
+  // Opens the database (see Database::Open for the errors).
+  static absl::StatusOr<std::unique_ptr<RocksDbStorage>> Open(
+      Database::Options options);
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      Family family, absl::string_view key) const override;
+  absl::Status Scan(Family family, absl::string_view prefix,
+                    ScanFn fn) const override;
+  absl::StatusOr<std::optional<std::string>> ReadSideFile(
+      absl::string_view name) const override;
+
+  // The database itself, for benchmarks and tests.
+  Database& database() { return *database_; }
+
+ protected:
+  absl::Status DoWrite(const WriteBatch& batch, bool sync) override;
+  absl::Status DoCompact(Family family, absl::string_view begin,
+                         absl::string_view end) override;
+  absl::Status DoWriteSideFile(absl::string_view name,
+                               absl::string_view bytes) override;
+  absl::Status DoRemoveSideFile(absl::string_view name) override;
+
+ private:
+  explicit RocksDbStorage(std::unique_ptr<Database> database)
+      : database_(std::move(database)) {}
+  std::string SideFilePath(absl::string_view name) const;
+
+  const std::unique_ptr<Database> database_;
+};
+
+}  // namespace haven::server::storage
+
+#endif  // HAVEN_SERVER_STORAGE_ROCKSDB_STORAGE_H_
