@@ -454,8 +454,10 @@ const std::string& Node::verifier_key() const {
 void Node::WitnessLoop() {
   // Peers' checkpoints are checked every kWitnessInterval; the first round
   // waits a moment so that nodes started together can reach each other.
-  constexpr absl::Duration kWitnessInterval = absl::Seconds(30);
-  absl::Duration wait = absl::Seconds(2);
+  const uint32_t configured = config_.config.witness_interval_seconds();
+  const absl::Duration kWitnessInterval =
+      configured > 0 ? absl::Seconds(configured) : absl::Seconds(30);
+  absl::Duration wait = configured > 0 ? kWitnessInterval : absl::Seconds(2);
   while (true) {
     {
       absl::MutexLock lock(&stop_mu_);
