@@ -140,26 +140,35 @@ absl::StatusOr<std::optional<std::string>> FaultInjectingStorage::ReadSideFile(
 
 std::unique_ptr<FaultInjectingStorage> FaultInjectingStorage::Restart(
     Unsynced unsynced) const {
+  // Copied out first: the two storages' locks are never held together.
+  std::vector<Table> base;
+  std::vector<Record> kept;
+  std::map<std::string, std::string, std::less<>> side_files;
+  {
+    absl::MutexLock lock(&mu_);
+    base.assign(std::begin(base_), std::end(base_));
+    // Unsynced records can only be at the tail: a sync covers all before.
+    size_t end = wal_.size();
+    if (unsynced == Unsynced::kDrop) {
+      while (end > 0 && !wal_[end - 1].synced) --end;
+    }
+    for (size_t i = 0; i < end; ++i) {
+      if (wal_[i].corrupt) break;
+      Record record = wal_[i];
+      record.synced = true;
+      record.visible = true;
+      kept.push_back(std::move(record));
+    }
+    side_files = side_files_;
+  }
   auto next = std::make_unique<FaultInjectingStorage>();
-  absl::MutexLock lock(&mu_);
   absl::MutexLock next_lock(&next->mu_);
   for (int f = 0; f < server::storage::kFamilyCount; ++f) {
-    next->base_[f] = base_[f];
+    next->base_[f] = std::move(base[f]);
   }
-  // Unsynced records can only be at the tail: a sync covers all before it.
-  size_t end = wal_.size();
-  if (unsynced == Unsynced::kDrop) {
-    while (end > 0 && !wal_[end - 1].synced) --end;
-  }
-  for (size_t i = 0; i < end; ++i) {
-    if (wal_[i].corrupt) break;
-    Record kept = wal_[i];
-    kept.synced = true;
-    kept.visible = true;
-    next->wal_.push_back(std::move(kept));
-  }
+  next->wal_ = std::move(kept);
   next->Rebuild();
-  next->side_files_ = side_files_;
+  next->side_files_ = std::move(side_files);
   return next;
 }
 

@@ -128,6 +128,48 @@ class FaultInjectingStorage final : public server::storage::Storage {
   bool fail_side_files_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// A Storage that forwards to one it does not own, so that a test keeps the
+// storage (to restart from it) when what used it (a node) is destroyed.
+// `target` must outlive it. Thread-safe.
+class StorageRef final : public server::storage::Storage {
+ public:
+  explicit StorageRef(server::storage::Storage* target) : target_(target) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      server::storage::Family family, absl::string_view key) const override {
+    return target_->Get(family, key);
+  }
+  absl::Status Scan(server::storage::Family family, absl::string_view prefix,
+                    ScanFn fn) const override {
+    return target_->Scan(family, prefix, fn);
+  }
+  absl::StatusOr<std::optional<std::string>> ReadSideFile(
+      absl::string_view name) const override {
+    return target_->ReadSideFile(name);
+  }
+
+ protected:
+  absl::Status DoWrite(const server::storage::WriteBatch& batch,
+                       bool sync) override {
+    return target_->Write(batch, sync);
+  }
+  absl::Status DoCompact(server::storage::Family family,
+                         absl::string_view begin,
+                         absl::string_view end) override {
+    return target_->Compact(family, begin, end);
+  }
+  absl::Status DoWriteSideFile(absl::string_view name,
+                               absl::string_view bytes) override {
+    return target_->WriteSideFile(name, bytes);
+  }
+  absl::Status DoRemoveSideFile(absl::string_view name) override {
+    return target_->RemoveSideFile(name);
+  }
+
+ private:
+  server::storage::Storage* const target_;
+};
+
 }  // namespace haven::testing
 
 #endif  // HAVEN_TESTS_TESTING_FAULT_INJECTING_STORAGE_H_
