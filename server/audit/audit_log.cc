@@ -24,6 +24,10 @@ constexpr uint64_t kMaxEntriesPerRead = 1000;
 constexpr uint64_t kTailLeavesChecked = 1024;
 // Side files: the latest checkpoint, and word of a failed commit.
 constexpr absl::string_view kCheckpointFile = "checkpoint";
+// Each of the file's two slots: a note, then zeros.
+constexpr size_t kCheckpointSlotBytes = 2048;
+// The least time between two saves of the checkpoint file.
+constexpr absl::Duration kCheckpointSaveInterval = absl::Milliseconds(20);
 constexpr absl::string_view kUnconfirmedFile = "unconfirmed-commit";
 constexpr absl::string_view kUnconfirmedPlace = "side/unconfirmed-commit";
 constexpr char kLeafPrefix = 'L';
@@ -194,15 +198,23 @@ absl::Status AuditLog::CheckTail(uint64_t size) const {
   return absl::OkStatus();
 }
 
+absl::Status AuditLog::WriteCheckpointSlot(int slot, const std::string& note) {
+  std::string bytes = note;
+  bytes.resize(kCheckpointSlotBytes, '\0');
+  return storage_->OverwriteSideFile(
+      kCheckpointFile, static_cast<size_t>(slot) * kCheckpointSlotBytes, bytes);
+}
+
 absl::Status AuditLog::CheckSavedCheckpoint(uint64_t size,
                                             const Frontier& frontier) {
   HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> saved,
                          storage_->ReadSideFile(kCheckpointFile));
   if (!saved.has_value()) {
     if (size == 0) {
-      // A new log: from here on the file always exists.
-      return storage_->WriteSideFile(kCheckpointFile,
-                                     SignCheckpoint(0, client::EmptyRoot()));
+      // A new log: from here on the file always exists, both slots set.
+      const std::string empty = SignCheckpoint(0, client::EmptyRoot());
+      HAVEN_RETURN_IF_ERROR(WriteCheckpointSlot(0, empty));
+      return WriteCheckpointSlot(1, empty);
     }
     return absl::DataLossError(absl::StrCat(
         "the audit log has ", size,
@@ -212,16 +224,33 @@ absl::Status AuditLog::CheckSavedCheckpoint(uint64_t size,
   }
   HAVEN_ASSIGN_OR_RETURN(client::NoteVerifierKey key,
                          client::ParseVerifierKey(verifier_key_));
-  absl::StatusOr<client::CheckpointBody> body =
-      client::VerifyCheckpoint(*saved, key, origin_);
-  if (!body.ok()) {
+  // Two slots, written in turn: a write torn by a crash spoils one, and
+  // the other holds the checkpoint before it.
+  std::optional<client::CheckpointBody> newest;
+  for (int slot = 0; slot < 2; ++slot) {
+    absl::string_view bytes(*saved);
+    if (bytes.size() < static_cast<size_t>(slot) * kCheckpointSlotBytes) break;
+    bytes = bytes.substr(static_cast<size_t>(slot) * kCheckpointSlotBytes,
+                         kCheckpointSlotBytes);
+    const size_t end = bytes.find('\0');
+    if (end != absl::string_view::npos) bytes = bytes.substr(0, end);
+    absl::StatusOr<client::CheckpointBody> body =
+        client::VerifyCheckpoint(bytes, key, origin_);
+    if (body.ok() &&
+        (!newest.has_value() || body->tree_size > newest->tree_size)) {
+      newest = *std::move(body);
+    }
+  }
+  if (!newest.has_value()) {
     return absl::DataLossError(absl::StrCat(
         "the checkpoint kept beside the audit log (haven-", kCheckpointFile,
-        ") does not verify under this node's key: ", body.status().message()));
+        ") holds no checkpoint this node signed: it was altered. Restore the "
+        "data dir from a backup"));
   }
-  if (body->tree_size > size) {
+  saved_slot_ = 0;
+  if (newest->tree_size > size) {
     return absl::DataLossError(absl::StrCat(
-        "this node signed a checkpoint of ", body->tree_size,
+        "this node signed a checkpoint of ", newest->tree_size,
         " audit entries, but its data dir holds only ", size,
         ": acknowledged writes are missing (a lost or cut write-ahead log "
         "tail, or a data dir put back from an older copy). Nothing is "
@@ -230,12 +259,12 @@ absl::Status AuditLog::CheckSavedCheckpoint(uint64_t size,
         "continued from here"));
   }
   HAVEN_ASSIGN_OR_RETURN(std::string root,
-                         body->tree_size == 0
+                         newest->tree_size == 0
                              ? absl::StatusOr<std::string>(client::EmptyRoot())
-                             : SubtreeHash(0, body->tree_size, frontier));
-  if (root != body->root_hash) {
+                             : SubtreeHash(0, newest->tree_size, frontier));
+  if (root != newest->root_hash) {
     return absl::DataLossError(absl::StrCat(
-        "the audit log does not extend the checkpoint of ", body->tree_size,
+        "the audit log does not extend the checkpoint of ", newest->tree_size,
         " entries this node signed: the log was rewritten. Restore the data "
         "dir from a backup"));
   }
@@ -359,9 +388,17 @@ void AuditLog::KeepCheckpointFile() {
       if (saved_note_ == checkpoint_.note()) return;  // stopped, all saved
       note = checkpoint_.note();
     }
-    if (!storage_->WriteSideFile(kCheckpointFile, note).ok()) return;
+    // The slot not holding the newest saved checkpoint.
+    saved_slot_ ^= 1;
+    if (!WriteCheckpointSlot(saved_slot_, note).ok()) return;
     absl::MutexLock lock(&mu_);
     saved_note_ = std::move(note);
+    // While commits keep coming, one save per interval is enough: each
+    // save is a sync that competes with the commits' own.
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return failed_ || committer_done_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&stopping), kCheckpointSaveInterval);
   }
 }
 

@@ -201,6 +201,7 @@ class AuditLog {
   void RecordUnconfirmed(uint64_t first, uint64_t end, const std::string& note);
   // Rewrites the checkpoint side file after commits, until the log stops.
   void KeepCheckpointFile();
+  absl::Status WriteCheckpointSlot(int slot, const std::string& note);
   bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The commit thread: waits for queued appends and commits them in groups.
   void CommitLoop();
@@ -252,6 +253,8 @@ class AuditLog {
 
   // Used by the commit thread only (and Open before it starts).
   std::unique_ptr<StateGuard> guard_;
+  // Used by the checkpoint keeper only: the slot last written.
+  int saved_slot_ = 0;
   Recovery recovery_;
 
   // Committed upper-level node hashes: for level L >= kCacheMinLevel,

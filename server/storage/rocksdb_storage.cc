@@ -149,6 +149,38 @@ absl::Status RocksDbStorage::DoWriteSideFile(absl::string_view name,
   return SyncDirectoryOf(path);
 }
 
+absl::Status RocksDbStorage::DoOverwriteSideFile(absl::string_view name,
+                                                 size_t offset,
+                                                 absl::string_view bytes) {
+  const std::string path = SideFilePath(name);
+  bool created = false;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    created = true;
+  }
+  if (fd < 0) return Errno("open", path);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done,
+                         static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      absl::Status failed = Errno("write", path);
+      ::close(fd);
+      return failed;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd) != 0) {
+    absl::Status failed = Errno("sync", path);
+    ::close(fd);
+    return failed;
+  }
+  if (::close(fd) != 0) return Errno("close", path);
+  return created ? SyncDirectoryOf(path) : absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<std::string>> RocksDbStorage::ReadSideFile(
     absl::string_view name) const {
   if (!IsValidSideFileName(name)) {

@@ -42,6 +42,8 @@ class RocksDbStorage final : public Storage {
                          absl::string_view end) override;
   absl::Status DoWriteSideFile(absl::string_view name,
                                absl::string_view bytes) override;
+  absl::Status DoOverwriteSideFile(absl::string_view name, size_t offset,
+                                   absl::string_view bytes) override;
   absl::Status DoRemoveSideFile(absl::string_view name) override;
 
  private:

@@ -104,6 +104,16 @@ absl::Status Storage::WriteSideFile(absl::string_view name,
   return absl::OkStatus();
 }
 
+absl::Status Storage::OverwriteSideFile(absl::string_view name, size_t offset,
+                                        absl::string_view bytes) {
+  if (!IsValidSideFileName(name)) {
+    return absl::InvalidArgumentError("side file names are [a-z0-9-]+");
+  }
+  absl::Status written = DoOverwriteSideFile(name, offset, bytes);
+  if (!written.ok()) return Fail(std::move(written));
+  return absl::OkStatus();
+}
+
 absl::Status Storage::RemoveSideFile(absl::string_view name) {
   if (!IsValidSideFileName(name)) {
     return absl::InvalidArgumentError("side file names are [a-z0-9-]+");

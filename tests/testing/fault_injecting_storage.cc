@@ -120,6 +120,19 @@ absl::Status FaultInjectingStorage::DoWriteSideFile(absl::string_view name,
   return absl::OkStatus();
 }
 
+absl::Status FaultInjectingStorage::DoOverwriteSideFile(
+    absl::string_view name, size_t offset, absl::string_view bytes) {
+  absl::MutexLock lock(&mu_);
+  if (crashed_) return absl::UnavailableError("injected crash");
+  if (fail_side_files_) {
+    return absl::UnavailableError("injected side file write failure");
+  }
+  std::string& file = side_files_[std::string(name)];
+  if (file.size() < offset + bytes.size()) file.resize(offset + bytes.size());
+  file.replace(offset, bytes.size(), bytes.data(), bytes.size());
+  return absl::OkStatus();
+}
+
 absl::Status FaultInjectingStorage::DoRemoveSideFile(absl::string_view name) {
   absl::MutexLock lock(&mu_);
   if (crashed_) return absl::UnavailableError("injected crash");

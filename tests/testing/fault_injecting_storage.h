@@ -95,6 +95,8 @@ class FaultInjectingStorage final : public server::storage::Storage {
   }
   absl::Status DoWriteSideFile(absl::string_view name,
                                absl::string_view bytes) override;
+  absl::Status DoOverwriteSideFile(absl::string_view name, size_t offset,
+                                   absl::string_view bytes) override;
   absl::Status DoRemoveSideFile(absl::string_view name) override;
 
  private:
@@ -161,6 +163,10 @@ class StorageRef final : public server::storage::Storage {
   absl::Status DoWriteSideFile(absl::string_view name,
                                absl::string_view bytes) override {
     return target_->WriteSideFile(name, bytes);
+  }
+  absl::Status DoOverwriteSideFile(absl::string_view name, size_t offset,
+                                   absl::string_view bytes) override {
+    return target_->OverwriteSideFile(name, offset, bytes);
   }
   absl::Status DoRemoveSideFile(absl::string_view name) override {
     return target_->RemoveSideFile(name);
