@@ -61,9 +61,10 @@ int64_t NowUnix() {
 // process by each run.
 class Federation {
  public:
+  // Destroyed at exit, which stops legal-aid's process.
   static Federation& Get() {
-    static Federation* federation = new Federation();
-    return *federation;
+    static Federation federation;
+    return federation;
   }
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
