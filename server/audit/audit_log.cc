@@ -552,6 +552,10 @@ std::string AuditLog::SignCheckpoint(uint64_t size,
 }
 
 void AuditLog::Commit(std::vector<Pending> batch) {
+  {
+    absl::MutexLock lock(&mu_);
+    committing_ = true;
+  }
   uint64_t start;
   Frontier frontier;
   Snapshot(&start, &frontier);
@@ -634,6 +638,16 @@ void AuditLog::Commit(std::vector<Pending> batch) {
       batch[i].done(Unavailable());
     }
   }
+  absl::MutexLock lock(&mu_);
+  committing_ = false;
+}
+
+bool AuditLog::AwaitCommitsSettled(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !committing_;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
 }
 
 uint64_t AuditLog::Size() const {

@@ -52,6 +52,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "haven/v1/audit.pb.h"
 #include "policy/clock.h"
 #include "server/audit/action.h"
@@ -140,6 +141,11 @@ class AuditLog {
   const Recovery& recovery() const { return recovery_; }
   // Whether a commit failed since Open (the log takes no more).
   bool failed() const;
+  // Waits (up to `timeout`) until no commit is in progress, so that one
+  // whose write failed has left its word for the next start: a process
+  // stopping after a storage failure calls it before it exits. Returns
+  // whether it settled in time.
+  bool AwaitCommitsSettled(absl::Duration timeout) const;
 
   // Number of entries covered by the latest checkpoint.
   uint64_t Size() const;
@@ -247,6 +253,8 @@ class AuditLog {
   v1::Checkpoint checkpoint_ ABSL_GUARDED_BY(mu_);
   int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
   bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  // A commit is between taking its batch and reporting it.
+  bool committing_ ABSL_GUARDED_BY(mu_) = false;
   bool committer_done_ ABSL_GUARDED_BY(mu_) = false;
   // The newest note the checkpoint side file holds.
   std::string saved_note_ ABSL_GUARDED_BY(mu_);

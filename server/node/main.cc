@@ -154,8 +154,10 @@ int main(int argc, char** argv) {
     sigwait(&stop_signals, &signal_number);
   } while (signal_number == SIGUSR1 && !(*node)->failed());
   if ((*node)->failed()) {
-    // Nothing more is written: the process exits as it is, and the next
-    // start finishes what the failed write left.
+    // The commit that failed first leaves word for the next start (which
+    // undoes it if its bytes reached the disk after all); then nothing more
+    // is written: the process exits as it is.
+    (*node)->SettleAfterFailure(absl::Seconds(5));
     haven::server::node::LogEvent("node_stopped_after_storage_failure");
     std::_Exit(3);
   }

@@ -376,6 +376,14 @@ void Node::SetFailStopHandler(absl::AnyInvocable<void()> handler) {
   on_fail_stop_ = std::move(handler);
 }
 
+void Node::SettleAfterFailure(absl::Duration timeout) const {
+  if (modules_ != nullptr && modules_->audit_log != nullptr &&
+      !modules_->audit_log->AwaitCommitsSettled(timeout)) {
+    LogEvent("fail_stop_unsettled",
+             {{"waited", absl::FormatDuration(timeout)}});
+  }
+}
+
 bool Node::failed() const {
   absl::MutexLock lock(&stop_mu_);
   return failed_;

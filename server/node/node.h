@@ -43,6 +43,9 @@ class Node {
   void SetFailStopHandler(absl::AnyInvocable<void()> handler);
   // Whether the node has stopped after a failed write.
   bool failed() const;
+  // After a failed write: waits (bounded) until the commit that failed has
+  // recorded what the next start must undo. Call before exiting.
+  void SettleAfterFailure(absl::Duration timeout) const;
 
   // Binds and starts serving. UNAVAILABLE naming the address if a port
   // cannot be bound.

@@ -27,7 +27,8 @@ int DecodeWaitStatus(int status) {
 
 Subprocess::Subprocess(const std::vector<std::string>& argv,
                        const std::string& stdout_path,
-                       const std::string& stderr_path) {
+                       const std::string& stderr_path,
+                       const std::vector<std::string>& env) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
@@ -39,7 +40,19 @@ Subprocess::Subprocess(const std::vector<std::string>& argv,
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  // The inherited environment minus the names `env` sets, then `env`.
+  std::vector<char*> environment;
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    const std::string inherited(*variable);
+    const std::string name = inherited.substr(0, inherited.find('='));
+    bool replaced = false;
+    for (const auto& e : env) replaced |= e.substr(0, e.find('=')) == name;
+    if (!replaced) environment.push_back(*variable);
+  }
+  for (const auto& e : env) environment.push_back(const_cast<char*>(e.c_str()));
+  environment.push_back(nullptr);
+  int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(),
+                       environment.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     std::fprintf(stderr, "cannot spawn %s\n", args[0]);

@@ -18,9 +18,12 @@ namespace haven::testing {
 class Subprocess {
  public:
   // Starts argv[0] with `argv`, stdout and stderr appended to the files.
-  // Aborts the test binary if the process cannot be spawned.
+  // The child inherits this process's environment, with each "NAME=value"
+  // of `env` added (replacing a variable of the same name). Aborts the test
+  // binary if the process cannot be spawned.
   Subprocess(const std::vector<std::string>& argv,
-             const std::string& stdout_path, const std::string& stderr_path);
+             const std::string& stdout_path, const std::string& stderr_path,
+             const std::vector<std::string>& env = {});
   ~Subprocess();
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;

@@ -98,7 +98,7 @@ bool TestNode::Start(std::string* error) {
   const size_t log_offset = Log().size();
   process_ = std::make_unique<Subprocess>(
       std::vector<std::string>{HavendPath(), "--config", config_path_},
-      dir_ + "/havend.out", log_path_);
+      dir_ + "/havend.out", log_path_, options_.env);
   // Bounded wait for the start line; havend writes it once both ports are
   // bound.
   static const std::regex kStarted(R"(node_started .*local=(\S+) peer=(\S+))");
@@ -129,6 +129,11 @@ int TestNode::Stop() {
 
 void TestNode::Kill() {
   if (process_ != nullptr) process_.reset();  // SIGKILL + reap
+}
+
+std::optional<int> TestNode::WaitForExit(std::chrono::milliseconds timeout) {
+  if (process_ == nullptr) return std::nullopt;
+  return process_->Wait(timeout);
 }
 
 std::string TestNode::token(const std::string& role) const {

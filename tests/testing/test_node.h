@@ -8,9 +8,12 @@
 #ifndef HAVEN_TESTS_TESTING_TEST_NODE_H_
 #define HAVEN_TESTS_TESTING_TEST_NODE_H_
 
+#include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "grpcpp/channel.h"
@@ -41,6 +44,9 @@ class TestNode {
     std::string peer_listen_address = "127.0.0.1:0";
     // Extra text appended to the config (e.g. manifest_file: "...").
     std::string extra_config;
+    // Extra environment variables for havend, "NAME=value" (e.g. an
+    // LD_PRELOAD library that makes syncs fail).
+    std::vector<std::string> env;
   };
   static constexpr const char* kRoles[] = {"caseworker", "advocate", "auditor",
                                            "admin"};
@@ -56,6 +62,13 @@ class TestNode {
   int Stop();
   // SIGKILL and reap.
   void Kill();
+  // Waits up to `timeout` for havend to exit (by itself, or after Stop or a
+  // failed Start); returns its exit code (128+signal if killed), or nullopt
+  // if it still runs or was never started.
+  std::optional<int> WaitForExit(std::chrono::milliseconds timeout);
+  // Sets the extra environment of the next Start (see Options::env), e.g.
+  // for a node a TestFederation made.
+  void set_env(std::vector<std::string> env) { options_.env = std::move(env); }
 
   // The havend process id while it runs, -1 before Start.
   pid_t pid() const { return process_ ? process_->pid() : -1; }
