@@ -71,7 +71,10 @@ struct Decomposition {
 };
 Decomposition Decompose(uint64_t index, uint64_t size) {
   int inner = std::bit_width(index ^ (size - 1));
-  int border = std::popcount(index >> inner);
+  // A tree larger than 2^63 makes `inner` 64 for any leaf left of the top
+  // split; shifting a uint64_t by 64 is undefined, and that leaf has no
+  // border hashes at all.
+  int border = inner < 64 ? std::popcount(index >> inner) : 0;
   return {inner, border};
 }
 

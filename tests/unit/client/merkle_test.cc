@@ -286,5 +286,29 @@ TEST(MerkleTest, InvalidSizesAreRejected) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// A peer chooses the tree size it claims; sizes above 2^63 once shifted a
+// 64-bit index by 64 and asked for proofs of the wrong length.
+TEST(MerkleTest, TreesLargerThanTwoToTheSixtyThirdNeedProofsOfTheRightLength) {
+  constexpr uint64_t kHuge = (uint64_t{1} << 63) + 1;
+  auto hashes = LeafHashes(1);
+  std::vector<std::string> path(64, hashes[0]);
+  // Leaf 0 sits 64 levels below the root and has no border hashes.
+  EXPECT_THAT(VerifyInclusion(0, kHuge, hashes[0], path, Roots()[1]),
+              StatusIs(absl::StatusCode::kDataLoss));
+  path.push_back(hashes[0]);
+  EXPECT_THAT(VerifyInclusion(0, kHuge, hashes[0], path, Roots()[1]),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // The last leaf hangs directly off the root.
+  EXPECT_THAT(
+      VerifyInclusion(kHuge - 1, kHuge, hashes[0], {hashes[0]}, Roots()[1]),
+      StatusIs(absl::StatusCode::kDataLoss));
+  std::vector<std::string> consistency(64, hashes[0]);
+  EXPECT_THAT(VerifyConsistency(1, kHuge, consistency, Roots()[1], Roots()[1]),
+              StatusIs(absl::StatusCode::kDataLoss));
+  consistency.push_back(hashes[0]);
+  EXPECT_THAT(VerifyConsistency(1, kHuge, consistency, Roots()[1], Roots()[1]),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace haven::client
