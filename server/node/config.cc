@@ -112,7 +112,11 @@ absl::StatusOr<LoadedConfig> LoadConfig(const std::string& path) {
   }
   std::stringstream text;
   text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
 
+absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
+                                         const std::string& path) {
   LoadedConfig loaded;
   std::error_code ec;
   fs::path absolute_path = fs::absolute(path, ec);
@@ -123,7 +127,7 @@ absl::StatusOr<LoadedConfig> LoadConfig(const std::string& path) {
   TextFormat::ParseInfoTree tree;
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(&tree);
-  if (!parser.ParseFromString(text.str(), &loaded.config)) {
+  if (!parser.ParseFromString(text, &loaded.config)) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed config: ", errors.first()));
   }

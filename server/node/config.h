@@ -34,6 +34,12 @@ struct LoadedConfig {
 // NOT_FOUND if the config file itself cannot be read.
 absl::StatusOr<LoadedConfig> LoadConfig(const std::string& path);
 
+// What LoadConfig does once it has read the file: parses and validates
+// `text` as the contents of the config file at `path`, which names the file
+// in messages and is the base of relative paths. Reads no file.
+absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
+                                         const std::string& path);
+
 // Checks that what the config names exists and is usable: the data dir is a
 // directory the node can read and write, the master key file exists and is
 // readable, the TLS files are readable. FAILED_PRECONDITION naming the file,
