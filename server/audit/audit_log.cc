@@ -560,8 +560,6 @@ void AuditLog::Commit(std::vector<Pending> batch) {
   Frontier frontier;
   Snapshot(&start, &frontier);
 
-  size_t leaf_count = 0;
-  for (const Pending& p : batch) leaf_count += p.leaves.size();
   storage::WriteBatch writes;
   std::vector<StateGuard::ActionState> actions;
   actions.reserve(batch.size());

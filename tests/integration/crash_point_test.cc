@@ -529,8 +529,11 @@ void CheckCrashPoint(Fault fault, int64_t at, int64_t total) {
       EXPECT_EQ(consent.history(1).categories_size(), 2);
     }
     EXPECT_EQ(current.status() == haven::v1::REVOKED, logged_revoked);
-    if (run.ok["revoke"]) EXPECT_EQ(current.status(), haven::v1::REVOKED);
-    if (!run.ok["revoke"]) EXPECT_NE(current.status(), haven::v1::REVOKED);
+    if (run.ok["revoke"]) {
+      EXPECT_EQ(current.status(), haven::v1::REVOKED);
+    } else {
+      EXPECT_NE(current.status(), haven::v1::REVOKED);
+    }
     // Exactly the disclosures that returned fields were counted.
     EXPECT_EQ(current.use_count(), run.disclosed_at.size());
     EXPECT_EQ(logged_disclosures, static_cast<int>(run.disclosed_at.size()));

@@ -71,7 +71,6 @@ TEST(VaultAtRestTest, CanaryNeverReachesAnyFile) {
   {
     auto storage = OpenStorage(dir.path());
     ASSERT_NE(storage, nullptr);
-    storage::Database* db = &storage->database();
     auto vault = OpenVault(storage.get());
     ASSERT_NE(vault, nullptr);
     std::vector<std::pair<std::string, std::string>> ids;
@@ -176,7 +175,6 @@ TEST(VaultAtRestTest, ErasedSubjectsWrappedKeyLeavesEveryFile) {
   {
     auto storage = OpenStorage(dir.path());
     ASSERT_NE(storage, nullptr);
-    storage::Database* db = &storage->database();
     auto vault = OpenVault(storage.get());
     ASSERT_NE(vault, nullptr);
     EXPECT_THAT(vault->List(subject), StatusIs(absl::StatusCode::kNotFound));
