@@ -1,6 +1,8 @@
 // AuditRecorder: how the node's modules write to the audit log. Fills in
 // the time, the acting agency and principal, and the subject's keyed
-// pseudonym (never the subject id), then commits durably: an entry alone
+// pseudonym (never the subject id; scoped to the agency for entries about
+// another agency's request, see pseudonym.h), then commits durably: an
+// entry alone
 // (Record), or an action's state changes with the entries that record them
 // in one write (Commit). If the commit fails, nothing of it happened
 // (UNAVAILABLE). Thread-safe.
@@ -32,8 +34,31 @@ class AuditRecorder {
         pseudonym_key_(pseudonym_key),
         clock_(clock) {}
 
+  // The node-wide pseudonym of `subject_id`.
   std::string Pseudonym(absl::string_view subject_id) const {
     return SubjectPseudonym(*pseudonym_key_, subject_id);
+  }
+  // How entries naming `agency_id` name that subject: the node-wide
+  // pseudonym for this node's own entries, scoped for any other agency.
+  std::string PseudonymFor(absl::string_view agency_id,
+                           absl::string_view subject_pseudonym) const {
+    if (agency_id.empty() || agency_id == agency_id_) {
+      return std::string(subject_pseudonym);
+    }
+    return ScopedPseudonym(*pseudonym_key_, agency_id, subject_pseudonym);
+  }
+  // Whether `entry` is about the subject whose node-wide pseudonym is
+  // `subject_pseudonym`, whichever agency it names.
+  bool IsAbout(const haven::v1::AuditEntry& entry,
+               absl::string_view subject_pseudonym) const {
+    return !entry.subject_pseudonym().empty() &&
+           entry.subject_pseudonym() ==
+               PseudonymFor(entry.agency_id(), subject_pseudonym);
+  }
+  // How `consent_id` is named to `agency_id` (see pseudonym.h).
+  std::string ConsentRef(absl::string_view agency_id,
+                         absl::string_view consent_id) const {
+    return ConsentReference(*pseudonym_key_, agency_id, consent_id);
   }
 
   // `entry` as it is logged: `entry.agency_id` defaults to this node's
@@ -44,7 +69,10 @@ class AuditRecorder {
     entry.set_time_unix_nanos(clock_->NowUnixNanos());
     if (entry.agency_id().empty()) entry.set_agency_id(agency_id_);
     entry.set_principal(std::string(principal));
-    if (!subject_id.empty()) entry.set_subject_pseudonym(Pseudonym(subject_id));
+    if (!subject_id.empty()) {
+      entry.set_subject_pseudonym(
+          PseudonymFor(entry.agency_id(), Pseudonym(subject_id)));
+    }
     return entry;
   }
 

@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "haven/base/status_macros.h"
 #include "policy/consents.h"
+#include "server/crypto/key_derivation.h"
 #include "server/exchange/signing.h"
 
 namespace haven::server::exchange {
@@ -13,15 +14,20 @@ namespace {
 
 using consent::ConsentChange;
 
+// Whether `consent` names `member`, by agency or by its sector.
+bool Grants(const haven::v1::Consent& consent,
+            const haven::v1::Member& member) {
+  return consent.grantee().has_agency_id()
+             ? consent.grantee().agency_id() == member.agency_id()
+             : consent.grantee().sector() == member.sector();
+}
+
 // Whether `consent` lets `member` hold a handle at `now`.
 bool KeepsHandle(const haven::v1::Consent& consent,
                  const haven::v1::Member& member, int64_t now) {
-  const bool granted = consent.grantee().has_agency_id()
-                           ? consent.grantee().agency_id() == member.agency_id()
-                           : consent.grantee().sector() == member.sector();
   const bool live = consent.status() == haven::v1::ACTIVE ||
                     consent.status() == haven::v1::PAUSED;
-  return granted && live && consent.valid().until_unix() > now;
+  return Grants(consent, member) && live && consent.valid().until_unix() > now;
 }
 
 }  // namespace
@@ -33,12 +39,15 @@ void ConsentFanout::Notify(const haven::v1::SubjectHandle& handle,
   const absl::Time now = absl::FromUnixNanos(deps_.clock->NowUnixNanos());
   haven::v1::NotifyRevocationRequest call;
   haven::v1::RevocationNotice* notice = call.mutable_notice();
-  notice->set_notice_id(
-      absl::StrCat(consent_id.empty() ? "subject" : consent_id, "/", what, "/",
-                   absl::ToUnixNanos(now)));
+  // Random, and the consent named by the grantee's own reference: what
+  // one grantee is told shares nothing with what another is told.
+  notice->set_notice_id(crypto::RandomHexId(16));
   notice->set_holder_agency_id(deps_.agency_id);
   notice->set_handle(handle.handle());
-  notice->set_consent_id(consent_id);
+  if (!consent_id.empty()) {
+    notice->set_consent_id(
+        deps_.audit->ConsentRef(handle.grantee_agency_id(), consent_id));
+  }
   notice->set_change(what);
   notice->set_effective_unix(absl::ToUnixSeconds(now));
   notice->set_handle_withdrawn(withdrawn);
@@ -123,7 +132,10 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
       entry.set_detail(absl::StrCat("from ", agency));
     } else {
       // The handle stays (another consent keeps it), but the grantee is
-      // told this consent no longer covers it.
+      // told this consent no longer covers it. Only a grantee the consent
+      // covered: another grantee learning that a consent for the same
+      // survivor changed could link its handle to that one.
+      if (member == nullptr || !Grants(change.consent, *member)) continue;
       if (existing.has_value() && change.kind == ConsentChange::Kind::kPaused) {
         Notify(existing->handle(), change.consent.consent_id(), "paused", false,
                action);

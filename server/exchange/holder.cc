@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "haven/base/await.h"
 #include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
@@ -246,7 +247,12 @@ Holder::Outcome Holder::Decide(const haven::v1::Member& peer,
       withheld->set_rule(c.rule());
     }
   }
-  for (const auto& id : consent_ids) entry.add_consent_ids(id);
+  // The peer learns which consents a decision rested on only by its own
+  // references to them: a consent id (one sector consent covers several
+  // agencies) would let grantees link what they received.
+  for (const auto& id : consent_ids) {
+    entry.add_consent_ids(deps_.audit->ConsentRef(peer.agency_id(), id));
+  }
   entry.set_break_glass(break_glass);
   entry.set_kind(allowed.empty() ? haven::v1::REQUEST_REFUSED
                                  : haven::v1::DISCLOSURE);
@@ -289,6 +295,14 @@ Holder::Outcome Holder::Decide(const haven::v1::Member& peer,
   disclosure.set_request_id(request.request_id());
   disclosure.set_holder_agency_id(deps_.agency_id);
   disclosure.set_requester_agency_id(peer.agency_id());
+  for (auto& c : *decision->mutable_categories()) {
+    if (c.consent_id().empty()) continue;
+    const std::string ref =
+        deps_.audit->ConsentRef(peer.agency_id(), c.consent_id());
+    c.set_explanation(
+        absl::StrReplaceAll(c.explanation(), {{c.consent_id(), ref}}));
+    c.set_consent_id(ref);
+  }
   *disclosure.mutable_decision() = *std::move(decision);
   disclosure.set_data_life_seconds(data_life);
   return out;

@@ -10,10 +10,14 @@ namespace {
 
 constexpr uint64_t kPage = 1000;
 
-bool Matches(const haven::v1::FindEntriesRequest& filter,
+bool Matches(const audit::AuditRecorder& audit,
+             const haven::v1::FindEntriesRequest& filter,
              const haven::v1::AuditEntry& entry) {
+  // A node-wide pseudonym also finds the entries about peers' requests,
+  // which carry the one scoped to that peer; a scoped one finds those.
   if (!filter.subject_pseudonym().empty() &&
-      entry.subject_pseudonym() != filter.subject_pseudonym()) {
+      entry.subject_pseudonym() != filter.subject_pseudonym() &&
+      !audit.IsAbout(entry, filter.subject_pseudonym())) {
     return false;
   }
   if (!filter.agency_id().empty() && entry.agency_id() != filter.agency_id()) {
@@ -81,7 +85,8 @@ absl::Status AuditServiceImpl::DoFindEntries(
   uint32_t limit =
       request.limit() == 0 ? 1000 : std::min(request.limit(), 10000u);
   return Scan([&](const haven::v1::IndexedEntry& entry) {
-    if (Matches(request, entry.entry())) *response->add_entries() = entry;
+    if (Matches(*context_.audit, request, entry.entry()))
+      *response->add_entries() = entry;
     return static_cast<uint32_t>(response->entries_size()) < limit;
   });
 }
@@ -135,7 +140,7 @@ absl::Status AuditServiceImpl::DoSubjectAccessReport(
   }
   const std::string pseudonym = context_.audit->Pseudonym(request.subject_id());
   return Scan([&](const haven::v1::IndexedEntry& entry) {
-    if (entry.entry().subject_pseudonym() == pseudonym &&
+    if (context_.audit->IsAbout(entry.entry(), pseudonym) &&
         InAccessReport(entry.entry().kind())) {
       *response->add_entries() = entry;
     }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/verify/signed_batch.h"
@@ -29,6 +30,7 @@
 #include "haven/v1/consent.grpc.pb.h"
 #include "haven/v1/exchange.grpc.pb.h"
 #include "haven/v1/records.grpc.pb.h"
+#include "server/audit/pseudonym.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/crypto/master_key.h"
 #include "server/crypto/node_keys.h"
@@ -46,7 +48,9 @@ using ::haven::v1::Category;
 using ::haven::v1::EntryKind;
 using ::haven::v1::IndexedEntry;
 using ::haven::v1::Purpose;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 constexpr char kHolder[] = "safe-harbor";
@@ -207,7 +211,8 @@ class ExchangeTest : public ::testing::Test {
   // The advocate records a consent at the holder; returns its id.
   std::string RecordConsent(const std::string& subject,
                             const std::string& grantee, Purpose purpose,
-                            const std::vector<Category>& categories) {
+                            const std::vector<Category>& categories,
+                            int64_t data_life_seconds = kDataLifeSeconds) {
     haven::v1::RecordConsentRequest request;
     haven::v1::Consent* consent = request.mutable_consent();
     consent->set_subject_id(subject);
@@ -216,7 +221,7 @@ class ExchangeTest : public ::testing::Test {
     for (Category c : categories) consent->add_categories(c);
     consent->mutable_valid()->set_from_unix(NowUnix() - 60);
     consent->mutable_valid()->set_until_unix(NowUnix() + 90 * 86400);
-    consent->set_data_life_seconds(kDataLifeSeconds);
+    consent->set_data_life_seconds(data_life_seconds);
     auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
     haven::v1::RecordConsentResponse response;
     grpc::Status status = stub->RecordConsent(Call(kHolder, "advocate").get(),
@@ -300,6 +305,20 @@ class ExchangeTest : public ::testing::Test {
       if (entry.index() == index) return &entry;
     }
     return nullptr;
+  }
+
+  // How the holder names `consent_id` to `agency`: its reference keyed
+  // under the holder's pseudonym secret, derived as the node derives it.
+  std::string ConsentRefFor(const std::string& agency,
+                            const std::string& consent_id) {
+    auto master = server::crypto::LoadMasterKeyFile(
+        federation_->master_key_file(kHolder));
+    EXPECT_TRUE(master.ok()) << master.status();
+    if (!master.ok()) return "";
+    auto key = server::crypto::DerivePseudonymKey(*master);
+    EXPECT_TRUE(key.ok()) << key.status();
+    if (!key.ok()) return "";
+    return server::audit::ConsentReference(*key, agency, consent_id);
   }
 
   // The signing key of `agency`'s node, derived from its master key file as
@@ -459,7 +478,10 @@ TEST_F(ExchangeTest, LegalAidReceivesExactlyTheConsentedCategories) {
   for (Category c : {haven::v1::CONTACT, haven::v1::IMMIGRATION}) {
     EXPECT_TRUE(decided[c].allowed()) << Category_Name(c);
     EXPECT_EQ(decided[c].reason(), haven::v1::ALLOWED_BY_CONSENT);
-    EXPECT_EQ(decided[c].consent_id(), consent);
+    // Named by legal-aid's own reference, never the consent id.
+    EXPECT_EQ(decided[c].consent_id(), ConsentRefFor(kLegalAid, consent));
+    EXPECT_NE(decided[c].consent_id(), consent);
+    EXPECT_THAT(decided[c].explanation(), Not(HasSubstr(consent)));
   }
   EXPECT_FALSE(decided[haven::v1::MEDICAL].allowed());
   EXPECT_EQ(decided[haven::v1::MEDICAL].reason(), haven::v1::NO_MATCHING_RULE);
@@ -801,7 +823,7 @@ TEST_F(ExchangeTest, GranteeIsNotifiedOfRevocation) {
   haven::v1::WatchNoticesResponse message;
   bool seen = false;
   while (!seen && reader->Read(&message)) {
-    seen = message.notice().consent_id() == consent;
+    seen = message.notice().handle() == handle;
   }
   watch->TryCancel();
   reader->Finish();
@@ -809,6 +831,7 @@ TEST_F(ExchangeTest, GranteeIsNotifiedOfRevocation) {
   EXPECT_EQ(message.notice().holder_agency_id(), kHolder);
   EXPECT_EQ(message.notice().handle(), handle);
   EXPECT_EQ(message.notice().change(), "revoked");
+  EXPECT_EQ(message.notice().consent_id(), ConsentRefFor(kLegalAid, consent));
   // The consent was the only one for legal-aid: its handle is withdrawn.
   EXPECT_TRUE(message.notice().handle_withdrawn());
 
@@ -897,6 +920,235 @@ TEST_F(ExchangeTest, HolderDecisionsAndRequesterReceiptsPairUp) {
   EXPECT_THAT(Reconcile(holder_log, kHolder, legal_aid_log, kLegalAid),
               UnorderedElementsAre(absl::StrCat("unpaired at ", kHolder, ": ",
                                                 off_book.request_id())));
+}
+
+// Every value a message holds, by path ("disclosure.decision.categories.
+// consent_id"), descending into the holder's audit leaf and signed answer.
+// Strings and bytes are kept whole; integers only from 100000 on (times,
+// data lives), as small counters and indexes coincide by chance and name
+// nothing.
+void CollectValues(const google::protobuf::Message& message,
+                   const std::string& path,
+                   std::map<std::string, std::string>* values) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const auto* field : fields) {
+    const std::string at = path + "." + field->name();
+    const int n =
+        field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < n; ++i) {
+      using FD = google::protobuf::FieldDescriptor;
+      const bool rep = field->is_repeated();
+      switch (field->cpp_type()) {
+        case FD::CPPTYPE_MESSAGE:
+          CollectValues(rep ? reflection->GetRepeatedMessage(message, field, i)
+                            : reflection->GetMessage(message, field),
+                        at, values);
+          break;
+        case FD::CPPTYPE_STRING: {
+          const std::string value =
+              rep ? reflection->GetRepeatedString(message, field, i)
+                  : reflection->GetString(message, field);
+          if (field->name() == "audit_leaf") {
+            haven::v1::AuditEntry leaf;
+            EXPECT_TRUE(leaf.ParseFromString(value)) << at;
+            CollectValues(leaf, at, values);
+          } else if (field->name() == "answer") {
+            haven::v1::DisclosureAnswer answer;
+            EXPECT_TRUE(answer.ParseFromString(value)) << at;
+            CollectValues(answer, at, values);
+          }
+          if (!value.empty()) values->emplace(value, at);
+          break;
+        }
+        case FD::CPPTYPE_INT64:
+        case FD::CPPTYPE_UINT64: {
+          const int64_t value =
+              field->cpp_type() == FD::CPPTYPE_INT64
+                  ? (rep ? reflection->GetRepeatedInt64(message, field, i)
+                         : reflection->GetInt64(message, field))
+                  : static_cast<int64_t>(
+                        rep ? reflection->GetRepeatedUInt64(message, field, i)
+                            : reflection->GetUInt64(message, field));
+          if (value >= 100000) values->emplace(absl::StrCat(value), at);
+          break;
+        }
+        default:
+          break;  // enums, booleans, small integers
+      }
+    }
+  }
+}
+
+// Grantee-scoped handles exist so that two agencies holding one survivor's
+// handles cannot tell it is one survivor. Everything each receives about
+// her - handle, answers with the holder's audit leaf, notices, and its own
+// log's entries about them - is compared: nothing may be common but the
+// field values disclosed, the holder's public checkpoint and proof, and
+// the agency ids of the public manifest.
+TEST_F(ExchangeTest, TwoGranteesOfOneSurvivorShareNothingThatLinksThem) {
+  const std::string subject = CreateSurvivor();
+  struct Grantee {
+    const char* agency;
+    Purpose purpose;
+    int64_t data_life;
+    std::string consent;
+    std::string handle;
+    std::map<std::string, std::string> values;  // value -> where
+  };
+  // Consents a second apart, so that handle and notice times differ: a
+  // holder acting for one survivor at one moment is a timing signal this
+  // test does not claim to hide.
+  Grantee grantees[2] = {
+      {kLegalAid, haven::v1::LEGAL_REPRESENTATION, 30 * 86400, "", "", {}},
+      {kPolice, haven::v1::INVESTIGATION, 20 * 86400, "", "", {}}};
+  for (Grantee& g : grantees) {
+    g.consent = RecordConsent(subject, g.agency, g.purpose,
+                              {haven::v1::CONTACT}, g.data_life);
+    ASSERT_FALSE(g.consent.empty());
+    g.handle = WaitForHandle(g.agency);
+    ASSERT_FALSE(g.handle.empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  }
+  for (Grantee& g : grantees) {
+    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(g.agency));
+    haven::v1::ListHandlesResponse handles;
+    ASSERT_TRUE(stub->ListHandles(Call(g.agency, "caseworker").get(),
+                                  haven::v1::ListHandlesRequest(), &handles)
+                    .ok());
+    CollectValues(handles, "handles", &g.values);
+    haven::v1::RequestDisclosureResponse response;
+    grpc::Status status =
+        Request(g.agency, g.handle, g.purpose, {haven::v1::CONTACT}, &response);
+    ASSERT_TRUE(status.ok()) << g.agency << ": " << status.error_message();
+    ASSERT_EQ(response.fields_size(), 1) << g.agency;
+    // The disclosed fields themselves are what both were meant to get.
+    response.clear_fields();
+    haven::v1::DisclosureAnswer answer;
+    ASSERT_TRUE(answer.ParseFromString(response.signed_().answer()));
+    answer.mutable_disclosure()->clear_fields();
+    answer.mutable_disclosure()->clear_checkpoint();
+    answer.mutable_disclosure()->clear_inclusion_proof();
+    response.mutable_signed_()->clear_answer();
+    response.mutable_signed_()->clear_batch_sha256();  // hashes of the above
+    CollectValues(response, "response", &g.values);
+    CollectValues(answer, "answer", &g.values);
+  }
+  // Each is told when its consent ends.
+  for (Grantee& g : grantees) {
+    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(g.agency));
+    auto watch = Call(g.agency, "caseworker", std::chrono::seconds(10));
+    auto reader =
+        stub->WatchNotices(watch.get(), haven::v1::WatchNoticesRequest());
+    ASSERT_TRUE(Revoke(g.consent).ok());
+    haven::v1::WatchNoticesResponse message;
+    bool seen = false;
+    while (!seen && reader->Read(&message)) {
+      seen = message.notice().handle() == g.handle;
+    }
+    watch->TryCancel();
+    reader->Finish();
+    ASSERT_TRUE(seen) << g.agency << ": no notice within 10 s";
+    CollectValues(message, "notice", &g.values);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  }
+  // What each grantee's own log says about the exchange.
+  for (Grantee& g : grantees) {
+    for (const IndexedEntry& indexed : Entries(g.agency)) {
+      const EntryKind kind = indexed.entry().kind();
+      if (kind == haven::v1::HANDLE_RECEIVED ||
+          kind == haven::v1::DISCLOSURE_RECEIVED ||
+          kind == haven::v1::REVOCATION_NOTICE_RECEIVED) {
+        CollectValues(indexed.entry(), "own_log", &g.values);
+      }
+    }
+  }
+  ASSERT_GT(grantees[0].values.size(), 20u);
+
+  // Common to both and to every answer about anyone: the agency ids of the
+  // public manifest, the holder's policy version, and the words a notice
+  // uses for a change.
+  std::set<std::string> public_values = {kHolder, kLegalAid, kPolice};
+  for (const std::string change :
+       {"revoked", "paused", "refused", "withdrawn"}) {
+    public_values.insert(change);
+    public_values.insert("consent " + change);
+  }
+  for (const auto& [value, where] : grantees[0].values) {
+    if (absl::EndsWith(where, ".policy_version")) public_values.insert(value);
+  }
+  for (const auto& [value, where] : grantees[0].values) {
+    if (public_values.count(value) > 0) continue;
+    auto other = grantees[1].values.find(value);
+    EXPECT_TRUE(other == grantees[1].values.end())
+        << "'" << absl::CEscape(value) << "' reached " << kLegalAid << " at "
+        << where << " and " << kPolice << " at " << other->second;
+  }
+  // Neither saw the holder's ids.
+  for (const Grantee& g : grantees) {
+    for (const std::string& internal :
+         {subject, grantees[0].consent, grantees[1].consent}) {
+      EXPECT_EQ(g.values.count(internal), 0u) << g.agency;
+    }
+  }
+}
+
+// What a peer is told when the subject behind its handle is gone is the
+// fixed refusal of an unknown handle: no subject or record id, no path, no
+// library text, in the answer or in any entry of either log.
+TEST_F(ExchangeTest, NothingInternalReachesAPeer) {
+  const std::string subject = CreateSurvivor();
+  const std::string consent =
+      RecordConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+                    {haven::v1::CONTACT});
+  const std::string handle = WaitForHandle(kLegalAid);
+  ASSERT_FALSE(handle.empty());
+  haven::v1::RequestDisclosureResponse response;
+  ASSERT_TRUE(Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+                      {haven::v1::CONTACT}, &response)
+                  .ok());
+
+  auto records = haven::v1::RecordService::NewStub(channels_.at(kHolder));
+  haven::v1::EraseSubjectRequest erase;
+  erase.set_subject_id(subject);
+  erase.set_reason("survivor asked to be forgotten");
+  haven::v1::EraseSubjectResponse erased;
+  grpc::Status status =
+      records->EraseSubject(Call(kHolder, "caseworker").get(), erase, &erased);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  status = Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+                   {haven::v1::CONTACT}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  // Exactly what an unknown handle gets.
+  haven::v1::RequestDisclosureResponse unknown;
+  grpc::Status unknown_status =
+      Request(kLegalAid, RandomHex(16), haven::v1::LEGAL_REPRESENTATION,
+              {haven::v1::CONTACT}, &unknown);
+  EXPECT_EQ(unknown_status.error_code(), status.error_code());
+  EXPECT_EQ(unknown_status.error_message(), status.error_message());
+
+  // The node's files (its data dir among them) are under its dir.
+  const std::string data_dir = federation_->node(kHolder).dir();
+  // The holder's own log may name the consent; nothing a peer sees may.
+  const std::vector<std::string> internal = {subject, data_dir, "rocksdb",
+                                             "RocksDB", "IO error"};
+  EXPECT_THAT(status.error_message(), Not(HasSubstr(consent)));
+  for (const std::string& secret : internal) {
+    EXPECT_THAT(status.error_message(), Not(HasSubstr(secret)));
+  }
+  for (const char* agency : {kHolder, kLegalAid}) {
+    for (const IndexedEntry& indexed : Entries(agency)) {
+      for (const std::string& secret : internal) {
+        EXPECT_THAT(indexed.leaf(), Not(HasSubstr(secret)))
+            << agency << " entry " << indexed.index();
+      }
+      if (agency == std::string(kLegalAid)) {
+        EXPECT_THAT(indexed.leaf(), Not(HasSubstr(consent)));
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -284,7 +284,12 @@ TEST_F(HolderFailClosedTest, AccessReportListsOnlyThatSubjectsExchanges) {
               IsOk());
   std::vector<std::string> request_ids;
   for (const auto& e : report.entries()) {
-    EXPECT_EQ(e.entry().subject_pseudonym(), recorder_->Pseudonym(subject_));
+    // Named as legal-aid's leaves name it, which is not the node-wide
+    // pseudonym.
+    EXPECT_EQ(e.entry().subject_pseudonym(),
+              recorder_->PseudonymFor("legal-aid",
+                                      recorder_->Pseudonym(subject_)));
+    EXPECT_NE(e.entry().subject_pseudonym(), recorder_->Pseudonym(subject_));
     EXPECT_EQ(e.entry().agency_id(), "legal-aid");
     request_ids.push_back(e.entry().request_id());
   }
