@@ -1,6 +1,7 @@
 #include "policy/evaluator.h"
 
 #include <algorithm>
+#include <cctype>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -56,6 +57,32 @@ void ScanConsents(const CompiledConsents& consents, const Request& request,
 }
 
 }  // namespace
+
+bool IsSubstantialJustification(const CompiledPolicy& policy,
+                                std::string_view justification) {
+  const size_t min_chars = policy.policy().min_justification_chars() == 0
+                               ? kDefaultMinJustificationChars
+                               : policy.policy().min_justification_chars();
+  auto blank = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  size_t first = 0;
+  size_t last = justification.size();
+  while (first < last && blank(justification[first])) ++first;
+  while (last > first && blank(justification[last - 1])) --last;
+  if (last - first < min_chars) return false;
+  int words = 0;
+  int letters = 0;
+  for (size_t i = first; i <= last; ++i) {
+    const unsigned char c =
+        i < last ? static_cast<unsigned char>(justification[i]) : ' ';
+    if (std::isalpha(c) || c >= 0x80) {
+      ++letters;
+    } else if (!std::isdigit(c) && c != '\'' && c != '-') {
+      if (letters >= 2) ++words;
+      letters = 0;
+    }
+  }
+  return words >= 3;
+}
 
 absl::Status Decide(const CompiledPolicy& policy,
                     const CompiledConsents& consents, const Request& request,
@@ -121,10 +148,14 @@ absl::Status Decide(const CompiledPolicy& policy,
       r.consent = scan.usable_index[c];
     } else if (masks.by_kind[kEmergency] & b) {
       r.rule = first_rule(kEmergency, c);
-      if (request.justification.empty()) {
+      if (!IsSubstantialJustification(policy, request.justification)) {
         return absl::InvalidArgumentError(
             absl::StrCat("emergency rule '", policy.rule(r.rule).name(),
-                         "' needs a written justification"));
+                         "' needs a written justification of at least ",
+                         policy.policy().min_justification_chars() == 0
+                             ? kDefaultMinJustificationChars
+                             : policy.policy().min_justification_chars(),
+                         " characters and three words"));
       }
       r.allowed = true;
       r.break_glass = true;

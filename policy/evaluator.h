@@ -11,7 +11,8 @@
 // Default deny. Order of checks per category: a deny rule withholds; else a
 // permit without consent allows (unless refused); else a permit with a usable
 // consent allows (unless refused); else an emergency rule allows when the
-// request carries a justification (break-glass) and fails the whole request
+// request carries a substantial justification (break-glass) and fails the
+// whole request
 // with INVALID_ARGUMENT naming the rule when it does not; else withheld with
 // REFUSED_BY_SURVIVOR, the consent's reason (expired, paused, ...),
 // NO_CONSENT or NO_MATCHING_RULE.
@@ -25,6 +26,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "haven/v1/policy.pb.h"
@@ -54,10 +56,20 @@ struct CategoryResult {
   int16_t consent = -1;    // index into consents.consents, or -1
 };
 
+// Used when a policy sets no min_justification_chars.
+inline constexpr size_t kDefaultMinJustificationChars = 20;
+
+// Whether `justification` can open an emergency rule of `policy`: at least
+// its min_justification_chars (trimmed) and three words of two or more
+// letters (any non-ASCII byte counts as a letter, so any script works).
+bool IsSubstantialJustification(const CompiledPolicy& policy,
+                                std::string_view justification);
+
 // Decides every category of `request` at `now_unix` into `out` (which must
 // hold request.categories.size() entries). INVALID_ARGUMENT when the purpose
 // or a category is unknown or unspecified, or when a category could be
-// allowed only by an emergency rule and the justification is empty.
+// allowed only by an emergency rule and the justification is not
+// substantial (IsSubstantialJustification).
 absl::Status Decide(const CompiledPolicy& policy,
                     const CompiledConsents& consents, const Request& request,
                     int64_t now_unix, std::span<CategoryResult> out);

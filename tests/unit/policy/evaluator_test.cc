@@ -615,6 +615,52 @@ INSTANTIATE_TEST_SUITE_P(TaskForce, TaskForceCaseTest,
 
 TEST(EvaluatorTest, AtLeastFortyCases) { EXPECT_GE(Cases().size(), 40u); }
 
+// Break-glass is the one path past a survivor's refusal: a blank or
+// one-word reason must not open it.
+TEST(EvaluatorTest, SubstantialJustificationOpensEmergencyRules) {
+  auto policy = TaskForcePolicy();
+  CompiledConsents refused = testing::Compile({}, /*refused=*/true);
+  FakeClock clock(kT0);
+  Evaluator evaluator(&clock);
+  const int categories[] = {v1::LOCATION};
+  auto ask = [&](const CompiledPolicy& p, std::string justification) {
+    return evaluator.Evaluate(p, refused,
+                              Request{.requester_agency = "metro-pd",
+                                      .requester_sector = v1::LAW_ENFORCEMENT,
+                                      .purpose = v1::EMERGENCY,
+                                      .categories = categories,
+                                      .justification = justification});
+  };
+  for (const std::string weak :
+       {"", " ", "\t\n ", "urgent", "urgent urgent",
+        "xxxxxxxxxxxxxxxxxxxxxxxxx", "1234567890 1234567890 1234",
+        "a b c d e f g h i j k l m", "   urgent             "}) {
+    EXPECT_THAT(ask(*policy, weak), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("emergency-locate")))
+        << "'" << weak << "'";
+  }
+  for (const std::string real :
+       {"credible threat to life, 911 call", "missing person, minor",
+        "menace de mort crédible ce soir"}) {
+    auto decision = ask(*policy, real);
+    ASSERT_THAT(decision, IsOk()) << real;
+    EXPECT_TRUE(decision->categories(0).allowed()) << real;
+    EXPECT_TRUE(decision->categories(0).break_glass()) << real;
+  }
+
+  // A policy may ask for more.
+  v1::SharingPolicy stricter = policy->policy();
+  stricter.set_min_justification_chars(60);
+  auto compiled = CompiledPolicy::Compile(stricter);
+  ASSERT_THAT(compiled, IsOk());
+  EXPECT_THAT(ask(**compiled, "credible threat to life, 911 call"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("60")));
+  EXPECT_THAT(ask(**compiled,
+                  "caller reports the survivor was taken from the shelter by "
+                  "the trafficker an hour ago"),
+              IsOk());
+}
+
 TEST(EvaluatorTest, MixedRequestOnlyAllowsWhatIsNeeded) {
   auto policy = TaskForcePolicy();
   CompiledConsents consents = testing::Compile({kPoliceInvestigation}, false);

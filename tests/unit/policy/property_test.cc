@@ -1,6 +1,7 @@
 // The compiled evaluator against a plain reference evaluator written here,
 // straight from DESIGN.md's formula, over random policies, consents and
 // requests.
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -77,6 +78,33 @@ int Rank(v1::DecisionReason r) {
 }
 
 // Returns false when the request must fail (emergency without justification).
+// The justification rule, written out independently: at least the
+// policy's minimum (20 by default) characters without the surrounding
+// blanks, and three runs of two or more letters.
+bool Substantial(const v1::SharingPolicy& policy, const std::string& text) {
+  const size_t min = policy.min_justification_chars() == 0
+                         ? 20
+                         : policy.min_justification_chars();
+  const size_t first = text.find_first_not_of(" \t\n\r\f\v");
+  if (first == std::string::npos) return false;
+  const size_t last = text.find_last_not_of(" \t\n\r\f\v");
+  if (last - first + 1 < min) return false;
+  int words = 0;
+  int run = 0;
+  for (char c : text + " ") {
+    const bool letter =
+        std::isalpha(static_cast<unsigned char>(c)) || (c & 0x80) != 0;
+    if (letter) {
+      ++run;
+    } else if (!std::isdigit(static_cast<unsigned char>(c)) && c != '\'' &&
+               c != '-') {
+      words += run >= 2 ? 1 : 0;
+      run = 0;
+    }
+  }
+  return words >= 3;
+}
+
 bool Reference(const v1::SharingPolicy& policy,
                const std::vector<v1::Consent>& consents,
                const std::vector<UseWindow>& windows, bool refused,
@@ -124,7 +152,7 @@ bool Reference(const v1::SharingPolicy& policy,
     } else if (!refused && permit_consent != kNoRule && usable >= 0) {
       r = {true, false, v1::ALLOWED_BY_CONSENT, permit_consent, usable};
     } else if (emergency != kNoRule) {
-      if (justification.empty()) return false;
+      if (!Substantial(policy, justification)) return false;
       r = {true, true, v1::ALLOWED_BY_EMERGENCY, emergency, -1};
     } else if (refused && (permit != kNoRule || permit_consent != kNoRule)) {
       r.reason = v1::REFUSED_BY_SURVIVOR;
@@ -236,7 +264,9 @@ TEST(PolicyPropertyTest, CompiledEvaluatorAgreesWithReference) {
     const int sector = g.Int(0, 4);
     const int purpose = g.Int(1, 4);
     std::vector<int> categories = g.Subset(1, 12, 8);
-    const std::string justification = g.Chance(50) ? "" : "risk to life";
+    const std::string justification =
+        g.Chance(50) ? (g.Chance(50) ? "" : "risk to life")
+                     : "credible risk to life tonight";
     const int64_t now = g.Int(0, 30);
 
     const bool ref_ok =
