@@ -27,6 +27,9 @@ struct ConsentChange {
     kRevoked,
     kRefusalRecorded,
     kRefusalLifted,
+    // The consent's validity ended (ConsentRegistry::SweepExpired); no new
+    // version is written, `consent` is its last one.
+    kExpired,
   };
   Kind kind;
   std::string subject_id;

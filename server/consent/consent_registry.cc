@@ -435,6 +435,8 @@ absl::StatusOr<ConsentReceipt> ConsentRegistry::CommitVersion(
     Consent next, haven::v1::EntryKind kind, ConsentChange::Kind change,
     absl::string_view reason, absl::string_view detail) {
   next.set_recorded_unix(options_.clock->NowUnix());
+  // New terms may run to a new end.
+  expiry_swept_.erase(next.consent_id());
   next.set_use_count(0);
   next.set_last_used_unix(0);
   const std::string key = VersionKey(next.consent_id(), next.version());
@@ -460,6 +462,39 @@ absl::StatusOr<ConsentReceipt> ConsentRegistry::CommitVersion(
     Publish(next.subject_id(), /*terms_changed=*/true);
   }));
   return SignReceipt(next, *options_.signer, options_.issuer);
+}
+
+absl::StatusOr<int> ConsentRegistry::SweepExpired() {
+  if (options_.observer == nullptr) return 0;
+  absl::MutexLock write(&write_mu_);
+  const int64_t now = options_.clock->NowUnix();
+  std::vector<Consent> due;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const auto& [id, entry] : consents_) {
+      const Consent& c = entry.history.back();
+      if ((c.status() == haven::v1::ACTIVE ||
+           c.status() == haven::v1::PAUSED) &&
+          c.valid().until_unix() <= now && !expiry_swept_.contains(id)) {
+        due.push_back(c);
+      }
+    }
+  }
+  int changed = 0;
+  for (const Consent& c : due) {
+    ConsentChange change =
+        MakeChange(ConsentChange::Kind::kExpired, c.subject_id(), nullptr,
+                   nullptr, "havend");
+    change.consent = c;
+    audit::Action action;
+    HAVEN_RETURN_IF_ERROR(options_.observer->OnConsentChange(change, &action));
+    if (!action.entries.empty()) {
+      HAVEN_RETURN_IF_ERROR(Commit(std::move(action), [] {}));
+      ++changed;
+    }
+    expiry_swept_.insert(c.consent_id());
+  }
+  return changed;
 }
 
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Record(

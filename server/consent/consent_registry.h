@@ -33,6 +33,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -150,6 +151,14 @@ class ConsentRegistry {
   void ClaimUses(const std::vector<UseClaim>& claims, int64_t now_unix,
                  ClaimedFn then);
 
+  // Tells the observer, once per consent, that a consent's validity ended
+  // (ConsentChange::Kind::kExpired), so that handles no other consent keeps
+  // are withdrawn and their grantees told, each in one commit with its
+  // entries. Meant to run periodically; a consent is reported again after
+  // a restart (the observer's answer is the same: nothing left to do).
+  // Returns how many consents made a change; the commit's error otherwise.
+  absl::StatusOr<int> SweepExpired();
+
   // Whether `id` names a consent (for the log's recovery check).
   bool HasVersion(absl::string_view consent_id, uint32_t version) const;
 
@@ -204,6 +213,8 @@ class ConsentRegistry {
 
   // Serialises mutations (validate, commit, apply).
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Expired consents SweepExpired has reported (since this start).
+  absl::flat_hash_set<std::string> expiry_swept_ ABSL_GUARDED_BY(write_mu_);
 
   // Protected by mu_. Held while a change or a claim is queued for the
   // commit, so the log's order is the order changes took effect.

@@ -4,7 +4,8 @@
 // A grantee agency holds a handle for a subject exactly while some consent
 // to it (by agency or by its sector) is active or paused and not expired:
 // the first such consent issues the handle and queues its offer; when the
-// last one is revoked or has expired, the handle is withdrawn (requests
+// last one is revoked or has expired (ConsentRegistry::SweepExpired finds
+// those), the handle is withdrawn (requests
 // naming it get the same NOT_FOUND as an unknown handle) and a notice is
 // queued. A pause, or a refusal recorded, queues a notice to every grantee
 // holding a handle. Each issue and withdrawal has its audit entry; all of

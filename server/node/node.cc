@@ -473,6 +473,17 @@ void Node::WitnessLoop() {
     }
     int verified = modules_->witness->WitnessAll();
     LogEvent("peers_witnessed", {{"verified", absl::StrCat(verified)}});
+    // A consent that ran out withdraws its handles as a revocation would:
+    // otherwise the grantee could still name the survivor, and break-glass
+    // stays open to it for every survivor it ever had a handle for.
+    absl::StatusOr<int> expired = modules_->consents->SweepExpired();
+    if (!expired.ok()) {
+      LogEvent("consent_expiry_failed",
+               {{"code", absl::StatusCodeToString(expired.status().code())}});
+    } else if (*expired > 0) {
+      LogEvent("consents_expired",
+               {{"handles_changed", absl::StrCat(*expired)}});
+    }
     DeliverOutbox();
     wait = kWitnessInterval;
   }

@@ -420,6 +420,76 @@ TEST_F(ConsentRegistryTest, ListShowsExpiredOnceValidityEnds) {
   EXPECT_EQ(registry().List(kOtherSubject).consents_size(), 0);
 }
 
+// Withdraws, as the exchange's fanout does, whenever no consent is live any
+// more, and writes one entry per withdrawal.
+struct WithdrawingObserver final : public ConsentObserver {
+  explicit WithdrawingObserver(const policy::Clock* clock) : clock_(clock) {}
+  absl::Status OnConsentChange(const ConsentChange& change,
+                               audit::Action* action) override {
+    kinds.push_back(change.kind);
+    bool live = false;
+    for (const v1::Consent& c : change.subject_consents) {
+      live |= (c.status() == v1::ACTIVE || c.status() == v1::PAUSED) &&
+              c.valid().until_unix() > clock_->NowUnix();
+    }
+    if (!live && holds_handle) {
+      holds_handle = false;
+      v1::AuditEntry entry;
+      entry.set_kind(v1::HANDLE_WITHDRAWN);
+      action->entries.push_back(std::move(entry));
+    }
+    return absl::OkStatus();
+  }
+  void AfterCommit() override {}
+
+  const policy::Clock* clock_;
+  std::vector<ConsentChange::Kind> kinds;
+  bool holds_handle = true;
+};
+
+// A consent that runs out must withdraw the grantee's handle as a
+// revocation does; nothing else would ever tell the fanout.
+TEST(ConsentExpiryTest, EachExpiredConsentIsReportedOnceWithItsCommit) {
+  WithdrawingObserver observer(nullptr);
+  auto h = testing::RegistryHarness::Create(&observer);
+  ASSERT_THAT(h, IsOk());
+  observer.clock_ = &(*h)->log().clock();
+  ConsentRegistry& registry = (*h)->registry();
+  auto sweep = [&] {
+    absl::StatusOr<int> changed = registry.SweepExpired();
+    EXPECT_THAT(changed, IsOk());
+    return changed.value_or(-1);
+  };
+  v1::Consent short_terms = testing::LegalAidTerms(kSubject);
+  short_terms.mutable_valid()->set_until_unix(testing::kNow + 60);
+  v1::Consent long_terms = testing::LegalAidTerms(kSubject);
+  ASSERT_THAT(registry.Record(short_terms, "adv-1"), IsOk());
+  ASSERT_THAT(registry.Record(long_terms, "adv-1"), IsOk());
+  observer.kinds.clear();
+
+  // Nothing has run out yet.
+  EXPECT_EQ(sweep(), 0);
+  EXPECT_TRUE(observer.kinds.empty());
+
+  // The short one ran out, but the long one keeps the handle.
+  (*h)->log().clock().Advance(61);
+  EXPECT_EQ(sweep(), 0);
+  ASSERT_EQ(observer.kinds.size(), 1u);
+  EXPECT_EQ(observer.kinds[0], ConsentChange::Kind::kExpired);
+  EXPECT_TRUE(observer.holds_handle);
+  EXPECT_EQ(sweep(), 0);
+  EXPECT_EQ(observer.kinds.size(), 1u) << "reported twice";
+
+  // Both ran out: the handle goes, in one commit with its entry.
+  (*h)->log().clock().Advance(30 * 86400);
+  const uint64_t before = (*h)->log().log().Size();
+  EXPECT_EQ(sweep(), 1);
+  EXPECT_FALSE(observer.holds_handle);
+  EXPECT_EQ((*h)->log().log().Size(), before + 1);
+  EXPECT_EQ(sweep(), 0);
+  EXPECT_EQ(observer.kinds.size(), 2u);
+}
+
 // A change whose write fails is reported UNAVAILABLE, stops the storage
 // (fail-stop: nothing more is written) and, after a restart, is absent.
 TEST_F(ConsentRegistryTest, FailedWriteStopsTheNodeAndLeavesNothingBehind) {

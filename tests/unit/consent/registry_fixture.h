@@ -43,8 +43,11 @@ inline haven::v1::Consent LegalAidTerms(const std::string& subject) {
 // A registry and the log it commits through.
 class RegistryHarness {
  public:
-  static absl::StatusOr<std::unique_ptr<RegistryHarness>> Create() {
+  // `observer` (optional, borrowed) is told of every change.
+  static absl::StatusOr<std::unique_ptr<RegistryHarness>> Create(
+      ConsentObserver* observer = nullptr) {
     std::unique_ptr<RegistryHarness> h(new RegistryHarness());
+    h->observer_ = observer;
     auto log = haven::testing::TestLog::Create();
     if (!log.ok()) return log.status();
     h->log_ = *std::move(log);
@@ -96,12 +99,14 @@ class RegistryHarness {
     options.clock = &log_->clock();
     options.signer = &log_->signer();
     options.issuer = "safe-harbor";
+    options.observer = observer_;
     auto registry = ConsentRegistry::Create(std::move(options));
     if (!registry.ok()) return registry.status();
     registry_ = *std::move(registry);
     return absl::OkStatus();
   }
 
+  ConsentObserver* observer_ = nullptr;
   std::unique_ptr<haven::testing::TestLog> log_;
   std::unique_ptr<ConsentRegistry> registry_;
 };
