@@ -252,6 +252,18 @@ absl::Status CheckConfigFiles(const LoadedConfig& loaded) {
            {"policy_file", c.policy_file()}}) {
     if (absl::Status s = check_readable(field, path); !s.ok()) return s;
   }
+  // Whoever reads the TLS private key can act as this node to its peers, so
+  // like the master key it must be the owner's alone.
+  const std::string& key_file = c.tls().key_file();
+  if (stat(key_file.c_str(), &st) != 0) {
+    return fail("tls.key_file", key_file, "cannot be examined (stat failed)");
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    return fail("tls.key_file", key_file,
+                absl::StrFormat("is accessible by group or others (mode %04o); "
+                                "run chmod 600 %s",
+                                st.st_mode & 07777, key_file));
+  }
   return absl::OkStatus();
 }
 

@@ -42,7 +42,8 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
 
 // Checks that what the config names exists and is usable: the data dir is a
 // directory the node can read and write, the master key file exists and is
-// readable, the TLS files are readable. FAILED_PRECONDITION naming the file,
+// readable, the TLS files are readable and the TLS private key grants no
+// access to group or others. FAILED_PRECONDITION naming the file,
 // line, field and path on the first problem.
 absl::Status CheckConfigFiles(const LoadedConfig& loaded);
 
