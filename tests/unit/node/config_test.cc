@@ -18,6 +18,7 @@ using ::haven::testing::IsOk;
 using ::haven::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kGoodConfig[] = R"(agency_id: "legal-aid"
 listen_address: "127.0.0.1:7442"
@@ -83,7 +84,7 @@ TEST_F(ConfigTest, PrincipalWithPlainTokenIsRejectedWithoutEchoingIt) {
   EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
   std::string message(loaded.status().message());
   EXPECT_THAT(message, HasSubstr("principals[1]"));
-  EXPECT_THAT(message, ::testing::Not(HasSubstr("my-secret-token")));
+  EXPECT_THAT(message, Not(HasSubstr("my-secret-token")));
 }
 
 TEST_F(ConfigTest, MissingConfigFileIsNotFound) {
@@ -155,6 +156,37 @@ TEST_F(ConfigTest, CheckFilesRefusesTlsKeyReadableByOthers) {
                       HasSubstr(dir_.Join("tls/node.key")),
                       HasSubstr("group or others"), HasSubstr("chmod 600")));
   }
+}
+
+TEST_F(ConfigTest, TwoPrincipalsWithOneTokenAreRefused) {
+  // The same hash as ana's: one token would act as whichever came last.
+  std::string text = kGoodConfig;
+  text +=
+      "principals { name: \"bo\" role: ADMIN token_sha256: "
+      "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\" "
+      "}\n";
+  std::string path = Write(text);
+  auto loaded = LoadConfig(path);
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  std::string message(loaded.status().message());
+  EXPECT_THAT(message,
+              AllOf(HasSubstr(path + ":11: principals[1]"),
+                    HasSubstr("principals[0]"), HasSubstr("token_sha256")));
+  EXPECT_THAT(message, Not(HasSubstr("0123456789abcdef")));
+}
+
+TEST_F(ConfigTest, TwoPrincipalsWithOneNameAreRefused) {
+  std::string text = kGoodConfig;
+  text +=
+      "principals { name: \"ana\" role: ADMIN token_sha256: "
+      "\"fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210\" "
+      "}\n";
+  std::string path = Write(text);
+  auto loaded = LoadConfig(path);
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(loaded.status().message()),
+              AllOf(HasSubstr(path + ":11: principals[1]"),
+                    HasSubstr("principals[0]"), HasSubstr("name")));
 }
 
 }  // namespace
