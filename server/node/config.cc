@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <system_error>
 #include <vector>
@@ -163,6 +164,11 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
   if (c.tls().cert_file().empty()) return missing("tls.cert_file");
   if (c.tls().key_file().empty()) return missing("tls.key_file");
   if (c.tls().ca_file().empty()) return missing("tls.ca_file");
+  // One token, one principal: with two sharing a token the last would
+  // silently act for both, and with two sharing a name the audit log could
+  // not tell who acted. Messages name indexes, never the hash.
+  std::map<std::string, int> index_by_token;
+  std::map<std::string, int> index_by_name;
   for (int i = 0; i < c.principals_size(); ++i) {
     const auto& p = c.principals(i);
     std::string field = absl::StrCat("principals[", i, "]");
@@ -176,6 +182,18 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
       return invalid(field,
                      "token_sha256: expected 64 lower-case hex characters "
                      "(the SHA-256 of the token, never the token)");
+    }
+    if (auto [it, added] = index_by_name.emplace(p.name(), i); !added) {
+      return invalid(
+          field, absl::StrCat("name: already used by principals[", it->second,
+                              "]; give each principal its own name"));
+    }
+    if (auto [it, added] = index_by_token.emplace(p.token_sha256(), i);
+        !added) {
+      return invalid(
+          field,
+          absl::StrCat("token_sha256: the same as principals[", it->second,
+                       "]'s; give each principal its own token"));
     }
   }
 
@@ -251,6 +269,18 @@ absl::Status CheckConfigFiles(const LoadedConfig& loaded) {
            {"manifest_file", c.manifest_file()},
            {"policy_file", c.policy_file()}}) {
     if (absl::Status s = check_readable(field, path); !s.ok()) return s;
+  }
+  // Whoever reads the TLS private key can act as this node to its peers, so
+  // like the master key it must be the owner's alone.
+  const std::string& key_file = c.tls().key_file();
+  if (stat(key_file.c_str(), &st) != 0) {
+    return fail("tls.key_file", key_file, "cannot be examined (stat failed)");
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    return fail("tls.key_file", key_file,
+                absl::StrFormat("is accessible by group or others (mode %04o); "
+                                "run chmod 600 %s",
+                                st.st_mode & 07777, key_file));
   }
   return absl::OkStatus();
 }

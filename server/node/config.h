@@ -30,7 +30,8 @@ struct LoadedConfig {
 // Parses and validates the file's syntax and required fields. Does not touch
 // the files it names (see CheckConfigFiles). INVALID_ARGUMENT with
 // "file:line:column: ..." on a syntax error or unknown field;
-// INVALID_ARGUMENT naming the field for a missing or malformed value;
+// INVALID_ARGUMENT naming the field for a missing or malformed value, or for
+// a principal whose name or token_sha256 an earlier one already has;
 // NOT_FOUND if the config file itself cannot be read.
 absl::StatusOr<LoadedConfig> LoadConfig(const std::string& path);
 
@@ -42,7 +43,8 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
 
 // Checks that what the config names exists and is usable: the data dir is a
 // directory the node can read and write, the master key file exists and is
-// readable, the TLS files are readable. FAILED_PRECONDITION naming the file,
+// readable, the TLS files are readable and the TLS private key grants no
+// access to group or others. FAILED_PRECONDITION naming the file,
 // line, field and path on the first problem.
 absl::Status CheckConfigFiles(const LoadedConfig& loaded);
 

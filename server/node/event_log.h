@@ -3,8 +3,14 @@
 // Lines look like
 //   2026-11-23T12:00:00.123Z havend safe-harbor node_started
 //   local=127.0.0.1:7441
-// Values are written as given: callers pass ids, counts, addresses and
-// status codes only, never record content, keys, tokens or subject ids.
+// Callers pass ids, counts, addresses and status codes only, never record
+// content, keys, tokens or subject ids. Some values still come from peers or
+// error messages, so a line is always exactly one line of printable ASCII:
+// a value made only of letters, digits and ._:/@+-[] is written bare;
+// any other value, and the empty one, is double-quoted with '"' and '\'
+// escaped and \n, \r, \t or \xNN for every other byte outside printable
+// ASCII. Event names, keys and the agency id are code constants and the
+// validated config; a character outside [A-Za-z0-9._-] in them becomes '_'.
 // Thread-safe (one write(2) per line).
 #ifndef HAVEN_SERVER_NODE_EVENT_LOG_H_
 #define HAVEN_SERVER_NODE_EVENT_LOG_H_

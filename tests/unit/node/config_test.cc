@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -17,6 +18,7 @@ using ::haven::testing::IsOk;
 using ::haven::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kGoodConfig[] = R"(agency_id: "legal-aid"
 listen_address: "127.0.0.1:7442"
@@ -82,7 +84,7 @@ TEST_F(ConfigTest, PrincipalWithPlainTokenIsRejectedWithoutEchoingIt) {
   EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
   std::string message(loaded.status().message());
   EXPECT_THAT(message, HasSubstr("principals[1]"));
-  EXPECT_THAT(message, ::testing::Not(HasSubstr("my-secret-token")));
+  EXPECT_THAT(message, Not(HasSubstr("my-secret-token")));
 }
 
 TEST_F(ConfigTest, MissingConfigFileIsNotFound) {
@@ -111,6 +113,80 @@ TEST_F(ConfigTest, CheckFilesRefusesDataDirOpenToOthers) {
   absl::Status status = CheckConfigFiles(*loaded);
   EXPECT_THAT(std::string(status.message()),
               AllOf(HasSubstr("data_dir"), HasSubstr("chmod 700")));
+}
+
+// Writes the files kGoodConfig names, with a TLS key of `key_mode`, and
+// loads it with its CA beside it.
+absl::StatusOr<LoadedConfig> LoadWithFiles(const haven::testing::TempDir& dir,
+                                           mode_t key_mode) {
+  namespace fs = std::filesystem;
+  fs::create_directory(dir.Join("data"));
+  chmod(dir.Join("data").c_str(), 0700);
+  fs::create_directory(dir.Join("tls"));
+  auto write = [&](const std::string& name, mode_t mode) {
+    std::ofstream(dir.Join(name)) << "x\n";
+    chmod(dir.Join(name).c_str(), mode);
+  };
+  write("master.key", 0600);
+  write("tls/node.crt", 0644);
+  write("tls/node.key", key_mode);
+  write("ca.crt", 0644);
+  std::string text = kGoodConfig;
+  text.replace(text.find("/etc/haven/ca.crt"), 17, "ca.crt");
+  std::string path = dir.Join("node.textproto");
+  std::ofstream(path) << text;
+  return LoadConfig(path);
+}
+
+TEST_F(ConfigTest, CheckFilesAcceptsTlsKeyReadableByOwnerOnly) {
+  auto loaded = LoadWithFiles(dir_, 0600);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_THAT(CheckConfigFiles(*loaded), IsOk());
+}
+
+TEST_F(ConfigTest, CheckFilesRefusesTlsKeyReadableByOthers) {
+  for (mode_t mode : {0640, 0604, 0644, 0610, 0601, 0620}) {
+    SCOPED_TRACE(absl::StrFormat("mode %04o", mode));
+    auto loaded = LoadWithFiles(dir_, mode);
+    ASSERT_THAT(loaded, IsOk());
+    absl::Status status = CheckConfigFiles(*loaded);
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition));
+    EXPECT_THAT(std::string(status.message()),
+                AllOf(HasSubstr(":7: tls.key_file"),
+                      HasSubstr(dir_.Join("tls/node.key")),
+                      HasSubstr("group or others"), HasSubstr("chmod 600")));
+  }
+}
+
+TEST_F(ConfigTest, TwoPrincipalsWithOneTokenAreRefused) {
+  // The same hash as ana's: one token would act as whichever came last.
+  std::string text = kGoodConfig;
+  text +=
+      "principals { name: \"bo\" role: ADMIN token_sha256: "
+      "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\" "
+      "}\n";
+  std::string path = Write(text);
+  auto loaded = LoadConfig(path);
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  std::string message(loaded.status().message());
+  EXPECT_THAT(message,
+              AllOf(HasSubstr(path + ":11: principals[1]"),
+                    HasSubstr("principals[0]"), HasSubstr("token_sha256")));
+  EXPECT_THAT(message, Not(HasSubstr("0123456789abcdef")));
+}
+
+TEST_F(ConfigTest, TwoPrincipalsWithOneNameAreRefused) {
+  std::string text = kGoodConfig;
+  text +=
+      "principals { name: \"ana\" role: ADMIN token_sha256: "
+      "\"fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210\" "
+      "}\n";
+  std::string path = Write(text);
+  auto loaded = LoadConfig(path);
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(loaded.status().message()),
+              AllOf(HasSubstr(path + ":11: principals[1]"),
+                    HasSubstr("principals[0]"), HasSubstr("name")));
 }
 
 }  // namespace
