@@ -96,6 +96,15 @@ int Watch(const Invocation& in) {
   int seen = 0;
   while ((count == 0 || seen < count) && reader->Read(&response)) {
     ++seen;
+    if (response.missed() > 0) {
+      // The node keeps only its newest notices in memory; the audit log
+      // has every one.
+      std::fprintf(stderr,
+                   "(%llu earlier notices were dropped from the node's memory "
+                   "before this watch got them; each is in the audit log as "
+                   "REVOCATION_NOTICE_RECEIVED)\n",
+                   static_cast<unsigned long long>(response.missed()));
+    }
     const haven::v1::RevocationNotice& n = response.notice();
     if (in.json) {
       std::puts(ToJson(n).c_str());
@@ -142,8 +151,10 @@ std::vector<Command> ExchangeCommands() {
        "watch",
        "print revocation notices as they arrive",
        "havenctl exchange watch [--count N]\n"
-       "  Without --count it runs until interrupted; with it, it stops after\n"
-       "  N notices or 30 s.",
+       "  Prints the notices the node still holds (its newest ones), then\n"
+       "  new ones. Without --count it runs until interrupted; with it, it\n"
+       "  stops after N notices or 30 s. Notices the node dropped before the\n"
+       "  watch got them are counted on stderr; the audit log has them all.",
        {"count"},
        Watch},
   };

@@ -165,22 +165,23 @@ grpc::ServerWriteReactor<haven::v1::FollowResponse>* AuditServiceImpl::Follow(
   const audit::AuditLog* log = context_.audit->log();
   // Entries from `start`, then new ones as the log grows (polled: the log
   // has no change feed, and an auditor's follow need not be instant).
-  return new PollingWriter<haven::v1::FollowResponse>(
+  using Writer = PollingWriter<haven::v1::FollowResponse>;
+  return new Writer(
       request->start(),
-      [log](uint64_t next, absl::Duration wait)
-          -> absl::StatusOr<std::vector<haven::v1::FollowResponse>> {
+      [log](uint64_t next,
+            absl::Duration wait) -> absl::StatusOr<Writer::Batch> {
+        Writer::Batch batch;
+        batch.first = next;
         if (next >= log->Size()) {
           absl::SleepFor(wait);
-          if (next >= log->Size()) {
-            return std::vector<haven::v1::FollowResponse>();
-          }
+          if (next >= log->Size()) return batch;
         }
         HAVEN_ASSIGN_OR_RETURN(auto entries, log->GetEntries(next, kPage));
-        std::vector<haven::v1::FollowResponse> out(entries.size());
+        batch.items.resize(entries.size());
         for (size_t i = 0; i < entries.size(); ++i) {
-          *out[i].mutable_entry() = std::move(entries[i]);
+          *batch.items[i].mutable_entry() = std::move(entries[i]);
         }
-        return out;
+        return batch;
       });
 }
 

@@ -42,17 +42,23 @@ ExchangeServiceImpl::WatchNotices(grpc::CallbackServerContext* call,
         principal.status());
   }
   exchange::NoticeBoard* board = context_.notices;
-  // Every notice received since the node started, then new ones.
-  return new PollingWriter<haven::v1::WatchNoticesResponse>(
+  using Writer = PollingWriter<haven::v1::WatchNoticesResponse>;
+  // The notices the board still holds, then new ones. Where the board
+  // dropped some this watch never got, the next notice says how many.
+  return new Writer(
       0,
-      [board](uint64_t next, absl::Duration wait)
-          -> absl::StatusOr<std::vector<haven::v1::WatchNoticesResponse>> {
-        std::vector<haven::v1::WatchNoticesResponse> out;
-        for (auto& notice : board->Since(next, wait)) {
-          out.emplace_back();
-          *out.back().mutable_notice() = std::move(notice);
+      [board](uint64_t next,
+              absl::Duration wait) -> absl::StatusOr<Writer::Batch> {
+        exchange::NoticeBoard::Page page = board->Since(next, wait);
+        Writer::Batch batch;
+        batch.first = page.first;
+        for (auto& notice : page.notices) {
+          haven::v1::WatchNoticesResponse& out = batch.items.emplace_back();
+          out.set_position(page.first + batch.items.size() - 1);
+          *out.mutable_notice() = std::move(notice);
         }
-        return out;
+        if (!batch.items.empty()) batch.items[0].set_missed(page.first - next);
+        return batch;
       });
 }
 

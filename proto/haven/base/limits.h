@@ -40,6 +40,9 @@ inline constexpr size_t kMaxRevocationNoticeBytes = 1024;
 // Handles a grantee keeps from one holder; further offers get
 // RESOURCE_EXHAUSTED until the holder withdraws some.
 inline constexpr size_t kMaxHandlesPerHolder = 100000;
+// Revocation notices a node keeps in memory for its local watchers; older
+// ones are dropped (their audit entries are the durable record).
+inline constexpr size_t kNoticesKept = 1024;
 
 }  // namespace haven::limits
 

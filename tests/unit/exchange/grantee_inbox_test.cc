@@ -156,10 +156,9 @@ TEST_F(GranteeInboxTest, WellFormedOfferAndNoticeAreAcceptedAndLogged) {
   ASSERT_THAT(inbox_->AcceptNotice(safe_harbor_.member, notice), IsOk());
   EXPECT_FALSE(Held(safe_harbor_, HandleHex(1)));
   EXPECT_EQ(log_->log().Size(), before + 2);
-  std::vector<haven::v1::RevocationNotice> shown =
-      notices_.Since(0, absl::ZeroDuration());
-  ASSERT_THAT(shown, SizeIs(1));
-  EXPECT_EQ(shown[0].notice_id(), notice.notice().notice_id());
+  NoticeBoard::Page shown = notices_.Since(0, absl::ZeroDuration());
+  ASSERT_THAT(shown.notices, SizeIs(1));
+  EXPECT_EQ(shown.notices[0].notice_id(), notice.notice().notice_id());
 }
 
 TEST_F(GranteeInboxTest, OffersBeyondTheHoldersLimitAreRefusedAndStoreNothing) {
@@ -268,7 +267,7 @@ TEST_F(GranteeInboxTest, OversizedFieldsAreRefusedAndStoreNothing) {
   EXPECT_TRUE(Held(safe_harbor_, HandleHex(1)));
   EXPECT_FALSE(Held(safe_harbor_, HandleHex(2)));
   // (Its size: a failure would print megabytes.)
-  EXPECT_EQ(notices_.Since(0, absl::ZeroDuration()).size(), 0u);
+  EXPECT_EQ(notices_.Since(0, absl::ZeroDuration()).notices.size(), 0u);
 }
 
 // The limits leave room for every field at its largest.

@@ -1,0 +1,131 @@
+// The local read APIs over a real gRPC channel, in process: what a peer's
+// input or a large log does to what a local client can read. Each response
+// must fit under gRPC's default 4 MiB message limit, and a client that
+// pages as havenctl does must get everything.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "haven/v1/exchange.grpc.pb.h"
+#include "server/auth/authenticator.h"
+#include "server/crypto/digest.h"
+#include "server/exchange/notice_board.h"
+#include "server/services/exchange_service.h"
+#include "server/services/service_context.h"
+#include "server/services/work_pool.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_log.h"
+
+namespace haven::server::services {
+namespace {
+
+using ::haven::testing::IsOk;
+using ::testing::ElementsAre;
+
+constexpr char kToken[] = "bounded-reads-test-token";
+
+haven::v1::RevocationNotice Notice(int i) {
+  haven::v1::RevocationNotice notice;
+  notice.set_notice_id(absl::StrCat("n", i));
+  notice.set_change("revoked");
+  return notice;
+}
+
+class BoundedReadsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto log = haven::testing::TestLog::Create("legal-aid");
+    ASSERT_THAT(log, IsOk());
+    log_ = *std::move(log);
+
+    google::protobuf::RepeatedPtrField<haven::v1::LocalPrincipal> principals;
+    for (haven::v1::Role role : {haven::v1::CASEWORKER, haven::v1::AUDITOR}) {
+      haven::v1::LocalPrincipal* p = principals.Add();
+      p->set_name(absl::StrCat("test-", haven::v1::Role_Name(role)));
+      p->set_role(role);
+      p->set_token_sha256(
+          absl::BytesToHexString(crypto::Sha256(absl::StrCat(kToken, role))));
+    }
+    authenticator_ = std::make_unique<auth::Authenticator>(principals);
+    context_.agency_id = "legal-aid";
+    context_.authenticator = authenticator_.get();
+    context_.pool = &pool_;
+    context_.audit = &log_->recorder();
+    context_.notices = &notices_;
+    context_.storage = &log_->storage();
+    exchange_ = std::make_unique<ExchangeServiceImpl>(context_);
+
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(exchange_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                   grpc::InsecureChannelCredentials());
+  }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+
+  std::unique_ptr<grpc::ClientContext> Call(haven::v1::Role role) {
+    auto call = std::make_unique<grpc::ClientContext>();
+    call->AddMetadata("authorization", absl::StrCat("Bearer ", kToken, role));
+    call->set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+    return call;
+  }
+
+  std::unique_ptr<haven::testing::TestLog> log_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  WorkPool pool_{2};
+  exchange::NoticeBoard notices_{/*keep=*/3};
+  ServiceContext context_;
+  std::unique_ptr<ExchangeServiceImpl> exchange_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(BoundedReadsTest, WatcherIsToldHowManyNoticesItMissed) {
+  // Five notices on a board that keeps three: a watch starting now gets
+  // the newest three, and the first says two were dropped before it.
+  for (int i = 0; i < 5; ++i) notices_.Publish(Notice(i));
+  auto stub = haven::v1::ExchangeService::NewStub(channel_);
+  auto call = Call(haven::v1::CASEWORKER);
+  auto reader = stub->WatchNotices(call.get(), {});
+  std::vector<std::string> ids;
+  std::vector<uint64_t> positions;
+  std::vector<uint64_t> missed;
+  haven::v1::WatchNoticesResponse response;
+  while (ids.size() < 3 && reader->Read(&response)) {
+    ids.push_back(response.notice().notice_id());
+    positions.push_back(response.position());
+    missed.push_back(response.missed());
+  }
+  // New notices follow, numbered on.
+  notices_.Publish(Notice(5));
+  if (reader->Read(&response)) {
+    ids.push_back(response.notice().notice_id());
+    positions.push_back(response.position());
+    missed.push_back(response.missed());
+  }
+  call->TryCancel();
+  reader->Finish();
+  EXPECT_THAT(ids, ElementsAre("n2", "n3", "n4", "n5"));
+  EXPECT_THAT(positions, ElementsAre(2, 3, 4, 5));
+  EXPECT_THAT(missed, ElementsAre(2, 0, 0, 0));
+}
+
+}  // namespace
+}  // namespace haven::server::services
