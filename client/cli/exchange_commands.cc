@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
@@ -18,12 +19,33 @@ namespace {
 
 using haven::v1::ExchangeService;
 
+// Every handle, following the node's pages. DATA_LOSS if the node's pages
+// do not move forward (so a broken node cannot keep this looping).
+absl::StatusOr<haven::v1::ListHandlesResponse> ListAllHandles(
+    const Invocation& in) {
+  haven::v1::ListHandlesResponse all;
+  haven::v1::ListHandlesRequest request;
+  while (true) {
+    haven::v1::ListHandlesResponse page;
+    absl::Status s = CallUnary<ExchangeService>(
+        in, &ExchangeService::Stub::ListHandles, request, &page);
+    if (!s.ok()) return s;
+    for (auto& h : *page.mutable_handles()) *all.add_handles() = std::move(h);
+    if (page.next_page_token().empty()) return all;
+    // Tokens name the next page's first handle, in key order.
+    if (page.handles().empty() ||
+        page.next_page_token() <= request.page_token()) {
+      return absl::DataLossError(
+          "the node's handle pages do not advance; listing stopped");
+    }
+    request.set_page_token(page.next_page_token());
+  }
+}
+
 int Handles(const Invocation& in) {
-  haven::v1::ListHandlesResponse response;
-  absl::Status s =
-      CallUnary<ExchangeService>(in, &ExchangeService::Stub::ListHandles,
-                                 haven::v1::ListHandlesRequest(), &response);
-  if (!s.ok()) return Report(s);
+  absl::StatusOr<haven::v1::ListHandlesResponse> listed = ListAllHandles(in);
+  if (!listed.ok()) return Report(listed.status());
+  const haven::v1::ListHandlesResponse& response = *listed;
   if (in.json) {
     std::puts(ToJson(response).c_str());
     return kExitOk;

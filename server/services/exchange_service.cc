@@ -1,5 +1,8 @@
 #include "server/services/exchange_service.h"
 
+#include <algorithm>
+
+#include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
 #include "server/exchange/handle_store.h"
 #include "server/exchange/notice_board.h"
@@ -23,10 +26,24 @@ void ExchangeServiceImpl::DoRequestDisclosure(
 }
 
 absl::Status ExchangeServiceImpl::DoListHandles(
-    const auth::Principal&, const haven::v1::ListHandlesRequest&,
+    const auth::Principal&, const haven::v1::ListHandlesRequest& request,
     haven::v1::ListHandlesResponse* response) {
-  HAVEN_ASSIGN_OR_RETURN(auto handles, context_.handles->ListReceived());
-  for (auto& handle : handles) *response->add_handles() = std::move(handle);
+  if (request.page_token().size() > limits::kMaxPageTokenBytes) {
+    return absl::InvalidArgumentError(
+        "page_token is not one this node gave out");
+  }
+  const size_t page_size =
+      request.page_size() == 0
+          ? limits::kMaxHandlesPerPage
+          : std::min<size_t>(request.page_size(), limits::kMaxHandlesPerPage);
+  HAVEN_ASSIGN_OR_RETURN(
+      exchange::HandleStore::ReceivedPage page,
+      context_.handles->ListReceived(request.page_token(), page_size,
+                                     limits::kMaxReadBytes));
+  for (auto& handle : page.handles) {
+    *response->add_handles() = std::move(handle);
+  }
+  response->set_next_page_token(std::move(page.next));
   return absl::OkStatus();
 }
 

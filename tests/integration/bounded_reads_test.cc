@@ -2,6 +2,7 @@
 // input or a large log does to what a local client can read. Each response
 // must fit under gRPC's default 4 MiB message limit, and a client that
 // pages as havenctl does must get everything.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -9,17 +10,22 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "haven/v1/audit.grpc.pb.h"
 #include "haven/v1/exchange.grpc.pb.h"
 #include "server/auth/authenticator.h"
 #include "server/crypto/digest.h"
+#include "server/exchange/handle_store.h"
 #include "server/exchange/notice_board.h"
+#include "server/services/audit_service.h"
 #include "server/services/exchange_service.h"
 #include "server/services/service_context.h"
 #include "server/services/work_pool.h"
@@ -62,14 +68,19 @@ class BoundedReadsTest : public ::testing::Test {
     context_.pool = &pool_;
     context_.audit = &log_->recorder();
     context_.notices = &notices_;
+    handles_ = std::make_unique<exchange::HandleStore>(&log_->storage(),
+                                                       &log_->sealer());
+    context_.handles = handles_.get();
     context_.storage = &log_->storage();
     exchange_ = std::make_unique<ExchangeServiceImpl>(context_);
+    audit_ = std::make_unique<AuditServiceImpl>(context_);
 
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port);
     builder.RegisterService(exchange_.get());
+    builder.RegisterService(audit_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
@@ -91,8 +102,10 @@ class BoundedReadsTest : public ::testing::Test {
   std::unique_ptr<auth::Authenticator> authenticator_;
   WorkPool pool_{2};
   exchange::NoticeBoard notices_{/*keep=*/3};
+  std::unique_ptr<exchange::HandleStore> handles_;
   ServiceContext context_;
   std::unique_ptr<ExchangeServiceImpl> exchange_;
+  std::unique_ptr<AuditServiceImpl> audit_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
@@ -125,6 +138,60 @@ TEST_F(BoundedReadsTest, WatcherIsToldHowManyNoticesItMissed) {
   EXPECT_THAT(ids, ElementsAre("n2", "n3", "n4", "n5"));
   EXPECT_THAT(positions, ElementsAre(2, 3, 4, 5));
   EXPECT_THAT(missed, ElementsAre(2, 0, 0, 0));
+}
+
+TEST_F(BoundedReadsTest, HandleListingComesInPagesUnderTheMessageLimit) {
+  // Two received handles as large as offers could once make them (2.5 MB
+  // each, kept by a node from before offers were bounded), among small
+  // ones: one response with all of them passed gRPC's 4 MiB limit, so
+  // listing failed for every holder.
+  storage::WriteBatch batch;
+  std::vector<std::string> stored;
+  for (int i = 0; i < 2500; ++i) {
+    haven::v1::SubjectHandle h;
+    h.set_handle(absl::StrFormat("%032x", i));
+    h.set_holder_agency_id(i % 2 == 0 ? "safe-harbor" : "clinic");
+    h.set_grantee_agency_id("legal-aid");
+    if (i == 2001 || i == 2002) {
+      h.GetReflection()->MutableUnknownFields(&h)->AddLengthDelimited(
+          1000, std::string(5 << 19, 'x'));
+    }
+    handles_->StoreReceived(h, &batch);
+    stored.push_back(h.handle());
+  }
+  ASSERT_THAT(log_->log().CommitState(std::move(batch)), IsOk());
+
+  // As havenctl pages: every handle, once, in pages under the limit.
+  auto stub = haven::v1::ExchangeService::NewStub(channel_);
+  haven::v1::ListHandlesRequest request;
+  std::vector<std::string> listed;
+  int pages = 0;
+  do {
+    haven::v1::ListHandlesResponse response;
+    grpc::Status status = stub->ListHandles(Call(haven::v1::CASEWORKER).get(),
+                                            request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_LE(response.handles_size(), 1000);
+    for (const auto& h : response.handles()) listed.push_back(h.handle());
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty() && ++pages < 100);
+  std::sort(listed.begin(), listed.end());
+  std::sort(stored.begin(), stored.end());
+  EXPECT_EQ(listed, stored);
+
+  // A small page size is honoured; a token no node gives out is refused.
+  request.set_page_size(10);
+  request.clear_page_token();
+  haven::v1::ListHandlesResponse response;
+  ASSERT_TRUE(
+      stub->ListHandles(Call(haven::v1::CASEWORKER).get(), request, &response)
+          .ok());
+  EXPECT_EQ(response.handles_size(), 10);
+  request.set_page_token(std::string(10000, 'z'));
+  EXPECT_EQ(
+      stub->ListHandles(Call(haven::v1::CASEWORKER).get(), request, &response)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

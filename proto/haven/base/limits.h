@@ -1,6 +1,6 @@
 // Limits on what a local caller or a peer may send, checked before anything
-// is stored or logged (INVALID_ARGUMENT or RESOURCE_EXHAUSTED beyond them).
-// The proto comments of each field name the
+// is stored or logged (INVALID_ARGUMENT or RESOURCE_EXHAUSTED beyond them),
+// and on what one read returns. The proto comments of each field name the
 // limit that applies; this is the one place the numbers are.
 #ifndef HAVEN_BASE_LIMITS_H_
 #define HAVEN_BASE_LIMITS_H_
@@ -43,6 +43,15 @@ inline constexpr size_t kMaxHandlesPerHolder = 100000;
 // Revocation notices a node keeps in memory for its local watchers; older
 // ones are dropped (their audit entries are the durable record).
 inline constexpr size_t kNoticesKept = 1024;
+
+// Reads. A page of any read API stops before kMaxReadBytes of serialized
+// items, well under gRPC's default 4 MiB message limit, but always holds
+// its first item, so that a reader continuing from what it got advances.
+inline constexpr size_t kMaxReadBytes = 1 << 20;
+// Received handles in one page (ListHandles).
+inline constexpr size_t kMaxHandlesPerPage = 1000;
+// A page token a client sends back (ListHandles: "<holder>/<handle>").
+inline constexpr size_t kMaxPageTokenBytes = 256;
 
 }  // namespace haven::limits
 
