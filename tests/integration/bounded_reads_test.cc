@@ -19,8 +19,10 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "haven/base/limits.h"
 #include "haven/v1/audit.grpc.pb.h"
 #include "haven/v1/exchange.grpc.pb.h"
+#include "server/audit/audit_log.h"
 #include "server/auth/authenticator.h"
 #include "server/crypto/digest.h"
 #include "server/exchange/handle_store.h"
@@ -192,6 +194,75 @@ TEST_F(BoundedReadsTest, HandleListingComesInPagesUnderTheMessageLimit) {
       stub->ListHandles(Call(haven::v1::CASEWORKER).get(), request, &response)
           .error_code(),
       grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(BoundedReadsTest, AuditReadsStayUnderTheMessageLimit) {
+  // Small entries around three of 1.5 MiB (twice that as read: the leaf
+  // and its parsed copy) and one of 2.5 MiB, which with its copy passes
+  // 4 MiB alone. One read of them all passed gRPC's limit, so `havenctl
+  // audit verify` and `audit tail` failed.
+  std::vector<std::string> leaves;
+  auto append = [&](size_t detail_bytes) {
+    haven::v1::AuditEntry e;
+    e.set_kind(haven::v1::RECORD_WRITTEN);
+    e.set_detail(std::string(detail_bytes, 'd'));
+    leaves.push_back(audit::AuditLog::CanonicalLeaf(e));
+    return log_->log().Append(e).status();
+  };
+  for (int i = 0; i < 10; ++i) ASSERT_THAT(append(100), IsOk());
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(append(3 << 19), IsOk());
+  ASSERT_THAT(append(5 << 19), IsOk());
+  for (int i = 0; i < 6; ++i) ASSERT_THAT(append(100), IsOk());
+  const uint64_t huge = 13;
+
+  // As havenctl reads: from the index after the last entry it got.
+  auto stub = haven::v1::AuditService::NewStub(channel_);
+  std::vector<haven::v1::IndexedEntry> got;
+  int reads = 0;
+  while (got.size() < leaves.size() && reads++ < 100) {
+    haven::v1::GetEntriesRequest request;
+    request.set_start(got.size());
+    request.set_count(1000);
+    haven::v1::GetEntriesResponse response;
+    grpc::Status status =
+        stub->GetEntries(Call(haven::v1::AUDITOR).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_GT(response.entries_size(), 0);
+    for (const auto& e : response.entries()) got.push_back(e);
+  }
+  ASSERT_EQ(got.size(), leaves.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].index(), i);
+    EXPECT_EQ(got[i].leaf(), leaves[i]) << i;
+    // The parsed copy is left out only where it would not fit.
+    EXPECT_EQ(got[i].has_entry(), i != huge) << i;
+  }
+
+  // Follow sends the same, one entry per message.
+  auto call = Call(haven::v1::AUDITOR);
+  haven::v1::FollowRequest follow;
+  follow.set_start(8);
+  auto reader = stub->Follow(call.get(), follow);
+  haven::v1::FollowResponse message;
+  uint64_t next = 8;
+  while (next < leaves.size() && reader->Read(&message)) {
+    EXPECT_EQ(message.entry().index(), next);
+    EXPECT_EQ(message.entry().leaf(), leaves[next]);
+    ++next;
+  }
+  call->TryCancel();
+  reader->Finish();
+  EXPECT_EQ(next, leaves.size());
+
+  // An entry whose leaf alone passes the limit cannot be sent: a status
+  // that says so, rather than a transport error.
+  ASSERT_THAT(append(limits::kMaxItemReadBytes), IsOk());
+  haven::v1::GetEntriesRequest request;
+  request.set_start(leaves.size() - 1);
+  haven::v1::GetEntriesResponse response;
+  EXPECT_EQ(stub->GetEntries(Call(haven::v1::AUDITOR).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 }  // namespace

@@ -48,6 +48,13 @@ inline constexpr size_t kNoticesKept = 1024;
 // items, well under gRPC's default 4 MiB message limit, but always holds
 // its first item, so that a reader continuing from what it got advances.
 inline constexpr size_t kMaxReadBytes = 1 << 20;
+// One item alone (an audit entry with its leaf) may take up to this, which
+// leaves room under gRPC's limit for the response around it; an audit read
+// sends a larger entry as its leaf alone, and refuses one whose leaf alone
+// is larger (RESOURCE_EXHAUSTED).
+inline constexpr size_t kMaxItemReadBytes = (4 << 20) - (64 << 10);
+// Audit entries in one read (GetEntries, and each fetch of Follow).
+inline constexpr size_t kMaxEntriesPerRead = 1000;
 // Received handles in one page (ListHandles).
 inline constexpr size_t kMaxHandlesPerPage = 1000;
 // A page token a client sends back (ListHandles: "<holder>/<handle>").
