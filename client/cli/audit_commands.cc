@@ -28,6 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/cli/commands.h"
+#include "client/cli/indexed_entry.h"
 #include "client/cli/json.h"
 #include "client/cli/rpc.h"
 #include "client/verify/log_replay.h"
@@ -127,7 +128,9 @@ absl::StatusOr<VerifiedCheckpoint> FetchVerifiedCheckpoint(
   return out;
 }
 
-// Entries [start, end) in pages. DATA_LOSS if the node returns fewer.
+// Entries [start, end) in pages. A node may return fewer than asked (its
+// reads are bounded by bytes), so each page starts after the last entry
+// the one before returned. DATA_LOSS if the node returns none.
 absl::StatusOr<std::vector<haven::v1::IndexedEntry>> FetchEntries(
     const Invocation& in, uint64_t start, uint64_t end) {
   std::vector<haven::v1::IndexedEntry> out;
@@ -149,6 +152,7 @@ absl::StatusOr<std::vector<haven::v1::IndexedEntry>> FetchEntries(
         return absl::DataLossError(absl::StrCat(
             "the node returned entry ", entry.index(), " for index ", start));
       }
+      CompleteEntry(&entry);
       out.push_back(std::move(entry));
       if (++start == end) break;
     }
@@ -326,7 +330,10 @@ int Follow(const Invocation& in, uint64_t start) {
   request.set_start(start);
   auto reader = stub->Follow(&context, request);
   haven::v1::FollowResponse response;
-  while (reader->Read(&response)) PrintEntry(in, response.entry());
+  while (reader->Read(&response)) {
+    CompleteEntry(response.mutable_entry());
+    PrintEntry(in, response.entry());
+  }
   return Report(FromGrpc(reader->Finish()));
 }
 
@@ -349,7 +356,9 @@ int Tail(const Invocation& in) {
       return Report(s);
     }
     if (response.entries().empty()) break;
-    for (const auto& entry : response.entries()) {
+    // Fewer than asked is not the end: continue after the last one.
+    for (auto& entry : *response.mutable_entries()) {
+      CompleteEntry(&entry);
       PrintEntry(in, entry);
       next = entry.index() + 1;
     }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
@@ -18,12 +19,33 @@ namespace {
 
 using haven::v1::ExchangeService;
 
+// Every handle, following the node's pages. DATA_LOSS if the node's pages
+// do not move forward (so a broken node cannot keep this looping).
+absl::StatusOr<haven::v1::ListHandlesResponse> ListAllHandles(
+    const Invocation& in) {
+  haven::v1::ListHandlesResponse all;
+  haven::v1::ListHandlesRequest request;
+  while (true) {
+    haven::v1::ListHandlesResponse page;
+    absl::Status s = CallUnary<ExchangeService>(
+        in, &ExchangeService::Stub::ListHandles, request, &page);
+    if (!s.ok()) return s;
+    for (auto& h : *page.mutable_handles()) *all.add_handles() = std::move(h);
+    if (page.next_page_token().empty()) return all;
+    // Tokens name the next page's first handle, in key order.
+    if (page.handles().empty() ||
+        page.next_page_token() <= request.page_token()) {
+      return absl::DataLossError(
+          "the node's handle pages do not advance; listing stopped");
+    }
+    request.set_page_token(page.next_page_token());
+  }
+}
+
 int Handles(const Invocation& in) {
-  haven::v1::ListHandlesResponse response;
-  absl::Status s =
-      CallUnary<ExchangeService>(in, &ExchangeService::Stub::ListHandles,
-                                 haven::v1::ListHandlesRequest(), &response);
-  if (!s.ok()) return Report(s);
+  absl::StatusOr<haven::v1::ListHandlesResponse> listed = ListAllHandles(in);
+  if (!listed.ok()) return Report(listed.status());
+  const haven::v1::ListHandlesResponse& response = *listed;
   if (in.json) {
     std::puts(ToJson(response).c_str());
     return kExitOk;
@@ -96,6 +118,15 @@ int Watch(const Invocation& in) {
   int seen = 0;
   while ((count == 0 || seen < count) && reader->Read(&response)) {
     ++seen;
+    if (response.missed() > 0) {
+      // The node keeps only its newest notices in memory; the audit log
+      // has every one.
+      std::fprintf(stderr,
+                   "(%llu earlier notices were dropped from the node's memory "
+                   "before this watch got them; each is in the audit log as "
+                   "REVOCATION_NOTICE_RECEIVED)\n",
+                   static_cast<unsigned long long>(response.missed()));
+    }
     const haven::v1::RevocationNotice& n = response.notice();
     if (in.json) {
       std::puts(ToJson(n).c_str());
@@ -142,8 +173,10 @@ std::vector<Command> ExchangeCommands() {
        "watch",
        "print revocation notices as they arrive",
        "havenctl exchange watch [--count N]\n"
-       "  Without --count it runs until interrupted; with it, it stops after\n"
-       "  N notices or 30 s.",
+       "  Prints the notices the node still holds (its newest ones), then\n"
+       "  new ones. Without --count it runs until interrupted; with it, it\n"
+       "  stops after N notices or 30 s. Notices the node dropped before the\n"
+       "  watch got them are counted on stderr; the audit log has them all.",
        {"count"},
        Watch},
   };

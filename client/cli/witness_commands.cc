@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/cli/commands.h"
+#include "client/cli/indexed_entry.h"
 #include "client/cli/json.h"
 #include "client/cli/rpc.h"
 #include "haven/v1/admin.grpc.pb.h"
@@ -60,7 +61,10 @@ absl::StatusOr<std::map<std::string, haven::v1::IndexedEntry>> ExchangeEntries(
     const Connection& node, const std::string& other_agency) {
   auto stub = AuditService::NewStub(node.channel());
   std::map<std::string, haven::v1::IndexedEntry> out;
-  for (uint64_t start = 0;; start += 1000) {
+  // A node may return fewer entries than asked (its reads are bounded by
+  // bytes): each read starts after the last entry the one before returned,
+  // and the log ends where a read returns none.
+  for (uint64_t start = 0;;) {
     haven::v1::GetEntriesRequest request;
     request.set_start(start);
     request.set_count(1000);
@@ -69,7 +73,14 @@ absl::StatusOr<std::map<std::string, haven::v1::IndexedEntry>> ExchangeEntries(
     absl::Status s =
         FromGrpc(stub->GetEntries(context.get(), request, &response));
     if (!s.ok()) return s;
-    for (const auto& e : response.entries()) {
+    if (response.entries().empty()) break;
+    const uint64_t next = response.entries().rbegin()->index() + 1;
+    if (next <= start) {
+      return absl::DataLossError("the node's log pages do not advance");
+    }
+    start = next;
+    for (auto& e : *response.mutable_entries()) {
+      CompleteEntry(&e);
       const auto kind = e.entry().kind();
       if ((kind == haven::v1::DISCLOSURE ||
            kind == haven::v1::REQUEST_REFUSED ||
@@ -79,7 +90,6 @@ absl::StatusOr<std::map<std::string, haven::v1::IndexedEntry>> ExchangeEntries(
         out[e.entry().request_id()] = e;
       }
     }
-    if (response.entries_size() < 1000) break;
   }
   return out;
 }

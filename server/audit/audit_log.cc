@@ -12,6 +12,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "haven/base/await.h"
+#include "haven/base/page_budget.h"
 #include "haven/base/status_macros.h"
 
 namespace haven::server::audit {
@@ -19,7 +20,6 @@ namespace {
 
 using storage::Family;
 
-constexpr uint64_t kMaxEntriesPerRead = 1000;
 // Newest leaves whose bytes Open checks against the tree.
 constexpr uint64_t kTailLeavesChecked = 1024;
 // Side files: the latest checkpoint, and word of a failed commit.
@@ -670,16 +670,17 @@ void AuditLog::Snapshot(uint64_t* size, Frontier* frontier) const {
 }
 
 absl::StatusOr<std::vector<v1::IndexedEntry>> AuditLog::GetEntries(
-    uint64_t start, uint64_t count) const {
+    uint64_t start, uint64_t count, size_t max_bytes) const {
   uint64_t size = Size();
   if (start > size) {
     return absl::OutOfRangeError(absl::StrCat("start index ", start,
                                               " is past the end of the log (",
                                               size, " entries)"));
   }
-  uint64_t end = start + std::min({count, kMaxEntriesPerRead, size - start});
+  uint64_t end = start + std::min({count, uint64_t{limits::kMaxEntriesPerRead},
+                                   size - start});
+  PageBudget budget(end - start, max_bytes);
   std::vector<v1::IndexedEntry> out;
-  out.reserve(end - start);
   for (uint64_t i = start; i < end; ++i) {
     HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> leaf,
                            storage_->Get(Family::kAudit, LeafKey(i)));
@@ -687,12 +688,14 @@ absl::StatusOr<std::vector<v1::IndexedEntry>> AuditLog::GetEntries(
       return absl::DataLossError(
           absl::StrCat("audit log entry ", i, " is missing from storage"));
     }
-    v1::IndexedEntry& e = out.emplace_back();
+    v1::IndexedEntry e;
     e.set_index(i);
     // A leaf that no longer parses is still returned byte for byte, so that
     // the auditor's hash check names it.
     e.mutable_entry()->ParseFromString(*leaf);
     e.set_leaf(std::move(*leaf));
+    if (!budget.Take(e.ByteSizeLong())) break;
+    out.push_back(std::move(e));
   }
   return out;
 }

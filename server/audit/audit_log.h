@@ -53,6 +53,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "haven/base/limits.h"
 #include "haven/v1/audit.pb.h"
 #include "policy/clock.h"
 #include "server/audit/action.h"
@@ -155,10 +156,18 @@ class AuditLog {
   const std::string& VerifierKey() const { return verifier_key_; }
   const std::string& origin() const { return origin_; }
 
-  // Entries [start, start + count) clipped to Size(); at most 1000.
-  // OUT_OF_RANGE if start > Size(). DATA_LOSS if a stored leaf is missing.
+  // Entries from `start` on: at most `count`, and at most
+  // limits::kMaxEntriesPerRead (1000); clipped to Size(); and cut short
+  // before the entries (IndexedEntry, serialized) would pass `max_bytes`,
+  // though the first is always returned whatever its size. So a reader
+  // continues from the index after the last entry it got, not from
+  // start + count; it gets at least one entry while start < Size().
+  // Entries are kept in memory only for the page, so `max_bytes` also
+  // bounds what a read holds. OUT_OF_RANGE if start > Size(). DATA_LOSS if
+  // a stored leaf is missing.
   absl::StatusOr<std::vector<v1::IndexedEntry>> GetEntries(
-      uint64_t start, uint64_t count) const;
+      uint64_t start, uint64_t count,
+      size_t max_bytes = limits::kMaxReadBytes) const;
   // Inclusion proof for `index` in the tree of `tree_size` leaves (0 means
   // Size()). INVALID_ARGUMENT unless index < tree_size <= Size().
   absl::StatusOr<v1::InclusionProof> InclusionProof(uint64_t index,

@@ -1,11 +1,18 @@
 #include "server/exchange/grantee_inbox.h"
 
 #include "absl/strings/str_cat.h"
+#include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
 #include "server/exchange/signing.h"
 
 namespace haven::server::exchange {
 namespace {
+
+using limits::kMaxAgencyIdBytes;
+using limits::kMaxHandleOfferBytes;
+using limits::kMaxNoticeIdBytes;
+using limits::kMaxRevocationNoticeBytes;
+using limits::kPeerSignatureBytes;
 
 bool IsHandle(absl::string_view handle) {
   if (handle.size() != kHandleChars) return false;
@@ -13,6 +20,71 @@ bool IsHandle(absl::string_view handle) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
+}
+
+bool IsChange(absl::string_view change) {
+  return change == "revoked" || change == "paused" || change == "refused" ||
+         change == "withdrawn";
+}
+
+absl::Status CheckSignatureSize(absl::string_view signature) {
+  if (signature.size() != kPeerSignatureBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a holder's signature is ", kPeerSignatureBytes, " bytes (Ed25519)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAgencyId(absl::string_view id) {
+  if (id.size() > kMaxAgencyIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("an agency id is at most ", kMaxAgencyIdBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+// Every field of an offer within its limit (see the class comment).
+absl::Status CheckOfferBounds(const haven::v1::OfferHandleRequest& request) {
+  if (request.ByteSizeLong() > kMaxHandleOfferBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a handle offer is at most ", kMaxHandleOfferBytes, " bytes"));
+  }
+  HAVEN_RETURN_IF_ERROR(CheckSignatureSize(request.signature()));
+  const haven::v1::SubjectHandle& handle = request.handle();
+  if (!IsHandle(handle.handle())) {
+    return absl::InvalidArgumentError(
+        "a handle is 32 lower-case hex characters");
+  }
+  HAVEN_RETURN_IF_ERROR(CheckAgencyId(handle.holder_agency_id()));
+  return CheckAgencyId(handle.grantee_agency_id());
+}
+
+// Every field of a notice within its limit.
+absl::Status CheckNoticeBounds(
+    const haven::v1::NotifyRevocationRequest& request) {
+  if (request.ByteSizeLong() > kMaxRevocationNoticeBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a revocation notice is at most ",
+                     kMaxRevocationNoticeBytes, " bytes"));
+  }
+  HAVEN_RETURN_IF_ERROR(CheckSignatureSize(request.signature()));
+  const haven::v1::RevocationNotice& notice = request.notice();
+  if (notice.notice_id().size() > kMaxNoticeIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a notice id is at most ", kMaxNoticeIdBytes, " bytes"));
+  }
+  HAVEN_RETURN_IF_ERROR(CheckAgencyId(notice.holder_agency_id()));
+  if (!IsHandle(notice.handle()) ||
+      (!notice.consent_id().empty() && !IsHandle(notice.consent_id()))) {
+    return absl::InvalidArgumentError(
+        "a notice names a handle and, if any, a consent: 32 lower-case hex "
+        "characters each");
+  }
+  if (!IsChange(notice.change())) {
+    return absl::InvalidArgumentError(
+        "a notice's change is revoked, paused, refused or withdrawn");
+  }
+  return absl::OkStatus();
 }
 
 // The subject key a grantee's entries use: it never learns the subject id,
@@ -27,6 +99,7 @@ std::string HandleSubject(const std::string& holder,
 absl::Status GranteeInbox::AcceptHandle(
     const haven::v1::Member& peer,
     const haven::v1::OfferHandleRequest& request) {
+  HAVEN_RETURN_IF_ERROR(CheckOfferBounds(request));
   HAVEN_RETURN_IF_ERROR(VerifySigned(peer.verifier_key(), kHandleContext,
                                      Deterministic(request.handle()),
                                      request.signature(), peer.agency_id()));
@@ -36,10 +109,6 @@ absl::Status GranteeInbox::AcceptHandle(
     return absl::PermissionDeniedError(
         "handle is not from the calling agency or not for this one");
   }
-  if (!IsHandle(handle.handle())) {
-    return absl::InvalidArgumentError(
-        "a handle is 32 lower-case hex characters");
-  }
   absl::MutexLock lock(&mu_);
   HAVEN_ASSIGN_OR_RETURN(
       std::optional<haven::v1::SubjectHandle> held,
@@ -47,9 +116,9 @@ absl::Status GranteeInbox::AcceptHandle(
   if (held.has_value()) return absl::OkStatus();
   HAVEN_ASSIGN_OR_RETURN(size_t count,
                          deps_.handles->CountReceived(peer.agency_id()));
-  if (count >= kMaxHandlesPerHolder) {
+  if (count >= deps_.max_handles_per_holder) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("this node holds ", kMaxHandlesPerHolder,
+        absl::StrCat("this node holds ", deps_.max_handles_per_holder,
                      " handles from the calling agency already"));
   }
   haven::v1::SubjectHandle stored;
@@ -71,23 +140,13 @@ absl::Status GranteeInbox::AcceptHandle(
 absl::Status GranteeInbox::AcceptNotice(
     const haven::v1::Member& peer,
     const haven::v1::NotifyRevocationRequest& request) {
+  HAVEN_RETURN_IF_ERROR(CheckNoticeBounds(request));
   HAVEN_RETURN_IF_ERROR(VerifySigned(peer.verifier_key(), kNoticeContext,
                                      Deterministic(request.notice()),
                                      request.signature(), peer.agency_id()));
   const haven::v1::RevocationNotice& notice = request.notice();
   if (notice.holder_agency_id() != peer.agency_id()) {
     return absl::PermissionDeniedError("notice is not from the calling agency");
-  }
-  const std::string& change = notice.change();
-  if (change != "revoked" && change != "paused" && change != "refused" &&
-      change != "withdrawn") {
-    return absl::InvalidArgumentError(
-        "a notice's change is revoked, paused, refused or withdrawn");
-  }
-  if (!IsHandle(notice.handle()) ||
-      (!notice.consent_id().empty() && !IsHandle(notice.consent_id())) ||
-      notice.notice_id().size() > 128) {
-    return absl::InvalidArgumentError("a notice names a handle and a consent");
   }
   absl::MutexLock lock(&mu_);
   HAVEN_ASSIGN_OR_RETURN(
@@ -107,7 +166,7 @@ absl::Status GranteeInbox::AcceptNotice(
   entry.set_kind(haven::v1::REVOCATION_NOTICE_RECEIVED);
   entry.set_agency_id(peer.agency_id());
   if (!notice.consent_id().empty()) entry.add_consent_ids(notice.consent_id());
-  entry.set_detail(absl::StrCat("consent ", change));
+  entry.set_detail(absl::StrCat("consent ", notice.change()));
   action.entries.push_back(
       deps_.audit->Stamped(std::move(entry), peer.agency_id(),
                            HandleSubject(peer.agency_id(), notice.handle())));

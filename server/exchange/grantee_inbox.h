@@ -7,8 +7,16 @@
 // held is accepted again without a second entry (holders deliver at least
 // once). A notice is logged (REVOCATION_NOTICE_RECEIVED) and shown to
 // local watchers; a notice that the handle was withdrawn also forgets the
-// handle, in the same commit. Limits (RESOURCE_EXHAUSTED
-// beyond them, nothing stored): kMaxHandlesPerHolder handles per holder.
+// handle, in the same commit.
+//
+// Limits (proto/haven/base/limits.h), checked before the signature or
+// anything else, so that nothing large is hashed, stored, logged or kept
+// in memory: every field of an offer or notice is bounded, and so is the
+// whole request, fields this node does not know included (INVALID_ARGUMENT
+// beyond them). A holder may have at most `max_handles_per_holder` handles
+// here; a new one beyond that gets RESOURCE_EXHAUSTED. A refused offer or
+// notice stores, logs and shows nothing.
+//
 // Thread-safe.
 #ifndef HAVEN_SERVER_EXCHANGE_GRANTEE_INBOX_H_
 #define HAVEN_SERVER_EXCHANGE_GRANTEE_INBOX_H_
@@ -17,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "haven/base/limits.h"
 #include "haven/v1/exchange.pb.h"
 #include "haven/v1/federation.pb.h"
 #include "server/audit/audit_recorder.h"
@@ -24,8 +33,6 @@
 #include "server/exchange/notice_board.h"
 
 namespace haven::server::exchange {
-
-inline constexpr size_t kMaxHandlesPerHolder = 100000;
 
 class GranteeInbox {
  public:
@@ -35,6 +42,8 @@ class GranteeInbox {
     const HandleStore* handles = nullptr;
     NoticeBoard* notices = nullptr;
     const audit::AuditRecorder* audit = nullptr;
+    // Handles kept from one holder (tests set a small number).
+    size_t max_handles_per_holder = limits::kMaxHandlesPerHolder;
   };
   explicit GranteeInbox(Deps deps) : deps_(std::move(deps)) {}
 

@@ -1,9 +1,11 @@
 #include "server/exchange/handle_store.h"
 
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "haven/base/page_budget.h"
 #include "haven/base/status_macros.h"
 #include "server/crypto/key_derivation.h"
 
@@ -177,12 +179,13 @@ void HandleStore::ForgetReceived(const std::string& holder,
                 absl::StrCat(kReceivedPrefix, holder, "/", handle));
 }
 
-absl::StatusOr<std::vector<haven::v1::SubjectHandle>>
-HandleStore::ListReceived() const {
-  std::vector<haven::v1::SubjectHandle> handles;
+absl::StatusOr<HandleStore::ReceivedPage> HandleStore::ListReceived(
+    absl::string_view from, size_t max_count, size_t max_bytes) const {
+  ReceivedPage page;
+  PageBudget budget(max_count, max_bytes);
   absl::Status bad;
-  HAVEN_RETURN_IF_ERROR(storage_->Scan(
-      Family::kExchange, kReceivedPrefix,
+  HAVEN_RETURN_IF_ERROR(storage_->ScanFrom(
+      Family::kExchange, kReceivedPrefix, absl::StrCat(kReceivedPrefix, from),
       [&](absl::string_view key, absl::string_view value) {
         auto handle =
             OpenAt<haven::v1::SubjectHandle>(key, value, "a received handle");
@@ -190,11 +193,15 @@ HandleStore::ListReceived() const {
           bad = handle.status();
           return false;
         }
-        handles.push_back(*std::move(handle));
+        if (!budget.Take(handle->ByteSizeLong())) {
+          page.next = std::string(key.substr(strlen(kReceivedPrefix)));
+          return false;
+        }
+        page.handles.push_back(*std::move(handle));
         return true;
       }));
   HAVEN_RETURN_IF_ERROR(bad);
-  return handles;
+  return page;
 }
 
 absl::StatusOr<size_t> HandleStore::CountReceived(

@@ -4,9 +4,10 @@
 // to one subject. It lives while a consent for that grantee does (see
 // consent_fanout.h, which issues and withdraws handles in the same commit
 // as the consent change). At the grantee, received handles are listed to
-// its caseworkers. Lookups for a handle that is unknown, withdrawn, or
-// issued to a different agency return the same NOT_FOUND so a prober
-// learns nothing.
+// its caseworkers a page at a time, in key order, each page bounded by
+// count and bytes (limits.h). Lookups for a handle that is unknown, withdrawn,
+// or issued to a different agency return the same NOT_FOUND so a prober learns
+// nothing.
 //
 // Stored in the kExchange family, every value sealed and bound to its key:
 //   "h/<handle>"                       holder: the IssuedHandle
@@ -23,7 +24,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "haven/base/limits.h"
 #include "haven/v1/exchange.pb.h"
 #include "server/crypto/state_sealer.h"
 #include "server/storage/storage.h"
@@ -67,7 +70,22 @@ class HandleStore {
                      storage::WriteBatch* batch) const;
   void ForgetReceived(const std::string& holder, const std::string& handle,
                       storage::WriteBatch* batch) const;
-  absl::StatusOr<std::vector<haven::v1::SubjectHandle>> ListReceived() const;
+  // One page of ListReceived.
+  struct ReceivedPage {
+    std::vector<haven::v1::SubjectHandle> handles;
+    // Where the next page starts ("<holder>/<handle>" of its first
+    // handle); empty when this page holds the last one.
+    std::string next;
+  };
+  // Received handles in key order (by holder, then handle) from `from` on:
+  // "" for the first page, else an earlier page's `next`. At most
+  // `max_count` handles and `max_bytes` serialized, but at least one if
+  // there is any. A handle added or forgotten between pages is listed or
+  // not; every other one is listed exactly once.
+  absl::StatusOr<ReceivedPage> ListReceived(
+      absl::string_view from = "",
+      size_t max_count = limits::kMaxHandlesPerPage,
+      size_t max_bytes = limits::kMaxReadBytes) const;
   // How many handles `holder` has given this node.
   absl::StatusOr<size_t> CountReceived(const std::string& holder) const;
 

@@ -13,6 +13,24 @@ namespace {
 
 constexpr uint64_t kChunk = 1000;
 
+// Entries [start, end) (end <= log.Size()), in as many reads as the log's
+// byte bound per read needs.
+absl::StatusOr<std::vector<haven::v1::IndexedEntry>> ReadRange(
+    const audit::AuditLog& log, uint64_t start, uint64_t end) {
+  std::vector<haven::v1::IndexedEntry> out;
+  while (start + out.size() < end) {
+    const uint64_t next = start + out.size();
+    HAVEN_ASSIGN_OR_RETURN(std::vector<haven::v1::IndexedEntry> part,
+                           log.GetEntries(next, end - next));
+    if (part.empty()) {
+      return absl::DataLossError(
+          absl::StrCat("audit log entry ", next, " could not be read"));
+    }
+    for (auto& entry : part) out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 bool IsConsentChange(haven::v1::EntryKind kind) {
   switch (kind) {
     case haven::v1::CONSENT_RECORDED:
@@ -53,7 +71,7 @@ absl::Status CheckLogTail(const audit::AuditLog& log,
   while (end > 0 && !done) {
     const uint64_t start = end > kChunk ? end - kChunk : 0;
     HAVEN_ASSIGN_OR_RETURN(std::vector<haven::v1::IndexedEntry> entries,
-                           log.GetEntries(start, end - start));
+                           ReadRange(log, start, end));
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
       const uint64_t index = it->index();
       const haven::v1::AuditEntry& entry = it->entry();

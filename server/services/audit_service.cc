@@ -1,5 +1,7 @@
 #include "server/services/audit_service.h"
 
+#include "absl/strings/str_cat.h"
+#include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
 #include "server/audit/audit_recorder.h"
 #include "server/exchange/witness.h"
@@ -8,7 +10,26 @@
 namespace haven::server::services {
 namespace {
 
-constexpr uint64_t kPage = 1000;
+constexpr uint64_t kPage = limits::kMaxEntriesPerRead;
+
+// Makes one entry fit in a response under gRPC's message limit. The parsed
+// `entry` is a copy of the leaf's bytes for the reader's convenience; an
+// entry whose leaf and copy together pass kMaxItemReadBytes is sent as its
+// leaf alone (the reader parses it). RESOURCE_EXHAUSTED if even the leaf
+// is larger.
+absl::Status FitForResponse(haven::v1::IndexedEntry* entry) {
+  if (entry->ByteSizeLong() <= limits::kMaxItemReadBytes) {
+    return absl::OkStatus();
+  }
+  entry->clear_entry();
+  if (entry->ByteSizeLong() <= limits::kMaxItemReadBytes) {
+    return absl::OkStatus();
+  }
+  return absl::ResourceExhaustedError(
+      absl::StrCat("audit entry ", entry->index(), " is ", entry->leaf().size(),
+                   " bytes, more than one response carries (",
+                   limits::kMaxItemReadBytes, ")"));
+}
 
 bool Matches(const audit::AuditRecorder& audit,
              const haven::v1::FindEntriesRequest& filter,
@@ -49,8 +70,12 @@ absl::Status AuditServiceImpl::Scan(
     const std::function<bool(const haven::v1::IndexedEntry&)>& visit) const {
   const audit::AuditLog& log = *context_.audit->log();
   uint64_t size = log.Size();
-  for (uint64_t start = 0; start < size; start += kPage) {
+  // Reads are bounded by bytes too: each continues after the last entry
+  // the one before returned.
+  for (uint64_t start = 0; start < size;) {
     HAVEN_ASSIGN_OR_RETURN(auto page, log.GetEntries(start, kPage));
+    if (page.empty()) break;
+    start += page.size();
     for (const auto& entry : page) {
       if (!visit(entry)) return absl::OkStatus();
     }
@@ -71,11 +96,16 @@ absl::Status AuditServiceImpl::DoGetEntries(
     haven::v1::GetEntriesResponse* response) {
   uint64_t count = request.count() == 0 ? 100 : request.count();
   if (count > kPage) {
-    return absl::InvalidArgumentError("count must be at most 1000 per call");
+    return absl::InvalidArgumentError(
+        absl::StrCat("count must be at most ", kPage, " per call"));
   }
+  // At most kMaxReadBytes, or one entry alone.
   HAVEN_ASSIGN_OR_RETURN(
       auto entries, context_.audit->log()->GetEntries(request.start(), count));
-  for (auto& entry : entries) *response->add_entries() = std::move(entry);
+  for (auto& entry : entries) {
+    HAVEN_RETURN_IF_ERROR(FitForResponse(&entry));
+    *response->add_entries() = std::move(entry);
+  }
   return absl::OkStatus();
 }
 
@@ -120,6 +150,7 @@ absl::Status AuditServiceImpl::DoGetProofBundle(
   }
   HAVEN_ASSIGN_OR_RETURN(auto entries, log.GetEntries(request.leaf_index(), 1));
   if (entries.empty()) return absl::DataLossError("entry missing from the log");
+  HAVEN_RETURN_IF_ERROR(FitForResponse(&entries[0]));
   HAVEN_ASSIGN_OR_RETURN(
       auto proof,
       log.InclusionProof(request.leaf_index(), checkpoint.tree_size()));
@@ -170,22 +201,25 @@ grpc::ServerWriteReactor<haven::v1::FollowResponse>* AuditServiceImpl::Follow(
   const audit::AuditLog* log = context_.audit->log();
   // Entries from `start`, then new ones as the log grows (polled: the log
   // has no change feed, and an auditor's follow need not be instant).
-  return new PollingWriter<haven::v1::FollowResponse>(
+  using Writer = PollingWriter<haven::v1::FollowResponse>;
+  return new Writer(
       request->start(),
-      [log](uint64_t next, absl::Duration wait)
-          -> absl::StatusOr<std::vector<haven::v1::FollowResponse>> {
+      [log](uint64_t next,
+            absl::Duration wait) -> absl::StatusOr<Writer::Batch> {
+        Writer::Batch batch;
+        batch.first = next;
         if (next >= log->Size()) {
           absl::SleepFor(wait);
-          if (next >= log->Size()) {
-            return std::vector<haven::v1::FollowResponse>();
-          }
+          if (next >= log->Size()) return batch;
         }
+        // At most kMaxReadBytes held at once, or one entry alone.
         HAVEN_ASSIGN_OR_RETURN(auto entries, log->GetEntries(next, kPage));
-        std::vector<haven::v1::FollowResponse> out(entries.size());
+        batch.items.resize(entries.size());
         for (size_t i = 0; i < entries.size(); ++i) {
-          *out[i].mutable_entry() = std::move(entries[i]);
+          HAVEN_RETURN_IF_ERROR(FitForResponse(&entries[i]));
+          *batch.items[i].mutable_entry() = std::move(entries[i]);
         }
-        return out;
+        return batch;
       });
 }
 

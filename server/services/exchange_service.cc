@@ -1,5 +1,8 @@
 #include "server/services/exchange_service.h"
 
+#include <algorithm>
+
+#include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
 #include "server/exchange/handle_store.h"
 #include "server/exchange/notice_board.h"
@@ -23,10 +26,24 @@ void ExchangeServiceImpl::DoRequestDisclosure(
 }
 
 absl::Status ExchangeServiceImpl::DoListHandles(
-    const auth::Principal&, const haven::v1::ListHandlesRequest&,
+    const auth::Principal&, const haven::v1::ListHandlesRequest& request,
     haven::v1::ListHandlesResponse* response) {
-  HAVEN_ASSIGN_OR_RETURN(auto handles, context_.handles->ListReceived());
-  for (auto& handle : handles) *response->add_handles() = std::move(handle);
+  if (request.page_token().size() > limits::kMaxPageTokenBytes) {
+    return absl::InvalidArgumentError(
+        "page_token is not one this node gave out");
+  }
+  const size_t page_size =
+      request.page_size() == 0
+          ? limits::kMaxHandlesPerPage
+          : std::min<size_t>(request.page_size(), limits::kMaxHandlesPerPage);
+  HAVEN_ASSIGN_OR_RETURN(
+      exchange::HandleStore::ReceivedPage page,
+      context_.handles->ListReceived(request.page_token(), page_size,
+                                     limits::kMaxReadBytes));
+  for (auto& handle : page.handles) {
+    *response->add_handles() = std::move(handle);
+  }
+  response->set_next_page_token(std::move(page.next));
   return absl::OkStatus();
 }
 
@@ -42,17 +59,23 @@ ExchangeServiceImpl::WatchNotices(grpc::CallbackServerContext* call,
         principal.status());
   }
   exchange::NoticeBoard* board = context_.notices;
-  // Every notice received since the node started, then new ones.
-  return new PollingWriter<haven::v1::WatchNoticesResponse>(
+  using Writer = PollingWriter<haven::v1::WatchNoticesResponse>;
+  // The notices the board still holds, then new ones. Where the board
+  // dropped some this watch never got, the next notice says how many.
+  return new Writer(
       0,
-      [board](uint64_t next, absl::Duration wait)
-          -> absl::StatusOr<std::vector<haven::v1::WatchNoticesResponse>> {
-        std::vector<haven::v1::WatchNoticesResponse> out;
-        for (auto& notice : board->Since(next, wait)) {
-          out.emplace_back();
-          *out.back().mutable_notice() = std::move(notice);
+      [board](uint64_t next,
+              absl::Duration wait) -> absl::StatusOr<Writer::Batch> {
+        exchange::NoticeBoard::Page page = board->Since(next, wait);
+        Writer::Batch batch;
+        batch.first = page.first;
+        for (auto& notice : page.notices) {
+          haven::v1::WatchNoticesResponse& out = batch.items.emplace_back();
+          out.set_position(page.first + batch.items.size() - 1);
+          *out.mutable_notice() = std::move(notice);
         }
-        return out;
+        if (!batch.items.empty()) batch.items[0].set_missed(page.first - next);
+        return batch;
       });
 }
 

@@ -4,11 +4,15 @@
 //
 // A worker thread asks `fetch(next, wait)` for the items from position
 // `next` on (waiting up to `wait` for new ones), writes them one at a time,
-// and finishes with fetch's error if there is one. gRPC's reactor threads
-// never block. Deletes itself when the call is done.
+// and finishes with fetch's error if there is one. Fetch may return fewer
+// items than there are (a page), and may start past `next` when the
+// sequence no longer holds the items in between; the writer asks next for
+// the position after the last item it wrote. gRPC's reactor threads never
+// block. Deletes itself when the call is done.
 #ifndef HAVEN_SERVER_SERVICES_POLLING_WRITER_H_
 #define HAVEN_SERVER_SERVICES_POLLING_WRITER_H_
 
+#include <algorithm>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -25,8 +29,14 @@ namespace haven::server::services {
 template <typename Response>
 class PollingWriter final : public grpc::ServerWriteReactor<Response> {
  public:
-  using Fetch = std::function<absl::StatusOr<std::vector<Response>>(
-      uint64_t next, absl::Duration wait)>;
+  // What one fetch found: `items` at positions first, first + 1, ...
+  // (first >= the `next` asked for).
+  struct Batch {
+    uint64_t first = 0;
+    std::vector<Response> items;
+  };
+  using Fetch =
+      std::function<absl::StatusOr<Batch>(uint64_t next, absl::Duration wait)>;
 
   PollingWriter(uint64_t start, Fetch fetch)
       : next_(start), fetch_(std::move(fetch)) {
@@ -55,13 +65,13 @@ class PollingWriter final : public grpc::ServerWriteReactor<Response> {
 
   void Run() {
     while (!Stopped()) {
-      absl::StatusOr<std::vector<Response>> items =
-          fetch_(next_, absl::Milliseconds(200));
-      if (!items.ok()) {
-        this->Finish(ToGrpcStatus(items.status()));
+      absl::StatusOr<Batch> batch = fetch_(next_, absl::Milliseconds(200));
+      if (!batch.ok()) {
+        this->Finish(ToGrpcStatus(batch.status()));
         return;
       }
-      for (Response& item : *items) {
+      if (!batch->items.empty()) next_ = std::max(next_, batch->first);
+      for (Response& item : batch->items) {
         current_ = std::move(item);
         {
           absl::MutexLock lock(&mu_);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -78,12 +79,14 @@ absl::StatusOr<std::optional<std::string>> RocksDbStorage::Get(
   return value;
 }
 
-absl::Status RocksDbStorage::Scan(Family family, absl::string_view prefix,
-                                  ScanFn fn) const {
+absl::Status RocksDbStorage::ScanFrom(Family family, absl::string_view prefix,
+                                      absl::string_view start,
+                                      ScanFn fn) const {
   std::unique_ptr<rocksdb::Iterator> it(database_->db()->NewIterator(
       rocksdb::ReadOptions(), database_->family(family)));
   const rocksdb::Slice p = ToSlice(prefix);
-  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+  for (it->Seek(ToSlice(std::max(prefix, start)));
+       it->Valid() && it->key().starts_with(p); it->Next()) {
     if (!fn(absl::string_view(it->key().data(), it->key().size()),
             absl::string_view(it->value().data(), it->value().size()))) {
       break;

@@ -28,8 +28,8 @@ class RocksDbStorage final : public Storage {
 
   absl::StatusOr<std::optional<std::string>> Get(
       Family family, absl::string_view key) const override;
-  absl::Status Scan(Family family, absl::string_view prefix,
-                    ScanFn fn) const override;
+  absl::Status ScanFrom(Family family, absl::string_view prefix,
+                        absl::string_view start, ScanFn fn) const override;
   absl::StatusOr<std::optional<std::string>> ReadSideFile(
       absl::string_view name) const override;
 

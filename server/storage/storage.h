@@ -104,8 +104,13 @@ class Storage {
   virtual absl::StatusOr<std::optional<std::string>> Get(
       Family family, absl::string_view key) const = 0;
   // Every key starting with `prefix`, in order (see ScanFn).
-  virtual absl::Status Scan(Family family, absl::string_view prefix,
-                            ScanFn fn) const = 0;
+  absl::Status Scan(Family family, absl::string_view prefix, ScanFn fn) const {
+    return ScanFrom(family, prefix, prefix, fn);
+  }
+  // As Scan, from the first key under `prefix` at or after `start` (a seek,
+  // for reading a long range a page at a time).
+  virtual absl::Status ScanFrom(Family family, absl::string_view prefix,
+                                absl::string_view start, ScanFn fn) const = 0;
   // Rewrites the files holding [begin, end) of `family` (both empty: the
   // whole family) so that deleted values are in no live file any more.
   absl::Status Compact(Family family, absl::string_view begin,

@@ -163,7 +163,8 @@ void Notify(Fixture& f, haven::v1::NotifyRevocationRequest request, bool resign,
   }
   if (!was_held) return;  // nothing to tell anyone
   auto shown = f.notices.Since(f.published, absl::ZeroDuration());
-  FuzzCheck(shown.size() == 1 && shown[0].notice_id() == notice.notice_id(),
+  FuzzCheck(shown.first == f.published && shown.notices.size() == 1 &&
+                shown.notices[0].notice_id() == notice.notice_id(),
             "an accepted notice is shown to local watchers");
   ++f.published;
   FuzzCheck(Held(f, notice.handle()).has_value() != notice.handle_withdrawn(),

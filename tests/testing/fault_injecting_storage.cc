@@ -1,5 +1,6 @@
 #include "tests/testing/fault_injecting_storage.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace haven::testing {
@@ -88,15 +89,16 @@ absl::StatusOr<std::optional<std::string>> FaultInjectingStorage::Get(
   return it->second;
 }
 
-absl::Status FaultInjectingStorage::Scan(Family family,
-                                         absl::string_view prefix,
-                                         ScanFn fn) const {
+absl::Status FaultInjectingStorage::ScanFrom(Family family,
+                                             absl::string_view prefix,
+                                             absl::string_view start,
+                                             ScanFn fn) const {
   // Copied out so `fn` may call back into the storage.
   std::vector<std::pair<std::string, std::string>> rows;
   {
     absl::MutexLock lock(&mu_);
     const Table& table = tables_[static_cast<int>(family)];
-    for (auto it = table.lower_bound(prefix);
+    for (auto it = table.lower_bound(std::max(prefix, start));
          it != table.end() &&
          absl::string_view(it->first).substr(0, prefix.size()) == prefix;
          ++it) {

@@ -72,8 +72,9 @@ class FaultInjectingStorage final : public server::storage::Storage {
 
   absl::StatusOr<std::optional<std::string>> Get(
       server::storage::Family family, absl::string_view key) const override;
-  absl::Status Scan(server::storage::Family family, absl::string_view prefix,
-                    ScanFn fn) const override;
+  absl::Status ScanFrom(server::storage::Family family,
+                        absl::string_view prefix, absl::string_view start,
+                        ScanFn fn) const override;
   absl::StatusOr<std::optional<std::string>> ReadSideFile(
       absl::string_view name) const override;
 
@@ -141,9 +142,10 @@ class StorageRef final : public server::storage::Storage {
       server::storage::Family family, absl::string_view key) const override {
     return target_->Get(family, key);
   }
-  absl::Status Scan(server::storage::Family family, absl::string_view prefix,
-                    ScanFn fn) const override {
-    return target_->Scan(family, prefix, fn);
+  absl::Status ScanFrom(server::storage::Family family,
+                        absl::string_view prefix, absl::string_view start,
+                        ScanFn fn) const override {
+    return target_->ScanFrom(family, prefix, start, fn);
   }
   absl::StatusOr<std::optional<std::string>> ReadSideFile(
       absl::string_view name) const override {

@@ -1,7 +1,7 @@
 // Limits on what a local caller or a peer may send, checked before anything
-// is stored or logged (INVALID_ARGUMENT or RESOURCE_EXHAUSTED beyond them).
-// The proto comments of each field name the limit that applies; this is
-// the one place the numbers are.
+// is stored or logged (INVALID_ARGUMENT or RESOURCE_EXHAUSTED beyond them),
+// and on what one read returns. The proto comments of each field name the
+// limit that applies; this is the one place the numbers are.
 #ifndef HAVEN_BASE_LIMITS_H_
 #define HAVEN_BASE_LIMITS_H_
 
@@ -19,6 +19,46 @@ inline constexpr size_t kMaxPrincipalBytes = 128;
 inline constexpr size_t kMaxRequestBytes = 16 * 1024;
 // Categories asked in one request.
 inline constexpr int kMaxCategoriesPerRequest = 32;
+
+// What a holder sends a grantee (OfferHandleRequest,
+// NotifyRevocationRequest).
+//
+// An agency id named in a handle or a notice. It must also equal the
+// caller's or this node's id, but is bounded first so that nothing large is
+// hashed or compared.
+inline constexpr size_t kMaxAgencyIdBytes = 64;
+// A revocation notice's id (the holder's is "<consent>/<change>/<nanos>").
+inline constexpr size_t kMaxNoticeIdBytes = 128;
+// A holder's signature: Ed25519, exactly this long.
+inline constexpr size_t kPeerSignatureBytes = 64;
+// A whole offer or notice request as serialized, fields this node does not
+// know included (a holder's signature covers them, so they would otherwise
+// be kept and shown). Several times what the known fields can take at their
+// limits, for fields a newer holder may add.
+inline constexpr size_t kMaxHandleOfferBytes = 1024;
+inline constexpr size_t kMaxRevocationNoticeBytes = 1024;
+// Handles a grantee keeps from one holder; further offers get
+// RESOURCE_EXHAUSTED until the holder withdraws some.
+inline constexpr size_t kMaxHandlesPerHolder = 100000;
+// Revocation notices a node keeps in memory for its local watchers; older
+// ones are dropped (their audit entries are the durable record).
+inline constexpr size_t kNoticesKept = 1024;
+
+// Reads. A page of any read API stops before kMaxReadBytes of serialized
+// items, well under gRPC's default 4 MiB message limit, but always holds
+// its first item, so that a reader continuing from what it got advances.
+inline constexpr size_t kMaxReadBytes = 1 << 20;
+// One item alone (an audit entry with its leaf) may take up to this, which
+// leaves room under gRPC's limit for the response around it; an audit read
+// sends a larger entry as its leaf alone, and refuses one whose leaf alone
+// is larger (RESOURCE_EXHAUSTED).
+inline constexpr size_t kMaxItemReadBytes = (4 << 20) - (64 << 10);
+// Audit entries in one read (GetEntries, and each fetch of Follow).
+inline constexpr size_t kMaxEntriesPerRead = 1000;
+// Received handles in one page (ListHandles).
+inline constexpr size_t kMaxHandlesPerPage = 1000;
+// A page token a client sends back (ListHandles: "<holder>/<handle>").
+inline constexpr size_t kMaxPageTokenBytes = 256;
 
 }  // namespace haven::limits
 

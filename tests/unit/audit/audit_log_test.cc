@@ -13,6 +13,7 @@
 #include "client/verify/signed_note.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "haven/base/limits.h"
 #include "server/crypto/ed25519_signer.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_log.h"
@@ -70,10 +71,11 @@ class AuditLogTest : public ::testing::Test {
   std::vector<std::string> AllLeaves() {
     std::vector<std::string> leaves;
     uint64_t size = log_->Size();
-    for (uint64_t start = 0; start < size; start += 1000) {
-      auto entries = log_->GetEntries(start, 1000);
+    // Continues from what each read returned: reads are bounded by bytes.
+    while (leaves.size() < size) {
+      auto entries = log_->GetEntries(leaves.size(), 1000);
       EXPECT_THAT(entries, IsOk());
-      if (!entries.ok()) break;
+      if (!entries.ok() || entries->empty()) break;
       for (const auto& e : *entries) leaves.push_back(e.leaf());
     }
     return leaves;
@@ -143,6 +145,67 @@ TEST_F(AuditLogTest, AppendReturnsConsecutiveIndicesUnderSignedCheckpoint) {
   ASSERT_EQ(entries->size(), 2u);
   EXPECT_EQ((*entries)[0].entry().request_id(), "req-6");
   EXPECT_EQ((*entries)[0].leaf(), AuditLog::CanonicalLeaf(Entry(6)));
+}
+
+// What one read would put on the wire.
+size_t WireBytes(const std::vector<v1::IndexedEntry>& entries) {
+  v1::GetEntriesResponse response;
+  for (const auto& e : entries) *response.add_entries() = e;
+  return response.ByteSizeLong();
+}
+
+TEST_F(AuditLogTest, ReadsAreBoundedByCountAndBytes) {
+  // 1500 small entries: a read gives at most 1000, however many are asked.
+  std::vector<v1::AuditEntry> small;
+  for (int i = 0; i < 1500; ++i) small.push_back(Entry(i));
+  ASSERT_THAT(log_->AppendBatch(small), IsOk());
+  auto entries = log_->GetEntries(0, 5000);
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_EQ(entries->size(), 1000u);
+  EXPECT_EQ(entries->back().index(), 999u);
+
+  // Then five entries of 300 KiB each (600 KiB and more as read: the leaf
+  // and the parsed entry), and one of 1.5 MiB.
+  for (int i = 0; i < 5; ++i) {
+    v1::AuditEntry big = Entry(1500 + i);
+    big.set_detail(std::string(300 << 10, 'd'));
+    ASSERT_THAT(log_->Append(big), IsOk());
+  }
+  v1::AuditEntry huge = Entry(1505);
+  huge.set_detail(std::string(3 << 19, 'h'));
+  ASSERT_THAT(log_->Append(huge), IsOk());
+  ASSERT_EQ(log_->Size(), 1506u);
+
+  // A reader that continues from what each read returned gets every entry
+  // in order, no read past kMaxReadBytes unless it holds one entry alone.
+  uint64_t next = 1400;
+  int reads = 0;
+  while (next < log_->Size() && reads++ < 100) {
+    entries = log_->GetEntries(next, 1000);
+    ASSERT_THAT(entries, IsOk());
+    ASSERT_FALSE(entries->empty());
+    for (const auto& e : *entries) EXPECT_EQ(e.index(), next++);
+    if (entries->size() > 1) {
+      EXPECT_LE(WireBytes(*entries), limits::kMaxReadBytes);
+    }
+  }
+  EXPECT_EQ(next, 1506u);
+  // 100 small and one big; then one big each (two would pass 1 MiB);
+  // then the huge one alone.
+  EXPECT_EQ(reads, 6);
+  entries = log_->GetEntries(1505, 1000);
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].entry().detail(), huge.detail());
+
+  // A smaller budget, as a caller may pass: still one entry at least.
+  entries = log_->GetEntries(0, 1000, /*max_bytes=*/1);
+  ASSERT_THAT(entries, IsOk());
+  EXPECT_EQ(entries->size(), 1u);
+  entries = log_->GetEntries(0, 1000, /*max_bytes=*/10 << 10);
+  ASSERT_THAT(entries, IsOk());
+  EXPECT_GT(entries->size(), 1u);
+  EXPECT_LE(WireBytes(*entries), size_t{10 << 10});
 }
 
 TEST_F(AuditLogTest, RootsAndProofsAgreeWithClientVerify) {

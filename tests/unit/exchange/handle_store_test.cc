@@ -1,8 +1,14 @@
 #include "server/exchange/handle_store.h"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "haven/base/limits.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_log.h"
 
@@ -133,15 +139,82 @@ TEST_F(HandleStoreTest, ReceivedHandlesAreListedAndForgotten) {
   Commit(std::move(store));
   auto listed = store_->ListReceived();
   ASSERT_THAT(listed, IsOk());
-  ASSERT_EQ(listed->size(), 1u);
-  EXPECT_EQ((*listed)[0].handle(), handle.handle());
+  ASSERT_EQ(listed->handles.size(), 1u);
+  EXPECT_EQ(listed->handles[0].handle(), handle.handle());
+  EXPECT_EQ(listed->next, "");
   EXPECT_EQ(store_->CountReceived("safe-harbor").value(), 1u);
   EXPECT_EQ(store_->CountReceived("metro-pd").value(), 0u);
 
   storage::WriteBatch forget;
   store_->ForgetReceived("safe-harbor", handle.handle(), &forget);
   Commit(std::move(forget));
-  EXPECT_TRUE(store_->ListReceived()->empty());
+  EXPECT_TRUE(store_->ListReceived()->handles.empty());
+}
+
+haven::v1::SubjectHandle Received(const std::string& holder, int i) {
+  haven::v1::SubjectHandle handle;
+  handle.set_handle(absl::StrFormat("%032x", i));
+  handle.set_holder_agency_id(holder);
+  handle.set_grantee_agency_id("legal-aid");
+  handle.set_issued_unix(1'800'000'000);
+  return handle;
+}
+
+std::string KeyOf(const haven::v1::SubjectHandle& handle) {
+  return absl::StrCat(handle.holder_agency_id(), "/", handle.handle());
+}
+
+TEST_F(HandleStoreTest, ReceivedHandlesArePagedInKeyOrder) {
+  // Seven handles from each of two holders, stored out of order.
+  std::vector<std::string> all;
+  storage::WriteBatch batch;
+  for (const char* holder : {"safe-harbor", "clinic"}) {
+    for (int i = 6; i >= 0; --i) {
+      store_->StoreReceived(Received(holder, i), &batch);
+      all.push_back(KeyOf(Received(holder, i)));
+    }
+  }
+  Commit(std::move(batch));
+  std::sort(all.begin(), all.end());
+
+  // Pages of at most three, in key order; each page's `next` is where the
+  // following one starts.
+  std::vector<std::string> listed;
+  std::string from;
+  int pages = 0;
+  do {
+    ++pages;
+    auto page = store_->ListReceived(from, 3, limits::kMaxReadBytes);
+    ASSERT_THAT(page, IsOk());
+    EXPECT_LE(page->handles.size(), 3u);
+    for (const auto& h : page->handles) listed.push_back(KeyOf(h));
+    if (!page->next.empty()) {
+      EXPECT_EQ(page->next, all[listed.size()]);
+    }
+    from = page->next;
+  } while (!from.empty() && pages < 100);
+  EXPECT_EQ(listed, all);
+  EXPECT_EQ(pages, 5);
+
+  // Bounded by bytes too: a budget of two handles gives pages of two
+  // (each handle counted with its field tag and length).
+  const size_t one = Received("clinic", 0).ByteSizeLong() + 2;
+  auto page = store_->ListReceived("", 1000, 2 * one);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_EQ(page->handles.size(), 2u);
+  EXPECT_EQ(page->next, all[2]);
+  // A budget smaller than one handle still gives one, so a reader that
+  // continues from `next` always advances.
+  page = store_->ListReceived(all[5], 1000, 1);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->handles.size(), 1u);
+  EXPECT_EQ(KeyOf(page->handles[0]), all[5]);
+  EXPECT_EQ(page->next, all[6]);
+  // The last page says there is no next.
+  page = store_->ListReceived(all.back(), 3, limits::kMaxReadBytes);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_EQ(page->handles.size(), 1u);
+  EXPECT_EQ(page->next, "");
 }
 
 }  // namespace
