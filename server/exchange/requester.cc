@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "client/verify/merkle.h"
@@ -281,11 +282,34 @@ absl::Status Requester::VerifyDisclosure(
     return absl::DataLossError(absl::StrCat(
         "holder's audit entry is not in its log: ", included.message()));
   }
+  std::set<int> allowed;
+  for (const auto& c : disclosure.decision().categories()) {
+    if (c.allowed()) allowed.insert(c.category());
+  }
   haven::v1::AuditEntry entry;
   if (!entry.ParseFromString(disclosure.audit_leaf()) ||
-      entry.request_id() != sent.request_id()) {
+      entry.request_id() != sent.request_id() ||
+      entry.kind() != (allowed.empty() ? haven::v1::REQUEST_REFUSED
+                                       : haven::v1::DISCLOSURE) ||
+      entry.agency_id() != deps_.agency_id) {
     return absl::DataLossError(
         "holder's audit entry does not record this request");
+  }
+  // What the entry says was given is exactly what the decision allowed,
+  // and every field received is of a category given: otherwise the holder
+  // disclosed more than its log shows.
+  std::set<int> given(entry.given().begin(), entry.given().end());
+  if (given != allowed ||
+      static_cast<int>(given.size()) != entry.given_size()) {
+    return absl::DataLossError(
+        "holder's audit entry records other categories than its decision");
+  }
+  for (const haven::v1::Field& field : disclosure.fields()) {
+    if (given.count(field.category()) == 0) {
+      return absl::DataLossError(
+          "holder's answer holds a field of a category its audit entry does "
+          "not record as given");
+    }
   }
   return absl::OkStatus();
 }

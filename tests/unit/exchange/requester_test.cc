@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -357,6 +358,68 @@ TEST_F(RequesterTest, SignedAnswerToAnotherRequestIsRefused) {
                                              HasSubstr("not for this request")))
         << name;
   }
+}
+
+// A holder that discloses more than its own log records would disclose off
+// the record: its answers are refused though signed and proven.
+class DishonestHolderTest : public RequesterTest {
+ protected:
+  // Asks once and answers with the holder's answer changed by `change`,
+  // signed by the holder; the requester's outcome.
+  absl::StatusOr<haven::v1::RequestDisclosureResponse> AnswerChanged(
+      const std::function<void(haven::v1::Disclosure*)>& change) {
+    MakeRequester(/*max_batches_in_flight=*/1);
+    Ask("a");
+    HeldTransport::Call call = transport_.Take();
+    auto answers =
+        holder_->holder().Disclose(holder_->peer_member(), call.request);
+    EXPECT_THAT(answers, IsOk());
+    if (!answers.ok()) return answers.status();
+    haven::v1::DisclosureAnswer answer;
+    EXPECT_TRUE(answer.ParseFromString(answers->answers(0)));
+    EXPECT_TRUE(answer.has_disclosure());
+    change(answer.mutable_disclosure());
+    *answers->mutable_answers(0) = Deterministic(answer);
+    answers->set_signature(SignBatch(holder_->holder_signer(),
+                                     client::kAnswerBatchContext,
+                                     answers->answers()));
+    call.done(*std::move(answers));
+    EXPECT_TRUE(outcomes_.WaitFor(1));
+    return outcomes_.Of("a");
+  }
+};
+
+TEST_F(DishonestHolderTest, AnswerGivingMoreThanItsAuditEntrySaysIsRefused) {
+  auto outcome = AnswerChanged([](haven::v1::Disclosure* d) {
+    haven::v1::Field* extra = d->add_fields();
+    extra->set_name("clinic_visit");
+    extra->set_category(haven::v1::MEDICAL);
+    extra->set_value("treated 2026-10-02");
+  });
+  EXPECT_THAT(outcome, StatusIs(absl::StatusCode::kDataLoss,
+                                HasSubstr("does not record as given")));
+  auto receipts = Receipts();
+  ASSERT_EQ(receipts.size(), 1u);
+  EXPECT_EQ(receipts[0].kind(), haven::v1::REQUEST_REFUSED);
+  EXPECT_EQ(receipts[0].given_size(), 0);
+}
+
+TEST_F(DishonestHolderTest, AnswerWhoseEntryRecordsOtherCategoriesIsRefused) {
+  // The decision claims a category the logged entry does not give.
+  auto outcome = AnswerChanged([](haven::v1::Disclosure* d) {
+    haven::v1::CategoryDecision* c = d->mutable_decision()->add_categories();
+    c->set_category(haven::v1::IMMIGRATION);
+    c->set_allowed(true);
+    c->set_reason(haven::v1::ALLOWED_BY_RULE);
+  });
+  EXPECT_THAT(outcome, StatusIs(absl::StatusCode::kDataLoss,
+                                HasSubstr("other categories")));
+}
+
+TEST_F(DishonestHolderTest, UnchangedAnswerIsAccepted) {
+  auto outcome = AnswerChanged([](haven::v1::Disclosure*) {});
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_EQ(outcome->fields_size(), 1);
 }
 
 TEST_F(RequesterTest, HolderRefusalKeepsItsCodeAndIsLoggedAtBothNodes) {
