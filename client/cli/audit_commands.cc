@@ -699,21 +699,14 @@ std::string ReportKind(const haven::v1::AuditEntry& e) {
   }
 }
 
-int SubjectReport(const Invocation& in) {
-  std::string subject = in.args.GetOr("subject", "");
-  if (subject.empty()) {
-    return UsageError(absl::InvalidArgumentError("--subject is required"));
-  }
-  haven::v1::SubjectAccessReportRequest request;
-  request.set_subject_id(subject);
-  haven::v1::SubjectAccessReportResponse response;
-  absl::Status s = CallUnary<AuditService>(
-      in, &AuditService::Stub::SubjectAccessReport, request, &response);
-  if (!s.ok()) return Report(s);
-
+// Disclosures and refusals, one block each (or a JSON array).
+int PrintDecisions(
+    const Invocation& in,
+    const google::protobuf::RepeatedPtrField<haven::v1::IndexedEntry>& entries,
+    const char* none) {
   if (in.json) {
     std::vector<std::string> items;
-    for (const auto& indexed : response.entries()) {
+    for (const auto& indexed : entries) {
       const haven::v1::AuditEntry& e = indexed.entry();
       items.push_back(JsonObject()
                           .Add("index", static_cast<uint64_t>(indexed.index()))
@@ -735,11 +728,11 @@ int SubjectReport(const Invocation& in) {
     std::printf("[%s]\n", absl::StrJoin(items, ",").c_str());
     return kExitOk;
   }
-  if (response.entries().empty()) {
-    std::printf("no disclosures or refused requests about this subject\n");
+  if (entries.empty()) {
+    std::printf("%s\n", none);
     return kExitOk;
   }
-  for (const auto& indexed : response.entries()) {
+  for (const auto& indexed : entries) {
     const haven::v1::AuditEntry& e = indexed.entry();
     std::printf("%s  %s %s %s\n", FormatTime(e.time_unix_nanos()).c_str(),
                 ReportKind(e).c_str(),
@@ -765,6 +758,41 @@ int SubjectReport(const Invocation& in) {
                 static_cast<unsigned long long>(indexed.index()));
   }
   return kExitOk;
+}
+
+int SubjectReport(const Invocation& in) {
+  std::string subject = in.args.GetOr("subject", "");
+  if (subject.empty()) {
+    return UsageError(absl::InvalidArgumentError("--subject is required"));
+  }
+  haven::v1::SubjectAccessReportRequest request;
+  request.set_subject_id(subject);
+  haven::v1::SubjectAccessReportResponse response;
+  absl::Status s = CallUnary<AuditService>(
+      in, &AuditService::Stub::SubjectAccessReport, request, &response);
+  if (!s.ok()) return Report(s);
+  return PrintDecisions(
+      in, response.entries(),
+      "no disclosures or refused requests about this subject");
+}
+
+int BreakGlass(const Invocation& in) {
+  haven::v1::FindEntriesRequest request;
+  request.set_break_glass(true);
+  const std::string since = in.args.GetOr("since", "");
+  if (!since.empty()) {
+    int64_t from = 0;
+    if (!absl::SimpleAtoi(since, &from) || from < 0) {
+      return UsageError(
+          absl::InvalidArgumentError("--since takes Unix seconds"));
+    }
+    request.mutable_time()->set_from_unix(from);
+  }
+  haven::v1::FindEntriesResponse response;
+  absl::Status s = CallUnary<AuditService>(in, &AuditService::Stub::FindEntries,
+                                           request, &response);
+  if (!s.ok()) return Report(s);
+  return PrintDecisions(in, response.entries(), "no break-glass decisions");
 }
 
 // ---- export ----------------------------------------------------------------
@@ -903,6 +931,15 @@ std::vector<Command> AuditCommands() {
        "  justification. Advocate role.",
        {"subject"},
        SubjectReport},
+      {"audit",
+       "break-glass",
+       "list break-glass decisions for review",
+       "havenctl audit break-glass [--since UNIX_SECONDS] [--json]\n"
+       "  Every decision an emergency rule made (at most 1000): when, for\n"
+       "  which agency, what was given and the written justification, for\n"
+       "  the review the task force's protocol requires. Auditor role.",
+       {"since"},
+       BreakGlass},
       {"audit",
        "export",
        "write the log as JSON for an independent verifier",

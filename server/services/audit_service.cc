@@ -44,6 +44,7 @@ bool Matches(const audit::AuditRecorder& audit,
   if (!filter.agency_id().empty() && entry.agency_id() != filter.agency_id()) {
     return false;
   }
+  if (filter.break_glass() && !entry.break_glass()) return false;
   if (filter.kind() != haven::v1::ENTRY_KIND_UNSPECIFIED &&
       entry.kind() != filter.kind()) {
     return false;

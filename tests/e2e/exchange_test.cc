@@ -266,8 +266,10 @@ class ExchangeTest : public ::testing::Test {
   // `agency`'s caseworker asks the holder through its own node.
   grpc::Status Request(const std::string& agency, const std::string& handle,
                        Purpose purpose, const std::vector<Category>& categories,
-                       haven::v1::RequestDisclosureResponse* response) {
+                       haven::v1::RequestDisclosureResponse* response,
+                       const std::string& justification = "") {
     haven::v1::RequestDisclosureRequest request;
+    request.set_justification(justification);
     request.set_holder_agency_id(kHolder);
     request.set_handle(handle);
     request.set_purpose(purpose);
@@ -1148,6 +1150,53 @@ TEST_F(ExchangeTest, NothingInternalReachesAPeer) {
       }
     }
   }
+}
+
+// Break-glass is the one path past a survivor's refusal: it needs a real
+// reason, and every use is listed for the task force's review.
+TEST_F(ExchangeTest, BreakGlassNeedsAReasonAndIsListedForReview) {
+  const std::string subject = CreateSurvivor();
+  RecordConsent(subject, kPolice, haven::v1::INVESTIGATION,
+                {haven::v1::CONTACT});
+  const std::string handle = WaitForHandle(kPolice);
+  ASSERT_FALSE(handle.empty());
+
+  haven::v1::RequestDisclosureResponse response;
+  for (const std::string weak : {"", " ", "urgent", "....................."}) {
+    grpc::Status status = Request(kPolice, handle, haven::v1::EMERGENCY,
+                                  {haven::v1::CONTACT}, &response, weak);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << "'" << weak << "': " << status.error_message();
+    EXPECT_EQ(response.fields_size(), 0);
+  }
+  const std::string reason =
+      "caller reports the survivor is held at an unknown address tonight";
+  grpc::Status status = Request(kPolice, handle, haven::v1::EMERGENCY,
+                                {haven::v1::CONTACT}, &response, reason);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.fields_size(), 1);
+  ASSERT_EQ(response.decision().categories_size(), 1);
+  EXPECT_TRUE(response.decision().categories(0).break_glass());
+
+  // The holder's auditor lists it for review, with the reason.
+  auto audit = haven::v1::AuditService::NewStub(channels_.at(kHolder));
+  haven::v1::FindEntriesRequest find;
+  find.set_break_glass(true);
+  haven::v1::FindEntriesResponse found;
+  status = audit->FindEntries(Call(kHolder, "auditor").get(), find, &found);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(found.entries_size(), 1);
+  EXPECT_EQ(found.entries(0).index(), response.holder_audit_index());
+  EXPECT_EQ(found.entries(0).entry().kind(), haven::v1::DISCLOSURE);
+  EXPECT_EQ(found.entries(0).entry().agency_id(), kPolice);
+  EXPECT_EQ(found.entries(0).entry().justification(), reason);
+  std::string out;
+  ASSERT_EQ(federation_->node(kHolder).Havenctl("auditor",
+                                                {"audit", "break-glass"}, &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr(reason));
+  EXPECT_THAT(out, HasSubstr(kPolice));
 }
 
 }  // namespace
