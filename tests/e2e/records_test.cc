@@ -7,9 +7,11 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/subprocess.h"
@@ -125,6 +127,50 @@ TEST_F(RecordsTest, BadInputGetsClearStatusAndLeavesNoPartialState) {
           &out),
       1);
   EXPECT_THAT(out, HasSubstr("no such subject"));
+}
+
+// A write or erasure the node refused did not happen, so the log must not
+// say it did: each refusal leaves the log exactly as it was.
+TEST_F(RecordsTest, RefusedWritesAndErasuresLogNothing) {
+  const std::string subject = NewSubject();
+  PutCanary(subject, "Maria Example");
+  auto log_size = [&] {
+    std::string out;
+    EXPECT_EQ(Ctl("auditor", {"audit", "checkpoint", "--json"}, &out), 0)
+        << out;
+    std::smatch match;
+    std::regex pattern("\"tree_size\":([0-9]+)");
+    return std::regex_search(out, match, pattern) ? std::stoull(match[1])
+                                                  : 0ull;
+  };
+  const unsigned long long before = log_size();
+  ASSERT_GT(before, 0u);
+  const std::string unknown = "0123456789abcdef0123456789abcdef";
+  const std::vector<std::vector<std::string>> refused = {
+      // Unknown subject.
+      {"records", "put", "--subject", unknown, "--field", "a:CONTACT=b"},
+      // Over the value limit.
+      {"records", "put", "--subject", subject, "--field",
+       "notes:CASE_NOTES=" + std::string(70 * 1024, 'x')},
+      // Two fields of one name.
+      {"records", "put", "--subject", subject, "--field", "a:CONTACT=b",
+       "--field", "a:CONTACT=c"},
+      // Unknown record to replace.
+      {"records", "put", "--subject", subject, "--record", unknown, "--field",
+       "a:CONTACT=b"},
+      // Erasing no one, or without a reason.
+      {"records", "erase", "--subject", unknown, "--reason", "asked"},
+      {"records", "erase", "--subject", subject, "--reason", ""},
+  };
+  for (const auto& args : refused) {
+    std::string out;
+    EXPECT_NE(Ctl("caseworker", args, &out), 0)
+        << absl::StrJoin(args, " ") << ": " << out;
+    EXPECT_EQ(log_size(), before) << absl::StrJoin(args, " ") << ": " << out;
+  }
+  // A write that happens is logged.
+  PutCanary(subject, "Maria Example");
+  EXPECT_EQ(log_size(), before + 1);
 }
 
 TEST_F(RecordsTest, EraseMakesRecordsUnreadableAtOnce) {
