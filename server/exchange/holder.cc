@@ -14,17 +14,21 @@
 namespace haven::server::exchange {
 namespace {
 
+using limits::kMaxAgencyIdBytes;
 using limits::kMaxCategoriesPerRequest;
 using limits::kMaxJustificationBytes;
 using limits::kMaxPrincipalBytes;
 using limits::kMaxRequestBytes;
 using limits::kMaxRequestIdChars;
+using limits::kNodeIdChars;
+using limits::kPeerSignatureBytes;
 
 // The bounds of exchange.proto's DisclosureRequest.
 absl::Status CheckRequestBounds(const haven::v1::DisclosureRequest& r) {
   if (r.request_id().empty() || r.request_id().size() > kMaxRequestIdChars ||
-      !IsPlainText(r.request_id()) || r.handle().size() > 64 ||
-      r.requester_agency_id().size() > 63 || r.categories().empty() ||
+      !IsPlainText(r.request_id()) || r.handle().size() > kNodeIdChars ||
+      r.requester_agency_id().size() > kMaxAgencyIdBytes ||
+      r.categories().empty() ||
       r.categories_size() > kMaxCategoriesPerRequest) {
     return absl::InvalidArgumentError("out of bounds");
   }
@@ -103,6 +107,11 @@ void Holder::DiscloseAsync(const haven::v1::Member& peer,
     if (bytes.size() > kMaxRequestBytes) {
       return RefuseBatch(peer, PeerRefusal::kMalformed, std::move(done));
     }
+  }
+  // An Ed25519 signature has one length; any other is malformed rather
+  // than merely wrong, and is not hashed or compared.
+  if (request.signature().size() != kPeerSignatureBytes) {
+    return RefuseBatch(peer, PeerRefusal::kMalformed, std::move(done));
   }
   if (absl::Status signed_ok = client::VerifyBatchSignature(
           peer.verifier_key(), client::kRequestBatchContext,

@@ -9,7 +9,9 @@
 #include "client/verify/signed_batch.h"
 #include "client/verify/signed_note.h"
 #include "haven/base/await.h"
+#include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "server/crypto/key_derivation.h"
 #include "server/exchange/signing.h"
 
@@ -88,6 +90,28 @@ void Requester::RequestAsync(const std::string& principal,
   }
   if (request.categories().empty()) {
     return done(absl::InvalidArgumentError("ask for at least one category"));
+  }
+  // The receipt entry logs the justification and keys the subject by the
+  // handle whatever the holder answers, so both are bounded here, before
+  // anything is sent or logged; the holder checks them again.
+  if (request.holder_agency_id().size() > limits::kMaxAgencyIdBytes) {
+    return done(absl::InvalidArgumentError(absl::StrCat(
+        "holder_agency_id is at most ", limits::kMaxAgencyIdBytes, " bytes")));
+  }
+  if (absl::Status handle =
+          CheckNodeId(request.handle(), "handle", /*required=*/true);
+      !handle.ok()) {
+    return done(std::move(handle));
+  }
+  if (request.categories_size() > limits::kMaxCategoriesPerRequest) {
+    return done(absl::InvalidArgumentError(absl::StrCat(
+        "ask for at most ", limits::kMaxCategoriesPerRequest, " categories")));
+  }
+  if (absl::Status justification =
+          CheckPlainText(request.justification(), "justification",
+                         limits::kMaxJustificationBytes, /*required=*/false);
+      !justification.ok()) {
+    return done(std::move(justification));
   }
   absl::StatusOr<haven::v1::Member> holder =
       ActiveHolder(*deps_.federation, request.holder_agency_id());

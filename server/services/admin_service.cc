@@ -1,7 +1,9 @@
 #include "server/services/admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "policy/clock.h"
 #include "policy/evaluator.h"
 #include "policy/loader.h"
@@ -51,6 +53,11 @@ absl::Status AdminServiceImpl::DoReloadManifest(
 absl::Status AdminServiceImpl::DoLoadPolicy(
     const auth::Principal& who, const haven::v1::LoadPolicyRequest& request,
     haven::v1::LoadPolicyResponse* out) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckMaxBytes(request.format(), "format", limits::kMaxPolicyFormatBytes));
+  if (request.policy_text().size() > limits::kMaxPolicyBytes) {
+    return absl::InvalidArgumentError("policy must be at most 1 MiB");
+  }
   policy::PolicyFormat format;
   if (request.format().empty() || request.format() == "textproto") {
     format = policy::PolicyFormat::kTextProto;
@@ -59,9 +66,6 @@ absl::Status AdminServiceImpl::DoLoadPolicy(
   } else {
     return absl::InvalidArgumentError(
         "format must be \"textproto\" or \"json\"");
-  }
-  if (request.policy_text().size() > 1 << 20) {
-    return absl::InvalidArgumentError("policy must be at most 1 MiB");
   }
   // Validate and compile first: a bad policy changes nothing and logs
   // nothing; a good one is logged before it takes effect.
@@ -154,13 +158,21 @@ absl::Status AdminServiceImpl::DoExplainDecision(
     const auth::Principal& who,
     const haven::v1::ExplainDecisionRequest& request,
     haven::v1::ExplainDecisionResponse* out) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(request.subject_id(), "subject_id", /*required=*/true));
+  HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.requester_agency_id(),
+                                      "requester_agency_id",
+                                      limits::kMaxAgencyIdBytes));
+  HAVEN_RETURN_IF_ERROR(CheckPlainText(request.justification(), "justification",
+                                       limits::kMaxJustificationBytes,
+                                       /*required=*/false));
   auto current = context_.policy->Get();
   if (current == nullptr) {
     return absl::FailedPreconditionError(
         "no sharing policy is loaded; nothing is shared");
   }
-  if (request.subject_id().empty() || request.categories().empty()) {
-    return absl::InvalidArgumentError("subject_id and categories are required");
+  if (request.categories().empty()) {
+    return absl::InvalidArgumentError("categories are required");
   }
   auto manifest = context_.federation->current();
   const haven::v1::Member* requester =

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "server/audit/audit_recorder.h"
 #include "server/exchange/witness.h"
 #include "server/services/polling_writer.h"
@@ -113,6 +114,11 @@ absl::Status AuditServiceImpl::DoGetEntries(
 absl::Status AuditServiceImpl::DoFindEntries(
     const auth::Principal&, const haven::v1::FindEntriesRequest& request,
     haven::v1::FindEntriesResponse* response) {
+  HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.subject_pseudonym(),
+                                      "subject_pseudonym",
+                                      limits::kPseudonymChars));
+  HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.agency_id(), "agency_id",
+                                      limits::kMaxAgencyIdBytes));
   uint32_t limit =
       request.limit() == 0 ? 1000 : std::min(request.limit(), 10000u);
   return Scan([&](const haven::v1::IndexedEntry& entry) {
@@ -167,9 +173,8 @@ absl::Status AuditServiceImpl::DoSubjectAccessReport(
     const auth::Principal&,
     const haven::v1::SubjectAccessReportRequest& request,
     haven::v1::SubjectAccessReportResponse* response) {
-  if (request.subject_id().empty()) {
-    return absl::InvalidArgumentError("subject_id is required");
-  }
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(request.subject_id(), "subject_id", /*required=*/true));
   const std::string pseudonym = context_.audit->Pseudonym(request.subject_id());
   return Scan([&](const haven::v1::IndexedEntry& entry) {
     if (context_.audit->IsAbout(entry.entry(), pseudonym) &&
@@ -183,6 +188,8 @@ absl::Status AuditServiceImpl::DoSubjectAccessReport(
 absl::Status AuditServiceImpl::DoGetWitnessed(
     const auth::Principal&, const haven::v1::GetWitnessedRequest& request,
     haven::v1::GetWitnessedResponse* response) {
+  HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.agency_id(), "agency_id",
+                                      limits::kMaxAgencyIdBytes));
   HAVEN_ASSIGN_OR_RETURN(auto witnessed,
                          context_.witness->Witnessed(request.agency_id()));
   for (auto& w : witnessed) *response->add_witnessed() = std::move(w);

@@ -1,9 +1,30 @@
 #include "server/services/consent_service.h"
 
+#include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "server/consent/consent_registry.h"
 
 namespace haven::server::services {
+namespace {
+
+// The bounds of the fields of consent.proto's Consent that the registry
+// ignores or overwrites (consent_id, subject_id on amendment, recorded_by,
+// status_reason); it validates the terms it keeps. Without these, a request
+// of any size was accepted, and a consent recorded, because a field of it
+// went unread.
+absl::Status CheckConsentBounds(const haven::v1::Consent& c) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(c.consent_id(), "consent.consent_id", /*required=*/false));
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(c.subject_id(), "consent.subject_id", /*required=*/false));
+  HAVEN_RETURN_IF_ERROR(CheckMaxBytes(c.recorded_by(), "consent.recorded_by",
+                                      limits::kMaxPrincipalBytes));
+  return CheckMaxBytes(c.status_reason(), "consent.status_reason",
+                       limits::kMaxReasonBytes);
+}
+
+}  // namespace
 
 // Each change is validated, committed with its audit entry and announced
 // to peers by the registry itself; these are adapters from RPCs to it.
@@ -11,6 +32,7 @@ namespace haven::server::services {
 absl::Status ConsentServiceImpl::DoRecordConsent(
     const auth::Principal& who, const haven::v1::RecordConsentRequest& request,
     haven::v1::RecordConsentResponse* response) {
+  HAVEN_RETURN_IF_ERROR(CheckConsentBounds(request.consent()));
   HAVEN_ASSIGN_OR_RETURN(
       *response->mutable_receipt(),
       context_.consents->Record(request.consent(), who.name));
@@ -20,6 +42,9 @@ absl::Status ConsentServiceImpl::DoRecordConsent(
 absl::Status ConsentServiceImpl::DoAmendConsent(
     const auth::Principal& who, const haven::v1::AmendConsentRequest& request,
     haven::v1::AmendConsentResponse* response) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
+  HAVEN_RETURN_IF_ERROR(CheckConsentBounds(request.consent()));
   HAVEN_ASSIGN_OR_RETURN(*response->mutable_receipt(),
                          context_.consents->Amend(request.consent_id(),
                                                   request.consent(), who.name));
@@ -30,6 +55,8 @@ absl::Status ConsentServiceImpl::DoPauseConsent(
     const auth::Principal& who,
     const haven::v1::ChangeConsentStatusRequest& request,
     haven::v1::ChangeConsentStatusResponse* response) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
   HAVEN_ASSIGN_OR_RETURN(*response->mutable_receipt(),
                          context_.consents->Pause(request.consent_id(),
                                                   request.reason(), who.name));
@@ -40,6 +67,11 @@ absl::Status ConsentServiceImpl::DoResumeConsent(
     const auth::Principal& who,
     const haven::v1::ChangeConsentStatusRequest& request,
     haven::v1::ChangeConsentStatusResponse* response) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
+  // A resumption states no reason, but one sent is bounded all the same.
+  HAVEN_RETURN_IF_ERROR(
+      CheckMaxBytes(request.reason(), "reason", limits::kMaxReasonBytes));
   HAVEN_ASSIGN_OR_RETURN(
       *response->mutable_receipt(),
       context_.consents->Resume(request.consent_id(), who.name));
@@ -50,6 +82,8 @@ absl::Status ConsentServiceImpl::DoRevokeConsent(
     const auth::Principal& who,
     const haven::v1::ChangeConsentStatusRequest& request,
     haven::v1::ChangeConsentStatusResponse* response) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
   HAVEN_ASSIGN_OR_RETURN(*response->mutable_receipt(),
                          context_.consents->Revoke(request.consent_id(),
                                                    request.reason(), who.name));
@@ -69,6 +103,8 @@ absl::Status ConsentServiceImpl::DoRecordRefusal(
 absl::Status ConsentServiceImpl::DoLiftRefusal(
     const auth::Principal& who, const haven::v1::LiftRefusalRequest& request,
     haven::v1::LiftRefusalResponse* response) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(request.refusal_id(), "refusal_id", /*required=*/true));
   HAVEN_ASSIGN_OR_RETURN(
       *response->mutable_refusal(),
       context_.consents->LiftRefusal(request.refusal_id(), who.name));
@@ -78,6 +114,8 @@ absl::Status ConsentServiceImpl::DoLiftRefusal(
 absl::Status ConsentServiceImpl::DoGetConsent(
     const auth::Principal&, const haven::v1::GetConsentRequest& request,
     haven::v1::GetConsentResponse* response) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
   HAVEN_ASSIGN_OR_RETURN(auto history,
                          context_.consents->Get(request.consent_id()));
   for (auto& version : history) *response->add_history() = std::move(version);
@@ -87,9 +125,8 @@ absl::Status ConsentServiceImpl::DoGetConsent(
 absl::Status ConsentServiceImpl::DoListConsents(
     const auth::Principal&, const haven::v1::ListConsentsRequest& request,
     haven::v1::ListConsentsResponse* response) {
-  if (request.subject_id().empty()) {
-    return absl::InvalidArgumentError("subject_id is required");
-  }
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(request.subject_id(), "subject_id", /*required=*/true));
   *response = context_.consents->List(request.subject_id());
   return absl::OkStatus();
 }

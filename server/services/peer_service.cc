@@ -1,7 +1,9 @@
 #include "server/services/peer_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "server/audit/audit_recorder.h"
 #include "server/exchange/grantee_inbox.h"
 #include "server/exchange/handle_store.h"
@@ -49,6 +51,15 @@ absl::Status PeerServiceImpl::DoExchangeCheckpoint(
     const haven::v1::Member& peer,
     const haven::v1::ExchangeCheckpointRequest& request,
     haven::v1::ExchangeCheckpointResponse* response) {
+  // The caller's checkpoint is not kept, but is bounded like everything a
+  // peer sends, before the contact counts for anything.
+  const haven::v1::Checkpoint& theirs = request.checkpoint();
+  HAVEN_RETURN_IF_ERROR(CheckMaxBytes(theirs.note(), "checkpoint.note",
+                                      limits::kMaxCheckpointNoteBytes));
+  HAVEN_RETURN_IF_ERROR(CheckMaxBytes(theirs.origin(), "checkpoint.origin",
+                                      limits::kMaxCheckpointOriginBytes));
+  HAVEN_RETURN_IF_ERROR(CheckMaxBytes(
+      theirs.root_hash(), "checkpoint.root_hash", limits::kSha256Bytes));
   if (context_.on_peer_contact) context_.on_peer_contact(peer.agency_id());
   const audit::AuditLog& log = *context_.audit->log();
   *response->mutable_checkpoint() = log.LatestCheckpoint();

@@ -2,6 +2,9 @@
 #ifndef HAVEN_SERVER_SERVICES_PEER_SERVICE_H_
 #define HAVEN_SERVER_SERVICES_PEER_SERVICE_H_
 
+#include "haven/base/limits.h"
+#include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "haven/v1/exchange.grpc.pb.h"
 #include "server/services/peer_unary.h"
 
@@ -12,6 +15,8 @@ class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {
   explicit PeerServiceImpl(const ServiceContext& context) : context_(context) {}
 
   HAVEN_PEER_RPC(Echo, EchoRequest, EchoResponse) {
+    HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.payload(), "payload",
+                                        limits::kMaxEchoPayloadBytes));
     response->set_payload(request.payload());
     return absl::OkStatus();
   }

@@ -68,6 +68,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/repeated_ptr_field.h"
+#include "haven/base/limits.h"
 #include "haven/v1/records.pb.h"
 #include "server/crypto/secret_bytes.h"
 #include "server/storage/storage.h"
@@ -75,8 +76,8 @@
 
 namespace haven::server::vault {
 
-inline constexpr size_t kMaxFieldValueBytes = 64 * 1024;
-inline constexpr size_t kMaxFieldNameBytes = 64;
+using limits::kMaxFieldNameBytes;
+using limits::kMaxFieldValueBytes;
 inline constexpr size_t kMaxFieldsPerRecord = 64;
 inline constexpr size_t kMaxRecordsPerSubject = 1000;
 

@@ -9,6 +9,25 @@
 
 namespace haven::limits {
 
+// Ids this node makes (subjects, records, consents, refusals, handles):
+// exactly this many lower-case hex characters (16 random bytes). A request
+// naming one in another form is refused before any lookup.
+inline constexpr size_t kNodeIdChars = 32;
+// A subject pseudonym in the audit log: hex HMAC-SHA-256.
+inline constexpr size_t kPseudonymChars = 64;
+// A SHA-256 digest sent as bytes (a consent's or refusal's evidence, a
+// checkpoint's root hash).
+inline constexpr size_t kSha256Bytes = 32;
+
+// Record fields: a name of [a-z0-9_] and an opaque value.
+inline constexpr size_t kMaxFieldNameBytes = 64;
+inline constexpr size_t kMaxFieldValueBytes = 64 * 1024;
+
+// A sharing policy as loaded (LoadPolicyRequest), and the name of its
+// format ("textproto" or "json").
+inline constexpr size_t kMaxPolicyBytes = 1 << 20;
+inline constexpr size_t kMaxPolicyFormatBytes = 16;
+
 // Free text that is logged: reasons, justifications.
 inline constexpr size_t kMaxReasonBytes = 500;
 inline constexpr size_t kMaxJustificationBytes = 2000;
@@ -19,6 +38,12 @@ inline constexpr size_t kMaxPrincipalBytes = 128;
 inline constexpr size_t kMaxRequestBytes = 16 * 1024;
 // Categories asked in one request.
 inline constexpr int kMaxCategoriesPerRequest = 32;
+// What a peer may send in ExchangeCheckpoint: its checkpoint as a signed
+// note (room for many cosignatures) and the note's origin line.
+inline constexpr size_t kMaxCheckpointNoteBytes = 16 * 1024;
+inline constexpr size_t kMaxCheckpointOriginBytes = 128;
+// A peer's Echo payload (a load-test round trip; nothing is kept).
+inline constexpr size_t kMaxEchoPayloadBytes = 64 * 1024;
 
 // What a holder sends a grantee (OfferHandleRequest,
 // NotifyRevocationRequest).
@@ -29,6 +54,8 @@ inline constexpr int kMaxCategoriesPerRequest = 32;
 inline constexpr size_t kMaxAgencyIdBytes = 64;
 // A revocation notice's id (the holder's is "<consent>/<change>/<nanos>").
 inline constexpr size_t kMaxNoticeIdBytes = 128;
+// A notice's change: "revoked", "paused", "refused" or "withdrawn".
+inline constexpr size_t kMaxNoticeChangeBytes = 16;
 // A holder's signature: Ed25519, exactly this long.
 inline constexpr size_t kPeerSignatureBytes = 64;
 // A whole offer or notice request as serialized, fields this node does not

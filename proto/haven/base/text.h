@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "haven/base/limits.h"
 
 namespace haven {
 
@@ -74,6 +75,36 @@ inline absl::Status CheckPlainText(absl::string_view text,
     return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
   }
   return absl::OkStatus();
+}
+
+// Whether `id` has the form of an id this node makes: exactly
+// limits::kNodeIdChars lower-case hex characters.
+inline bool IsNodeId(absl::string_view id) {
+  if (id.size() != limits::kNodeIdChars) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// INVALID_ARGUMENT naming `field` unless `id` has the form of a node id
+// (or, when not `required`, is empty). The id itself is not echoed: a
+// caller may have put something there that should not travel further.
+inline absl::Status CheckNodeId(absl::string_view id, absl::string_view field,
+                                bool required) {
+  if (id.empty() && !required) return absl::OkStatus();
+  if (IsNodeId(id)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, " must be ", limits::kNodeIdChars, " lower-case hex characters"));
+}
+
+// INVALID_ARGUMENT naming `field` if `value` is longer than `max_bytes`:
+// for fields that are compared or looked up but never logged as given.
+inline absl::Status CheckMaxBytes(absl::string_view value,
+                                  absl::string_view field, size_t max_bytes) {
+  if (value.size() <= max_bytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, " is ", value.size(), " bytes; the limit is ", max_bytes));
 }
 
 }  // namespace haven

@@ -426,7 +426,8 @@ TEST_F(RequesterTest, HolderRefusalKeepsItsCodeAndIsLoggedAtBothNodes) {
   MakeRequester(/*max_batches_in_flight=*/1);
   haven::v1::RequestDisclosureRequest request;
   request.set_holder_agency_id("safe-harbor");
-  request.set_handle("not-a-handle-of-ours");
+  // Well-formed, but not a handle the holder issued.
+  request.set_handle("00112233445566778899aabbccddeeff");
   request.set_purpose(haven::v1::LEGAL_REPRESENTATION);
   request.add_categories(haven::v1::CONTACT);
   requester_->RequestAsync("caseworker-x", request, outcomes_.For("x"));
