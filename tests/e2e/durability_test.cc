@@ -66,22 +66,6 @@ constexpr char kPhone[] = "555-0100 (after 6pm)";
 constexpr char kRevokeReason[] =
     "survivor withdrew consent at the 2026-12 safety review";
 
-std::string RandomHex(size_t bytes) {
-  auto secret = server::crypto::SecretBytes::Random(bytes);
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(secret.data()), secret.size()));
-}
-
-int64_t NowUnix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
-  return std::chrono::system_clock::now() + delay;
-}
-
 bool HasPhone(
     const google::protobuf::RepeatedPtrField<haven::v1::Field>& fields) {
   for (const auto& field : fields) {

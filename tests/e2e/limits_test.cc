@@ -287,22 +287,6 @@ std::string GetAt(const Message& message,
                                     : r->GetString(*m, path.back());
 }
 
-std::string RandomHex(size_t bytes) {
-  auto secret = server::crypto::SecretBytes::Random(bytes);
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(secret.data()), secret.size()));
-}
-
-int64_t NowUnix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
-  return std::chrono::system_clock::now() + delay;
-}
-
 bool IsRefusalCode(grpc::StatusCode code) {
   return code == grpc::StatusCode::INVALID_ARGUMENT ||
          code == grpc::StatusCode::RESOURCE_EXHAUSTED;

@@ -39,6 +39,7 @@
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_federation.h"
+#include "tests/testing/test_node.h"
 
 namespace haven::testing {
 namespace {
@@ -49,12 +50,6 @@ constexpr char kHolder[] = "safe-harbor";
 constexpr char kLegalAid[] = "legal-aid";
 constexpr char kPhone[] = "555-0142 (after 6pm)";
 constexpr int kUseLimit = 3;
-
-int64_t NowUnix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The federation, shared by every run: certificates, the manifest, and
 // legal-aid's node running as a process. Safe-harbor's node is started in

@@ -20,12 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string RandomHex(size_t bytes) {
-  auto secret = server::crypto::SecretBytes::Random(bytes);
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(secret.data()), secret.size()));
-}
-
 void WriteFile(const std::string& path, const std::string& content,
                mode_t mode) {
   std::ofstream(path, std::ios::trunc) << content;
@@ -33,6 +27,22 @@ void WriteFile(const std::string& path, const std::string& content,
 }
 
 }  // namespace
+
+std::string RandomHex(size_t bytes) {
+  auto secret = server::crypto::SecretBytes::Random(bytes);
+  return absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(secret.data()), secret.size()));
+}
+
+int64_t NowUnix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
+  return std::chrono::system_clock::now() + delay;
+}
 
 std::string HavendPath() { return HAVEN_TEST_HAVEND; }
 std::string HavenctlPath() { return HAVEN_TEST_HAVENCTL; }

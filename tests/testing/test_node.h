@@ -26,6 +26,13 @@ std::string HavendPath();
 std::string HavenctlPath();
 std::string SourceDir();
 
+// `bytes` random bytes as lower-case hex: ids, tokens, keys.
+std::string RandomHex(size_t bytes);
+// The wall clock, in Unix seconds (what a request's send time holds).
+int64_t NowUnix();
+// A deadline `delay` from now, for a call or a bounded wait.
+std::chrono::system_clock::time_point In(std::chrono::milliseconds delay);
+
 // Makes a CA and one certificate per agency under `dir` with
 // deploy/make-certs.sh. Returns false (and fills `error`) on failure.
 bool MakeCertificates(const std::string& dir,
