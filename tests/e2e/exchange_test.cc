@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -56,22 +57,6 @@ using ::testing::UnorderedElementsAre;
 constexpr char kHolder[] = "safe-harbor";
 constexpr char kLegalAid[] = "legal-aid";
 constexpr char kPolice[] = "metro-pd";
-
-std::string RandomHex(size_t bytes) {
-  auto secret = server::crypto::SecretBytes::Random(bytes);
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(secret.data()), secret.size()));
-}
-
-int64_t NowUnix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
-  return std::chrono::system_clock::now() + delay;
-}
 
 std::set<std::string> FieldNames(
     const google::protobuf::RepeatedPtrField<haven::v1::Field>& fields) {
@@ -238,6 +223,29 @@ class ExchangeTest : public ::testing::Test {
     haven::v1::ChangeConsentStatusResponse response;
     return stub->RevokeConsent(Call(kHolder, "advocate").get(), request,
                                &response);
+  }
+
+  // Revokes `consent` while `agency`'s caseworker watches its notices, as
+  // agency IT would; the notice naming `handle`, or nullopt if none was
+  // streamed within 10 s.
+  std::optional<haven::v1::RevocationNotice> RevokeWatching(
+      const std::string& agency, const std::string& consent,
+      const std::string& handle) {
+    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
+    auto watch = Call(agency, "caseworker", std::chrono::seconds(10));
+    auto reader =
+        stub->WatchNotices(watch.get(), haven::v1::WatchNoticesRequest());
+    grpc::Status status = Revoke(consent);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    haven::v1::WatchNoticesResponse message;
+    bool seen = false;
+    while (status.ok() && !seen && reader->Read(&message)) {
+      seen = message.notice().handle() == handle;
+    }
+    watch->TryCancel();
+    reader->Finish();
+    if (!seen) return std::nullopt;
+    return message.notice();
   }
 
   // The handle the holder pushed to `agency` (asynchronously), waited for a
@@ -812,29 +820,15 @@ TEST_F(ExchangeTest, GranteeIsNotifiedOfRevocation) {
   const std::string handle = WaitForHandle(kLegalAid);
   ASSERT_FALSE(handle.empty());
 
-  // Watch before the revocation, as agency IT would.
-  auto stub = haven::v1::ExchangeService::NewStub(channels_.at(kLegalAid));
-  auto watch = Call(kLegalAid, "caseworker", std::chrono::seconds(10));
-  auto reader =
-      stub->WatchNotices(watch.get(), haven::v1::WatchNoticesRequest());
-
-  grpc::Status status = Revoke(consent);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-
-  haven::v1::WatchNoticesResponse message;
-  bool seen = false;
-  while (!seen && reader->Read(&message)) {
-    seen = message.notice().handle() == handle;
-  }
-  watch->TryCancel();
-  reader->Finish();
-  ASSERT_TRUE(seen) << "no notice streamed within 10 s";
-  EXPECT_EQ(message.notice().holder_agency_id(), kHolder);
-  EXPECT_EQ(message.notice().handle(), handle);
-  EXPECT_EQ(message.notice().change(), "revoked");
-  EXPECT_EQ(message.notice().consent_id(), ConsentRefFor(kLegalAid, consent));
+  std::optional<haven::v1::RevocationNotice> notice =
+      RevokeWatching(kLegalAid, consent, handle);
+  ASSERT_TRUE(notice.has_value()) << "no notice streamed within 10 s";
+  EXPECT_EQ(notice->holder_agency_id(), kHolder);
+  EXPECT_EQ(notice->handle(), handle);
+  EXPECT_EQ(notice->change(), "revoked");
+  EXPECT_EQ(notice->consent_id(), ConsentRefFor(kLegalAid, consent));
   // The consent was the only one for legal-aid: its handle is withdrawn.
-  EXPECT_TRUE(message.notice().handle_withdrawn());
+  EXPECT_TRUE(notice->handle_withdrawn());
 
   // The notice is on record at the grantee by the time it is streamed.
   int notices = 0;
@@ -848,8 +842,9 @@ TEST_F(ExchangeTest, GranteeIsNotifiedOfRevocation) {
   // And the next request is refused: the handle names no one any more,
   // exactly as an unknown handle would.
   haven::v1::RequestDisclosureResponse response;
-  status = Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
-                   {haven::v1::CONTACT}, &response);
+  grpc::Status status =
+      Request(kLegalAid, handle, haven::v1::LEGAL_REPRESENTATION,
+              {haven::v1::CONTACT}, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(response.fields_size(), 0);
 }
@@ -1038,20 +1033,10 @@ TEST_F(ExchangeTest, TwoGranteesOfOneSurvivorShareNothingThatLinksThem) {
   }
   // Each is told when its consent ends.
   for (Grantee& g : grantees) {
-    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(g.agency));
-    auto watch = Call(g.agency, "caseworker", std::chrono::seconds(10));
-    auto reader =
-        stub->WatchNotices(watch.get(), haven::v1::WatchNoticesRequest());
-    ASSERT_TRUE(Revoke(g.consent).ok());
-    haven::v1::WatchNoticesResponse message;
-    bool seen = false;
-    while (!seen && reader->Read(&message)) {
-      seen = message.notice().handle() == g.handle;
-    }
-    watch->TryCancel();
-    reader->Finish();
-    ASSERT_TRUE(seen) << g.agency << ": no notice within 10 s";
-    CollectValues(message, "notice", &g.values);
+    std::optional<haven::v1::RevocationNotice> notice =
+        RevokeWatching(g.agency, g.consent, g.handle);
+    ASSERT_TRUE(notice.has_value()) << g.agency << ": no notice within 10 s";
+    CollectValues(*notice, "notice", &g.values);
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   }
   // What each grantee's own log says about the exchange.
