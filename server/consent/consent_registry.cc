@@ -26,7 +26,6 @@ using storage::Family;
 constexpr char kConsentPrefix[] = "c/";
 constexpr char kUsePrefix[] = "u/";
 constexpr char kRefusalPrefix[] = "r/";
-constexpr size_t kIdChars = 32;
 
 std::string VersionKey(absl::string_view id, uint32_t version) {
   char buf[16];
@@ -48,14 +47,6 @@ bool IsAgencyId(absl::string_view id) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
       return false;
     }
-  }
-  return true;
-}
-
-bool IsNodeId(absl::string_view id) {
-  if (id.size() != kIdChars) return false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
 }

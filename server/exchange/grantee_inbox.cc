@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "server/exchange/signing.h"
 
 namespace haven::server::exchange {
@@ -13,14 +14,6 @@ using limits::kMaxHandleOfferBytes;
 using limits::kMaxNoticeIdBytes;
 using limits::kMaxRevocationNoticeBytes;
 using limits::kPeerSignatureBytes;
-
-bool IsHandle(absl::string_view handle) {
-  if (handle.size() != kHandleChars) return false;
-  for (char c : handle) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 bool IsChange(absl::string_view change) {
   return change == "revoked" || change == "paused" || change == "refused" ||
@@ -51,7 +44,7 @@ absl::Status CheckOfferBounds(const haven::v1::OfferHandleRequest& request) {
   }
   HAVEN_RETURN_IF_ERROR(CheckSignatureSize(request.signature()));
   const haven::v1::SubjectHandle& handle = request.handle();
-  if (!IsHandle(handle.handle())) {
+  if (!IsNodeId(handle.handle())) {
     return absl::InvalidArgumentError(
         "a handle is 32 lower-case hex characters");
   }
@@ -74,8 +67,8 @@ absl::Status CheckNoticeBounds(
         absl::StrCat("a notice id is at most ", kMaxNoticeIdBytes, " bytes"));
   }
   HAVEN_RETURN_IF_ERROR(CheckAgencyId(notice.holder_agency_id()));
-  if (!IsHandle(notice.handle()) ||
-      (!notice.consent_id().empty() && !IsHandle(notice.consent_id()))) {
+  if (!IsNodeId(notice.handle()) ||
+      (!notice.consent_id().empty() && !IsNodeId(notice.consent_id()))) {
     return absl::InvalidArgumentError(
         "a notice names a handle and, if any, a consent: 32 lower-case hex "
         "characters each");

@@ -7,9 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "haven/base/page_budget.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "server/crypto/key_derivation.h"
 
 namespace haven::server::exchange {
+// Handles are checked by form with IsNodeId.
+static_assert(kHandleChars == limits::kNodeIdChars);
+
 namespace {
 
 using storage::Family;
@@ -20,14 +24,6 @@ constexpr char kReceivedPrefix[] = "r/";
 
 absl::Status NotFound() {
   return absl::NotFoundError("no such subject handle for this agency");
-}
-
-bool IsHandle(absl::string_view handle) {
-  if (handle.size() != kHandleChars) return false;
-  for (char c : handle) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -136,7 +132,7 @@ void HandleStore::Withdraw(const haven::v1::IssuedHandle& issued,
 
 absl::StatusOr<std::string> HandleStore::Resolve(
     const std::string& handle, const std::string& grantee) const {
-  if (!IsHandle(handle)) return NotFound();
+  if (!IsNodeId(handle)) return NotFound();
   const std::string key = absl::StrCat(kIssuedPrefix, handle);
   HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> value,
                          storage_->Get(Family::kExchange, key));

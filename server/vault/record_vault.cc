@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "haven/base/status_macros.h"
+#include "haven/base/text.h"
 #include "haven/v1/common.pb.h"
 #include "server/crypto/aead.h"
 #include "server/crypto/key_derivation.h"
@@ -20,24 +21,18 @@ namespace {
 using storage::Family;
 
 constexpr size_t kIdBytes = 16;
+// Ids are checked by form with IsNodeId.
+static_assert(2 * kIdBytes == limits::kNodeIdChars);
 constexpr int kMaxIdAttempts = 8;
 
-bool IsHexId(absl::string_view id) {
-  if (id.size() != 2 * kIdBytes) return false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 absl::Status CheckSubjectId(absl::string_view id) {
-  if (IsHexId(id)) return absl::OkStatus();
+  if (IsNodeId(id)) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       "subject id must be ", 2 * kIdBytes, " lower-case hex characters"));
 }
 
 absl::Status CheckRecordId(absl::string_view id) {
-  if (IsHexId(id)) return absl::OkStatus();
+  if (IsNodeId(id)) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       "record id must be ", 2 * kIdBytes, " lower-case hex characters"));
 }
