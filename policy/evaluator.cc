@@ -58,11 +58,19 @@ void ScanConsents(const CompiledConsents& consents, const Request& request,
 
 }  // namespace
 
+namespace {
+
+size_t MinJustificationChars(const CompiledPolicy& policy) {
+  return policy.policy().min_justification_chars() == 0
+             ? kDefaultMinJustificationChars
+             : policy.policy().min_justification_chars();
+}
+
+}  // namespace
+
 bool IsSubstantialJustification(const CompiledPolicy& policy,
                                 std::string_view justification) {
-  const size_t min_chars = policy.policy().min_justification_chars() == 0
-                               ? kDefaultMinJustificationChars
-                               : policy.policy().min_justification_chars();
+  const size_t min_chars = MinJustificationChars(policy);
   auto blank = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
   size_t first = 0;
   size_t last = justification.size();
@@ -149,13 +157,10 @@ absl::Status Decide(const CompiledPolicy& policy,
     } else if (masks.by_kind[kEmergency] & b) {
       r.rule = first_rule(kEmergency, c);
       if (!IsSubstantialJustification(policy, request.justification)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("emergency rule '", policy.rule(r.rule).name(),
-                         "' needs a written justification of at least ",
-                         policy.policy().min_justification_chars() == 0
-                             ? kDefaultMinJustificationChars
-                             : policy.policy().min_justification_chars(),
-                         " characters and three words"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "emergency rule '", policy.rule(r.rule).name(),
+            "' needs a written justification of at least ",
+            MinJustificationChars(policy), " characters and three words"));
       }
       r.allowed = true;
       r.break_glass = true;
