@@ -109,20 +109,33 @@ for agency in "${AGENCIES[@]}"; do
   say "$(printf '%-12s %-16s peer API 127.0.0.1:%s' "$agency" "${SECTOR[$agency]}" "$(port_of "$agency" peer)")"
 done
 
-step "Starting the three nodes"
-for agency in "${AGENCIES[@]}"; do
-  "$HAVEND" --config "$RUN/$agency/node.textproto" 2> "$RUN/$agency/havend.log" &
+start_node() {  # start_node AGENCY: starts havend and waits until it serves
+  local agency="$1" healthy=0
+  "$HAVEND" --config "$RUN/$agency/node.textproto" 2>> "$RUN/$agency/havend.log" &
   PID[$agency]=$!
-done
-for agency in "${AGENCIES[@]}"; do
-  healthy=0
   for _ in $(seq 1 100); do
     kill -0 "${PID[$agency]}" 2>/dev/null || { cat "$RUN/$agency/havend.log" >&2; fail "$agency's havend exited"; }
     if ctl "$agency" admin health >/dev/null 2>&1; then healthy=1; break; fi
     sleep 0.1
   done
   [ "$healthy" = 1 ] || { cat "$RUN/$agency/havend.log" >&2; fail "$agency did not become healthy"; }
-  say "$(ctl "$agency" admin health)"
+}
+stop_node() {  # stop_node AGENCY: SIGTERM, and a clean exit is required
+  local agency="$1"
+  kill -TERM "${PID[$agency]}"
+  if ! wait "${PID[$agency]}"; then
+    unset "PID[$agency]"
+    cat "$RUN/$agency/havend.log" >&2
+    return 1
+  fi
+  unset "PID[$agency]"
+}
+
+step "Starting the three nodes"
+for agency in "${AGENCIES[@]}"; do
+  start_node "$agency"
+  OUT="$(ctl "$agency" admin health)" || fail "$agency's health check failed"
+  say "$OUT"
 done
 
 step "1. Safe Harbor's caseworker records a survivor (content stays encrypted at Safe Harbor)"
@@ -214,40 +227,58 @@ echo "$OUT" | grep -q "no such subject handle" || fail "unexpected answer after 
 say "asking again with the old handle is refused, on record at both nodes:"
 say "  $OUT"
 
+# Test hook (tests/e2e/CMakeLists.txt): HAVEN_DEMO_TAMPER names a program
+# that alters one stored audit entry of a stopped node, as an attacker with
+# the data dir could; step 8 must then fail the demo.
+if [ -n "${HAVEN_DEMO_TAMPER:-}" ]; then
+  step "Test hook: altering one of safe-harbor's stored audit entries"
+  stop_node safe-harbor || fail "safe-harbor did not stop cleanly"
+  OUT="$("$HAVEN_DEMO_TAMPER" "$RUN/safe-harbor/data" 2>&1)" || fail "the test hook failed: $OUT"
+  say "$OUT"
+  start_node safe-harbor
+fi
+
 step "8. The auditor verifies all three logs (RFC 6962 tree, signed checkpoints)"
 for agency in "${AGENCIES[@]}"; do
-  say "$(ctl "$agency" auditor audit verify --state "$RUN/$agency/auditor.state")"
+  OUT="$(ctl "$agency" auditor audit verify --state "$RUN/$agency/auditor.state" 2>&1)" \
+    || fail "8. $agency's audit log does not verify: $OUT"
+  say "$OUT"
 done
 
 say "Both sides of every exchange are on record (holder entries paired with requester receipts):"
 for peer in legal-aid metro-pd; do
-  say "$(ctl safe-harbor auditor audit reconcile --peer-node "127.0.0.1:$(port_of "$peer" local)" \
-    --peer-server-name "$peer" --peer-token-file "$RUN/$peer/tokens/auditor")"
+  OUT="$(ctl safe-harbor auditor audit reconcile --peer-node "127.0.0.1:$(port_of "$peer" local)" \
+    --peer-server-name "$peer" --peer-token-file "$RUN/$peer/tokens/auditor" 2>&1)" \
+    || fail "8. safe-harbor's and $peer's logs do not reconcile: $OUT"
+  say "$OUT"
 done
 say "What legal-aid and metro-pd have witnessed of the other logs (signed, consistent checkpoints):"
 for agency in legal-aid metro-pd; do
   # A node witnesses its peers 2 s after it starts, then every 30 s.
+  WITNESSED=0
   for _ in $(seq 1 100); do
-    ctl "$agency" auditor audit witnessed --agency safe-harbor --json 2>/dev/null | grep -q tree_size && break
+    if ctl "$agency" auditor audit witnessed --agency safe-harbor --json 2>/dev/null | grep -q tree_size; then
+      WITNESSED=1; break
+    fi
     sleep 0.1
   done
-  ctl "$agency" auditor audit witnessed | sed "s/^/   [$agency saw] /"
+  [ "$WITNESSED" = 1 ] || fail "8. $agency never witnessed safe-harbor's checkpoint"
+  OUT="$(ctl "$agency" auditor audit witnessed 2>&1)" || fail "8. audit witnessed failed at $agency: $OUT"
+  echo "$OUT" | sed "s/^/   [$agency saw] /"
 done
 
 step "9. The survivor's access report at Safe Harbor (who asked, who got what, why)"
-ctl safe-harbor advocate audit report --subject "$SUBJECT" | sed 's/^/   /'
+OUT="$(ctl safe-harbor advocate audit report --subject "$SUBJECT" 2>&1)" || fail "9. the access report failed: $OUT"
+echo "$OUT" | sed 's/^/   /'
 
 step "Stopping the nodes (SIGTERM)"
 status=0
 for agency in "${AGENCIES[@]}"; do
-  kill -TERM "${PID[$agency]}"
-  if wait "${PID[$agency]}"; then
+  if stop_node "$agency"; then
     say "$agency stopped cleanly"
   else
-    cat "$RUN/$agency/havend.log" >&2
     status=1
   fi
-  unset "PID[$agency]"
 done
 
 if [ $status -eq 0 ]; then
