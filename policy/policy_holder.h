@@ -7,8 +7,10 @@
 #ifndef HAVEN_POLICY_POLICY_HOLDER_H_
 #define HAVEN_POLICY_POLICY_HOLDER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -18,6 +20,13 @@
 #include "policy/loader.h"
 
 namespace haven::policy {
+
+// Where the policy in force came from and since when, for operators
+// (`havenctl policy show`).
+struct PolicyOrigin {
+  std::string source;  // e.g. "policy_file /etc/haven/policy.textproto"
+  int64_t since_unix = 0;
+};
 
 class PolicyHolder {
  public:
@@ -34,10 +43,18 @@ class PolicyHolder {
 
   // Swaps in an already compiled policy; returns the previous one.
   std::shared_ptr<const CompiledPolicy> Replace(
-      std::shared_ptr<const CompiledPolicy> next) {
+      std::shared_ptr<const CompiledPolicy> next, PolicyOrigin origin = {}) {
     absl::MutexLock lock(&mu_);
     std::swap(current_, next);
+    origin_ = std::move(origin);
     return next;
+  }
+
+  // The current policy with its origin, read together.
+  std::pair<std::shared_ptr<const CompiledPolicy>, PolicyOrigin> GetWithOrigin()
+      const {
+    absl::MutexLock lock(&mu_);
+    return {current_, origin_};
   }
 
   // Loads, validates and compiles `content`, then swaps it in. On any error
@@ -56,6 +73,7 @@ class PolicyHolder {
  private:
   mutable absl::Mutex mu_;
   std::shared_ptr<const CompiledPolicy> current_ ABSL_GUARDED_BY(mu_);
+  PolicyOrigin origin_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace haven::policy

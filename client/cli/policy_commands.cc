@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "client/cli/commands.h"
 #include "client/cli/decision_output.h"
 #include "client/cli/json.h"
@@ -86,7 +87,11 @@ int Load(const Invocation& in) {
     std::puts(ToJson(response).c_str());
     return kExitOk;
   }
-  std::printf("policy loaded, version %s\n", response.policy_version().c_str());
+  std::printf(
+      "policy loaded, version %s (audit entry %llu); it stays in force across "
+      "restarts until the next load\n",
+      response.policy_version().c_str(),
+      static_cast<unsigned long long>(response.audit_index()));
   for (const std::string& warning : response.warnings()) {
     std::printf("warning: %s\n", warning.c_str());
   }
@@ -105,8 +110,14 @@ int Show(const Invocation& in) {
   }
   std::string text;
   google::protobuf::TextFormat::PrintToString(response.policy(), &text);
-  std::printf("# policy version %s\n%s", response.policy_version().c_str(),
-              text.c_str());
+  std::printf(
+      "# policy version %s\n# in force since %s, %s\n%s",
+      response.policy_version().c_str(),
+      absl::FormatTime("%Y-%m-%d %H:%M:%SZ",
+                       absl::FromUnixSeconds(response.in_force_since_unix()),
+                       absl::UTCTimeZone())
+          .c_str(),
+      response.source().c_str(), text.c_str());
   return kExitOk;
 }
 

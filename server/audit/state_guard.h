@@ -3,8 +3,8 @@
 // detected, and so that a commit whose sync failed can be undone.
 //
 // Guarded state is the kConsent and kExchange families (consents,
-// refusals, use counts, handles, peer outbox): small, and what a survivor's
-// safety turns on. Their values are sealed by their owners (StateSealer);
+// refusals, use counts, the policy loaded at run time, handles, peer
+// outbox): small, and what a survivor's safety turns on. Their values are sealed by their owners (StateSealer);
 // sealing catches an edited or moved value but not a deleted one or an
 // older copy put back. For that, every commit also stores a summary: the
 // log size it goes with and the XOR of a keyed MAC of every guarded key and

@@ -15,6 +15,7 @@
 #include "server/audit/audit_recorder.h"
 #include "server/auth/authenticator.h"
 #include "server/consent/consent_registry.h"
+#include "server/consent/policy_store.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/crypto/master_key.h"
 #include "server/crypto/node_keys.h"
@@ -110,6 +111,7 @@ struct Node::Modules {
   std::unique_ptr<exchange::ConsentFanout> fanout;
   std::unique_ptr<consent::ConsentRegistry> consents;
   std::unique_ptr<policy::PolicyHolder> policy;
+  std::unique_ptr<consent::PolicyStore> policy_store;
   std::unique_ptr<exchange::ReplayGuard> replay;
   std::unique_ptr<exchange::PeerClient> peers;
   std::unique_ptr<exchange::NoticeBoard> notices;
@@ -272,7 +274,35 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   }
 
   m->policy = std::make_unique<policy::PolicyHolder>();
-  if (!c.policy_file().empty()) {
+  m->policy_store =
+      std::make_unique<consent::PolicyStore>(m->storage.get(), m->sealer.get());
+  // A policy loaded at run time outlives restarts: it was the admin's last
+  // word, logged with its POLICY_LOADED entry. The config's policy_file
+  // applies only until the first run-time load.
+  auto stored_policy = m->policy_store->Load();
+  if (!stored_policy.ok()) return in_data_dir(stored_policy.status());
+  if (stored_policy->has_value()) {
+    const haven::v1::StoredPolicy& stored = **stored_policy;
+    auto compiled = policy::CompiledPolicy::Compile(stored.policy());
+    if (!compiled.ok()) return in_data_dir(compiled.status());
+    if (stored.policy().agency_id() != c.agency_id() ||
+        (*compiled)->version() != stored.policy_version()) {
+      return in_data_dir(absl::DataLossError(
+          "the stored run-time policy is not this node's or does not match "
+          "its recorded version"));
+    }
+    m->policy->Replace(
+        *compiled, {absl::StrCat("loaded at run time by ", stored.loaded_by()),
+                    stored.loaded_unix()});
+    LogEvent("policy_in_force", {{"source", "run-time load"},
+                                 {"version", stored.policy_version()}});
+    if (!c.policy_file().empty()) {
+      LogEvent("policy_file_not_applied",
+               {{"why",
+                 "a policy loaded at run time is in force; "
+                 "havenctl policy load replaces it"}});
+    }
+  } else if (!c.policy_file().empty()) {
     auto loaded = policy::LoadPolicyFile(c.policy_file());
     if (!loaded.ok()) return loaded.status();
     if (loaded->policy.agency_id() != c.agency_id()) {
@@ -283,7 +313,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
     }
     auto compiled = policy::CompiledPolicy::Compile(loaded->policy);
     if (!compiled.ok()) return compiled.status();
-    m->policy->Replace(*compiled);
+    m->policy->Replace(
+        *compiled,
+        {absl::StrCat("policy_file ", c.policy_file()), clock->NowUnix()});
     for (const auto& warning : loaded->warnings) {
       LogEvent("policy_warning", {{"warning", warning}});
     }
@@ -339,6 +371,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   context.audit = m->recorder.get();
   context.consents = m->consents.get();
   context.policy = m->policy.get();
+  context.policy_store = m->policy_store.get();
   context.holder = m->holder.get();
   context.requester = m->requester.get();
   context.handles = m->handles.get();

@@ -10,6 +10,7 @@
 #include "policy/policy_holder.h"
 #include "server/audit/audit_recorder.h"
 #include "server/consent/consent_registry.h"
+#include "server/consent/policy_store.h"
 #include "server/node/event_log.h"
 #include "server/vault/record_vault.h"
 
@@ -83,8 +84,27 @@ absl::Status AdminServiceImpl::DoLoadPolicy(
   entry.set_kind(haven::v1::POLICY_LOADED);
   entry.set_policy_version(compiled->version());
   entry.set_detail(absl::StrCat(loaded.policy.rules_size(), " rules"));
-  HAVEN_RETURN_IF_ERROR(context_.audit->Record(entry, who.name, "").status());
-  context_.policy->Replace(compiled);
+  audit::Action action;
+  action.entries.push_back(
+      context_.audit->Stamped(std::move(entry), who.name, ""));
+  const int64_t loaded_unix =
+      action.entries.back().time_unix_nanos() / 1'000'000'000;
+  // The policy is stored with its entry, in one commit: a restart keeps it.
+  haven::v1::StoredPolicy stored;
+  *stored.mutable_policy() = loaded.policy;
+  stored.set_policy_version(compiled->version());
+  stored.set_loaded_by(who.name);
+  stored.set_loaded_unix(loaded_unix);
+  context_.policy_store->Stage(stored, &action.state);
+  // Loads are serialized so that the policy in force is always the one
+  // whose commit came last.
+  absl::MutexLock lock(&policy_load_mu_);
+  HAVEN_ASSIGN_OR_RETURN(uint64_t index,
+                         context_.audit->Commit(std::move(action)));
+  context_.policy->Replace(
+      compiled,
+      {absl::StrCat("loaded at run time by ", who.name), loaded_unix});
+  out->set_audit_index(index);
   out->set_policy_version(compiled->version());
   for (const auto& warning : loaded.warnings) out->add_warnings(warning);
   node::LogEvent("policy_loaded",
@@ -95,13 +115,15 @@ absl::Status AdminServiceImpl::DoLoadPolicy(
 absl::Status AdminServiceImpl::DoGetPolicy(const auth::Principal& who,
                                            const haven::v1::GetPolicyRequest&,
                                            haven::v1::GetPolicyResponse* out) {
-  auto current = context_.policy->Get();
+  auto [current, origin] = context_.policy->GetWithOrigin();
   if (current == nullptr) {
     return absl::FailedPreconditionError(
         "no sharing policy is loaded; nothing is shared");
   }
   *out->mutable_policy() = current->policy();
   out->set_policy_version(current->version());
+  out->set_source(origin.source);
+  out->set_in_force_since_unix(origin.since_unix);
   return absl::OkStatus();
 }
 

@@ -2,6 +2,7 @@
 #ifndef HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 #define HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 
+#include "absl/synchronization/mutex.h"
 #include "haven/v1/admin.grpc.pb.h"
 #include "server/services/rpc_macros.h"
 #include "server/services/service_context.h"
@@ -35,6 +36,7 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
                                storage::WriteBatch state);
 
   const ServiceContext& context_;
+  absl::Mutex policy_load_mu_;
 };
 
 }  // namespace haven::server::services

@@ -19,6 +19,7 @@ class RecordVault;
 }
 namespace haven::server::consent {
 class ConsentRegistry;
+class PolicyStore;
 }
 namespace haven::policy {
 class PolicyHolder;
@@ -50,6 +51,7 @@ struct ServiceContext {
   const audit::AuditRecorder* audit = nullptr;
   consent::ConsentRegistry* consents = nullptr;
   policy::PolicyHolder* policy = nullptr;
+  const consent::PolicyStore* policy_store = nullptr;
   exchange::Holder* holder = nullptr;
   exchange::Requester* requester = nullptr;
   exchange::HandleStore* handles = nullptr;

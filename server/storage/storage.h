@@ -49,7 +49,7 @@ namespace haven::server::storage {
 enum class Family : uint8_t {
   kMeta = 0,      // key check value, key versions, witnessed checkpoints
   kVault = 1,     // encrypted records and wrapped data keys
-  kConsent = 2,   // consent versions, refusals, use counts (sealed)
+  kConsent = 2,   // consents, refusals, use counts, run-time policy (sealed)
   kExchange = 3,  // handles issued and received, peer outbox (sealed)
   kAudit = 4,     // audit log leaves, tree nodes, checkpoint, commit records
 };

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -304,6 +305,53 @@ TEST_F(CliTest, PolicyShowAndLoad) {
                 &out),
             1);
   EXPECT_THAT(out, HasSubstr("legal-aid"));
+}
+
+// A policy loaded at run time is stored with its POLICY_LOADED entry and
+// stays in force after a restart, instead of the node going back to its
+// config's policy_file; `policy show` says which one is in force.
+TEST_F(CliTest, PolicyLoadedAtRunTimeOutlivesARestart) {
+  std::string out;
+  ASSERT_EQ(Ctl("auditor", {"policy", "show"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("policy_file "));
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(out, match,
+                                std::regex("policy version ([0-9a-f]{64})")));
+  const std::string file_version = match[1];
+
+  // The example policy with a stricter break-glass justification: a
+  // different policy, hence a different version.
+  std::ifstream example(SourceDir() + "/policy/examples/safe-harbor.textproto");
+  std::stringstream text;
+  text << example.rdbuf() << "\nmin_justification_chars: 60\n";
+  const std::string file = dir_.Join("stricter.textproto");
+  std::ofstream(file) << text.str();
+  ASSERT_EQ(Ctl("admin", {"policy", "load", file, "--json"}, &out), 0) << out;
+  ASSERT_TRUE(std::regex_search(
+      out, match, std::regex("\"policy_version\":\"([0-9a-f]{64})\"")))
+      << out;
+  const std::string loaded_version = match[1];
+  ASSERT_NE(loaded_version, file_version);
+  ASSERT_TRUE(
+      std::regex_search(out, match, std::regex("\"audit_index\":\"?([0-9]+)")))
+      << out;
+  const std::string index = match[1];
+
+  std::string error;
+  ASSERT_EQ(holder().Stop(), 0);
+  ASSERT_TRUE(holder().Start(&error)) << error;
+
+  ASSERT_EQ(Ctl("auditor", {"policy", "show"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("policy version " + loaded_version));
+  EXPECT_THAT(out, HasSubstr("loaded at run time by safe-harbor-admin"));
+  EXPECT_THAT(out, HasSubstr("min_justification_chars: 60"));
+  // Its entry is in the log at the index the load reported.
+  ASSERT_EQ(Ctl("auditor", {"audit", "tail", "--json"}, &out), 0) << out;
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex("\"index\":\"?" + index +
+                      "\"?,[^\n]*\"kind\":\"POLICY_LOADED\"[^\n]*" +
+                      loaded_version)))
+      << out;
 }
 
 TEST_F(CliTest, ExchangeRequestShowsWhatWasSharedAndWhy) {

@@ -25,9 +25,11 @@
 #include "absl/strings/str_cat.h"
 #include "client/verify/signed_batch.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "haven/v1/admin.grpc.pb.h"
 #include "haven/v1/audit.grpc.pb.h"
 #include "haven/v1/consent.grpc.pb.h"
 #include "haven/v1/exchange.grpc.pb.h"
@@ -839,9 +841,25 @@ TEST_F(DurabilityTest,
       consents->LiftRefusal(Call(kHolder, "advocate").get(), lift, &lifted);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
+  // A sharing policy loaded at run time, stored with its entry (stricter
+  // than the file's, so that putting the file's back would matter).
+  auto admin = haven::v1::AdminService::NewStub(channels_.at(kHolder));
+  haven::v1::GetPolicyResponse in_force;
+  status = admin->GetPolicy(Call(kHolder, "admin").get(),
+                            haven::v1::GetPolicyRequest(), &in_force);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  in_force.mutable_policy()->set_min_justification_chars(60);
+  haven::v1::LoadPolicyRequest load;
+  ASSERT_TRUE(google::protobuf::TextFormat::PrintToString(
+      in_force.policy(), load.mutable_policy_text()));
+  haven::v1::LoadPolicyResponse loaded;
+  status = admin->LoadPolicy(Call(kHolder, "admin").get(), load, &loaded);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
   // An idle client connection holds a node's clean stop for its whole
   // shutdown grace period (5 s): let go of them first.
   consents.reset();
+  admin.reset();
   channels_.clear();
   TestNode& holder = node(kHolder);
   ASSERT_EQ(holder.Stop(), 0);
@@ -943,6 +961,10 @@ TEST_F(DurabilityTest,
        [&](Database& db) { edit(db, Family::kExchange, legal_issued); }},
       {"deleted issued handle",
        [&](Database& db) { remove(db, Family::kExchange, legal_issued); }},
+      {"edited run-time policy",
+       [&](Database& db) { edit(db, Family::kConsent, "p/in-force"); }},
+      {"deleted run-time policy (the file's would apply again)",
+       [&](Database& db) { remove(db, Family::kConsent, "p/in-force"); }},
       {"issued handles swapped between keys",
        [&](Database& db) {
          swap(db, Family::kExchange, legal_issued, police_issued);
