@@ -26,7 +26,7 @@ namespace {
 const std::set<std::string> kGlobalFlags = {
     "node", "ca", "server-name", "token-file", "timeout", "json", "help"};
 const std::set<std::string> kBooleanFlags = {"json", "help", "follow",
-                                             "break-glass"};
+                                             "break-glass", "plain"};
 
 constexpr char kGlobalHelp[] = R"(Global flags (any position):
   --node HOST:PORT     node's local API (default $HAVEN_NODE or 127.0.0.1:7441)
@@ -45,7 +45,7 @@ std::vector<Command> AllCommands() {
   std::vector<Command> all;
   for (auto group :
        {HealthCommands, WitnessCommands, RecordsCommands, AdminCommands,
-        AuditCommands, ConsentCommands, ExchangeCommands, PolicyCommands}) {
+        AuditCommands, ReportCommands, ConsentCommands, ExchangeCommands, PolicyCommands}) {
     for (auto& command : group()) all.push_back(std::move(command));
   }
   return all;

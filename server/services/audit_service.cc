@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "haven/base/limits.h"
+#include "haven/base/page_budget.h"
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
 #include "server/audit/audit_recorder.h"
@@ -61,20 +62,43 @@ bool Matches(const audit::AuditRecorder& audit,
   return true;
 }
 
+// A survivor's "who has seen my data": her agency's own staff reading,
+// writing and erasing her records, consent and do-not-share changes, the
+// handles that let other agencies ask, and every peer request and its
+// answer (break-glass included). Not node housekeeping (start, stop, keys).
 bool InAccessReport(haven::v1::EntryKind kind) {
-  return kind == haven::v1::DISCLOSURE || kind == haven::v1::REQUEST_REFUSED ||
-         kind == haven::v1::BREAK_GLASS;
+  switch (kind) {
+    case haven::v1::DISCLOSURE:
+    case haven::v1::REQUEST_REFUSED:
+    case haven::v1::BREAK_GLASS:
+    case haven::v1::RECORD_READ:
+    case haven::v1::RECORD_WRITTEN:
+    case haven::v1::SUBJECT_ERASED:
+    case haven::v1::CONSENT_RECORDED:
+    case haven::v1::CONSENT_AMENDED:
+    case haven::v1::CONSENT_PAUSED:
+    case haven::v1::CONSENT_RESUMED:
+    case haven::v1::CONSENT_REVOKED:
+    case haven::v1::REFUSAL_RECORDED:
+    case haven::v1::REFUSAL_LIFTED:
+    case haven::v1::HANDLE_ISSUED:
+    case haven::v1::HANDLE_WITHDRAWN:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
 
 absl::Status AuditServiceImpl::Scan(
-    const std::function<bool(const haven::v1::IndexedEntry&)>& visit) const {
+    const std::function<bool(const haven::v1::IndexedEntry&)>& visit,
+    uint64_t start) const {
   const audit::AuditLog& log = *context_.audit->log();
   uint64_t size = log.Size();
   // Reads are bounded by bytes too: each continues after the last entry
   // the one before returned.
-  for (uint64_t start = 0; start < size;) {
+  while (start < size) {
     HAVEN_ASSIGN_OR_RETURN(auto page, log.GetEntries(start, kPage));
     if (page.empty()) break;
     start += page.size();
@@ -176,13 +200,23 @@ absl::Status AuditServiceImpl::DoSubjectAccessReport(
   HAVEN_RETURN_IF_ERROR(
       CheckNodeId(request.subject_id(), "subject_id", /*required=*/true));
   const std::string pseudonym = context_.audit->Pseudonym(request.subject_id());
-  return Scan([&](const haven::v1::IndexedEntry& entry) {
-    if (context_.audit->IsAbout(entry.entry(), pseudonym) &&
-        InAccessReport(entry.entry().kind())) {
-      *response->add_entries() = entry;
-    }
-    return true;
-  });
+  // A subject read every day for years has thousands of entries: pages
+  // bounded like every read, continued from next_start.
+  PageBudget budget(limits::kMaxEntriesPerRead, limits::kMaxReadBytes);
+  return Scan(
+      [&](const haven::v1::IndexedEntry& entry) {
+        if (!context_.audit->IsAbout(entry.entry(), pseudonym) ||
+            !InAccessReport(entry.entry().kind())) {
+          return true;
+        }
+        if (!budget.Take(entry.ByteSizeLong())) {
+          response->set_next_start(entry.index());
+          return false;
+        }
+        *response->add_entries() = entry;
+        return true;
+      },
+      request.start());
 }
 
 absl::Status AuditServiceImpl::DoGetWitnessed(

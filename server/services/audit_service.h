@@ -37,9 +37,11 @@ class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
       const haven::v1::FollowRequest* request) override;
 
  private:
-  // Calls `visit` for every entry in index order until it returns false.
+  // Calls `visit` for every entry from index `start` in index order until
+  // it returns false.
   absl::Status Scan(
-      const std::function<bool(const haven::v1::IndexedEntry&)>& visit) const;
+      const std::function<bool(const haven::v1::IndexedEntry&)>& visit,
+      uint64_t start = 0) const;
 
   const ServiceContext& context_;
 };

@@ -372,5 +372,45 @@ TEST_F(AuditTest, OnlyAuditorsReadTheLogAndAdvocatesGetReports) {
       << out;
 }
 
+// A survivor's "who has seen my data" includes her own agency's staff: a
+// caseworker's read of her record is in her report, by principal, in the
+// text, JSON and plain forms; another survivor's read is not.
+TEST_F(AuditTest, AccessReportListsALocalCaseworkersReadOfHerRecord) {
+  const std::string subject = NewSubject();
+  const std::string other = NewSubject();
+  ASSERT_TRUE(Put(subject));
+  ASSERT_TRUE(Put(other));
+  std::string out;
+  ASSERT_EQ(Ctl("caseworker", {"records", "list", "--subject", subject}, &out),
+            0)
+      << out;
+  const std::string caseworker = node_->agency_id() + "-caseworker";
+
+  ASSERT_EQ(Ctl("advocate", {"audit", "report", "--subject", subject}, &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("record written  by " + caseworker));
+  EXPECT_THAT(out, HasSubstr("record read  by " + caseworker));
+
+  ASSERT_EQ(Ctl("advocate", {"audit", "report", "--subject", subject, "--json"},
+                &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("\"kind\":\"RECORD_READ\",\"principal\":\"" +
+                             caseworker + "\""));
+
+  ASSERT_EQ(Ctl("advocate",
+                {"audit", "report", "--subject", subject, "--plain"}, &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("staff account " + caseworker +
+                             " read your record here."));
+
+  // The other survivor's record was written but never read.
+  ASSERT_EQ(Ctl("auditor", {"audit", "report", "--subject", other}, &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("record written"));
+  EXPECT_THAT(out, Not(HasSubstr("record read")));
+}
+
 }  // namespace
 }  // namespace haven::testing

@@ -1,0 +1,39 @@
+// How havenctl prints audit entries for people: times, category lists,
+// what was withheld and why, and the block form of a disclosure decision.
+// Shared by the audit, report and review commands. Pure; thread-safe.
+#ifndef HAVEN_CLIENT_CLI_ENTRY_TEXT_H_
+#define HAVEN_CLIENT_CLI_ENTRY_TEXT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "client/cli/command.h"
+#include "google/protobuf/repeated_field.h"
+#include "haven/v1/audit.pb.h"
+
+namespace haven::client::cli {
+
+// "2026-11-23T13:05:00Z".
+std::string FormatTime(int64_t unix_nanos);
+
+std::vector<std::string> CategoryNames(
+    const google::protobuf::RepeatedField<int>& categories);
+
+// "MEDICAL (NO_CONSENT), ..." and its JSON array form.
+std::string WithheldText(const haven::v1::AuditEntry& entry);
+std::string WithheldJson(const haven::v1::AuditEntry& entry);
+
+// "disclosure", "break-glass disclosure", "refused request", or the kind.
+std::string ReportKind(const haven::v1::AuditEntry& e);
+
+// Disclosures and refusals, one block each (or a JSON array); `none` when
+// there are none.
+int PrintDecisions(
+    const Invocation& in,
+    const google::protobuf::RepeatedPtrField<haven::v1::IndexedEntry>& entries,
+    const char* none);
+
+}  // namespace haven::client::cli
+
+#endif  // HAVEN_CLIENT_CLI_ENTRY_TEXT_H_
