@@ -26,7 +26,7 @@ namespace {
 const std::set<std::string> kGlobalFlags = {
     "node", "ca", "server-name", "token-file", "timeout", "json", "help"};
 const std::set<std::string> kBooleanFlags = {"json", "help", "follow",
-                                             "break-glass", "plain"};
+                                             "break-glass", "plain", "all"};
 
 constexpr char kGlobalHelp[] = R"(Global flags (any position):
   --node HOST:PORT     node's local API (default $HAVEN_NODE or 127.0.0.1:7441)

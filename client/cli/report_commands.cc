@@ -1,11 +1,13 @@
-// havenctl audit report: a survivor's "who has seen my data" at this node.
-// Three forms of one answer: blocks for staff, JSON for tools, and plain
-// sentences an advocate can hand to the survivor (--plain).
+// havenctl audit report: a survivor's "who has seen my data" at this node,
+// in three forms of one answer: blocks for staff, JSON for tools, and plain
+// sentences an advocate can hand to the survivor (--plain). And the
+// break-glass review queue (audit review, audit sign-off).
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -227,6 +229,93 @@ int SubjectReport(const Invocation& in) {
   return kExitOk;
 }
 
+int Review(const Invocation& in) {
+  haven::v1::ListBreakGlassReviewsRequest request;
+  request.set_include_signed_off(in.args.Has("all"));
+  haven::v1::ListBreakGlassReviewsResponse response;
+  absl::Status s = CallUnary<AuditService>(
+      in, &AuditService::Stub::ListBreakGlassReviews, request, &response);
+  if (!s.ok()) return Report(s);
+  if (in.json) {
+    std::vector<std::string> items;
+    for (const auto& review : response.reviews()) {
+      const haven::v1::AuditEntry& d = review.decision().entry();
+      const haven::v1::AuditEntry& o = review.sign_off().entry();
+      JsonObject item;
+      item.Add("index", static_cast<uint64_t>(review.decision().index()))
+          .Add("time", FormatTime(d.time_unix_nanos()))
+          .Add("kind", ReportKind(d))
+          .Add("agency_id", d.agency_id())
+          .Add("given", CategoryNames(d.given()))
+          .Add("justification", d.justification())
+          .Add("signed_off", review.has_sign_off());
+      if (review.has_sign_off()) {
+        item.Add("sign_off_index",
+                 static_cast<uint64_t>(review.sign_off().index()))
+            .Add("reviewer", o.principal())
+            .Add("note", o.justification());
+      }
+      items.push_back(item.str());
+    }
+    std::printf("[%s]\n", absl::StrJoin(items, ",").c_str());
+    return kExitOk;
+  }
+  if (response.reviews().empty()) {
+    std::printf("no break-glass decision awaits review\n");
+    return kExitOk;
+  }
+  for (const auto& review : response.reviews()) {
+    const haven::v1::AuditEntry& d = review.decision().entry();
+    std::printf("entry %llu  %s  %s to %s  given: %s\n  justification: %s\n",
+                static_cast<unsigned long long>(review.decision().index()),
+                FormatTime(d.time_unix_nanos()).c_str(), ReportKind(d).c_str(),
+                d.agency_id().c_str(),
+                d.given().empty()
+                    ? "nothing"
+                    : absl::StrJoin(CategoryNames(d.given()), ", ").c_str(),
+                d.justification().c_str());
+    if (review.has_sign_off()) {
+      const haven::v1::AuditEntry& o = review.sign_off().entry();
+      std::printf("  signed off by %s at %s (entry %llu): %s\n",
+                  o.principal().c_str(),
+                  FormatTime(o.time_unix_nanos()).c_str(),
+                  static_cast<unsigned long long>(review.sign_off().index()),
+                  o.justification().c_str());
+    } else {
+      std::printf("  PENDING REVIEW\n");
+    }
+  }
+  return kExitOk;
+}
+
+int SignOff(const Invocation& in) {
+  if (int rc = RequireFlags(in.args, {"index", "note"})) return rc;
+  uint64_t index = 0;
+  if (!absl::SimpleAtoi(in.args.GetOr("index", ""), &index)) {
+    return UsageError("--index takes a log index");
+  }
+  haven::v1::SignOffBreakGlassRequest request;
+  request.set_index(index);
+  request.set_note(in.args.GetOr("note", ""));
+  haven::v1::SignOffBreakGlassResponse response;
+  absl::Status s = CallUnary<AuditService>(
+      in, &AuditService::Stub::SignOffBreakGlass, request, &response);
+  if (!s.ok()) return Report(s);
+  if (in.json) {
+    std::printf("%s\n", JsonObject()
+                            .Add("index", index)
+                            .Add("audit_index",
+                                 static_cast<uint64_t>(response.audit_index()))
+                            .str()
+                            .c_str());
+  } else {
+    std::printf("entry %llu signed off (audit entry %llu)\n",
+                static_cast<unsigned long long>(index),
+                static_cast<unsigned long long>(response.audit_index()));
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> ReportCommands() {
@@ -242,7 +331,26 @@ std::vector<Command> ReportCommands() {
            "  purpose), oldest first. --plain prints sentences an advocate\n"
            "  can hand to the survivor. Advocate or auditor role.",
            {"subject", "plain"},
-           SubjectReport}};
+           SubjectReport},
+          {"audit",
+           "review",
+           "break-glass decisions awaiting an auditor's sign-off",
+           "havenctl audit review [--all] [--json]\n"
+           "  Every break-glass decision not yet signed off (with --all, the\n"
+           "  signed-off ones too, with reviewer and note): when, for which\n"
+           "  agency, what was given, the written justification. Auditor\n"
+           "  role.",
+           {"all"},
+           Review},
+          {"audit",
+           "sign-off",
+           "sign off a break-glass decision after review (logged)",
+           "havenctl audit sign-off --index N --note TEXT\n"
+           "  Records the review of break-glass decision N with a note of at\n"
+           "  least 10 characters, as a BREAK_GLASS_REVIEWED entry. Each\n"
+           "  decision is signed off once. Auditor role.",
+           {"index", "note"},
+           SignOff}};
 }
 
 }  // namespace haven::client::cli

@@ -1,5 +1,9 @@
 #include "server/services/audit_service.h"
 
+#include <map>
+#include <optional>
+
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "haven/base/limits.h"
 #include "haven/base/page_budget.h"
@@ -88,6 +92,15 @@ bool InAccessReport(haven::v1::EntryKind kind) {
       return false;
   }
 }
+
+// A decision made under an emergency rule, which an auditor must review.
+bool IsBreakGlassDecision(const haven::v1::AuditEntry& e) {
+  return e.kind() == haven::v1::BREAK_GLASS ||
+         (e.break_glass() && (e.kind() == haven::v1::DISCLOSURE ||
+                              e.kind() == haven::v1::REQUEST_REFUSED));
+}
+
+constexpr size_t kMinSignOffNoteChars = 10;
 
 }  // namespace
 
@@ -203,12 +216,17 @@ absl::Status AuditServiceImpl::DoSubjectAccessReport(
   // A subject read every day for years has thousands of entries: pages
   // bounded like every read, continued from next_start.
   PageBudget budget(limits::kMaxEntriesPerRead, limits::kMaxReadBytes);
+  absl::flat_hash_set<uint64_t> her_break_glass;
   return Scan(
       [&](const haven::v1::IndexedEntry& entry) {
-        if (!context_.audit->IsAbout(entry.entry(), pseudonym) ||
-            !InAccessReport(entry.entry().kind())) {
-          return true;
-        }
+        const haven::v1::AuditEntry& e = entry.entry();
+        const bool about_her =
+            context_.audit->IsAbout(e, pseudonym) && InAccessReport(e.kind());
+        // A sign-off names no subject; it is hers if the decision was.
+        const bool her_review = e.kind() == haven::v1::BREAK_GLASS_REVIEWED &&
+                                her_break_glass.contains(e.reviewed_index());
+        if (!about_her && !her_review) return true;
+        if (IsBreakGlassDecision(e)) her_break_glass.insert(entry.index());
         if (!budget.Take(entry.ByteSizeLong())) {
           response->set_next_start(entry.index());
           return false;
@@ -227,6 +245,79 @@ absl::Status AuditServiceImpl::DoGetWitnessed(
   HAVEN_ASSIGN_OR_RETURN(auto witnessed,
                          context_.witness->Witnessed(request.agency_id()));
   for (auto& w : witnessed) *response->add_witnessed() = std::move(w);
+  return absl::OkStatus();
+}
+
+absl::Status AuditServiceImpl::DoListBreakGlassReviews(
+    const auth::Principal&,
+    const haven::v1::ListBreakGlassReviewsRequest& request,
+    haven::v1::ListBreakGlassReviewsResponse* response) {
+  std::map<uint64_t, haven::v1::BreakGlassReview> reviews;
+  HAVEN_RETURN_IF_ERROR(Scan([&](const haven::v1::IndexedEntry& entry) {
+    const haven::v1::AuditEntry& e = entry.entry();
+    if (IsBreakGlassDecision(e)) {
+      *reviews[entry.index()].mutable_decision() = entry;
+    } else if (e.kind() == haven::v1::BREAK_GLASS_REVIEWED) {
+      auto it = reviews.find(e.reviewed_index());
+      if (it != reviews.end()) *it->second.mutable_sign_off() = entry;
+    }
+    return true;
+  }));
+  PageBudget budget(limits::kMaxEntriesPerRead, limits::kMaxReadBytes);
+  for (auto& [index, review] : reviews) {
+    if (review.has_sign_off() && !request.include_signed_off()) continue;
+    if (!budget.Take(review.ByteSizeLong())) break;
+    *response->add_reviews() = std::move(review);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditServiceImpl::DoSignOffBreakGlass(
+    const auth::Principal& who,
+    const haven::v1::SignOffBreakGlassRequest& request,
+    haven::v1::SignOffBreakGlassResponse* response) {
+  HAVEN_RETURN_IF_ERROR(CheckPlainText(request.note(), "note",
+                                       limits::kMaxJustificationBytes,
+                                       /*required=*/true));
+  if (request.note().size() < kMinSignOffNoteChars) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("note must say what the review found (at least ",
+                     kMinSignOffNoteChars, " characters)"));
+  }
+  absl::MutexLock lock(&sign_off_mu_);
+  const audit::AuditLog& log = *context_.audit->log();
+  if (request.index() >= log.Size()) {
+    return absl::NotFoundError(
+        absl::StrCat("the log has no entry ", request.index()));
+  }
+  HAVEN_ASSIGN_OR_RETURN(auto page, log.GetEntries(request.index(), 1));
+  if (page.empty() || !IsBreakGlassDecision(page[0].entry())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "entry ", request.index(), " is not a break-glass decision"));
+  }
+  std::optional<uint64_t> signed_off;
+  HAVEN_RETURN_IF_ERROR(Scan(
+      [&](const haven::v1::IndexedEntry& entry) {
+        if (entry.entry().kind() == haven::v1::BREAK_GLASS_REVIEWED &&
+            entry.entry().reviewed_index() == request.index()) {
+          signed_off = entry.index();
+          return false;
+        }
+        return true;
+      },
+      request.index() + 1));
+  if (signed_off.has_value()) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "entry ", request.index(), " was signed off in entry ", *signed_off));
+  }
+  haven::v1::AuditEntry entry;
+  entry.set_kind(haven::v1::BREAK_GLASS_REVIEWED);
+  entry.set_reviewed_index(request.index());
+  entry.set_justification(request.note());
+  entry.set_detail(absl::StrCat("sign-off of entry ", request.index()));
+  HAVEN_ASSIGN_OR_RETURN(
+      uint64_t index, context_.audit->Record(std::move(entry), who.name, ""));
+  response->set_audit_index(index);
   return absl::OkStatus();
 }
 

@@ -3,6 +3,7 @@
 #ifndef HAVEN_SERVER_SERVICES_AUDIT_SERVICE_H_
 #define HAVEN_SERVER_SERVICES_AUDIT_SERVICE_H_
 
+#include "absl/synchronization/mutex.h"
 #include "haven/v1/audit.grpc.pb.h"
 #include "server/services/rpc_macros.h"
 #include "server/services/service_context.h"
@@ -31,6 +32,10 @@ class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
                   haven::v1::AUDITOR);
   HAVEN_UNARY_RPC(GetWitnessed, GetWitnessedRequest, GetWitnessedResponse,
                   haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(ListBreakGlassReviews, ListBreakGlassReviewsRequest,
+                  ListBreakGlassReviewsResponse, haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(SignOffBreakGlass, SignOffBreakGlassRequest,
+                  SignOffBreakGlassResponse, haven::v1::AUDITOR);
 
   grpc::ServerWriteReactor<haven::v1::FollowResponse>* Follow(
       grpc::CallbackServerContext* call,
@@ -44,6 +49,9 @@ class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
       uint64_t start = 0) const;
 
   const ServiceContext& context_;
+  // One sign-off at a time, so that "not yet signed off" and the sign-off
+  // entry are one step.
+  absl::Mutex sign_off_mu_;
 };
 
 }  // namespace haven::server::services

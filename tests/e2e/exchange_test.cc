@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -1139,7 +1140,7 @@ TEST_F(ExchangeTest, NothingInternalReachesAPeer) {
 
 // Break-glass is the one path past a survivor's refusal: it needs a real
 // reason, and every use is listed for the task force's review.
-TEST_F(ExchangeTest, BreakGlassNeedsAReasonAndIsListedForReview) {
+TEST_F(ExchangeTest, BreakGlassNeedsAReasonAndWaitsForAnAuditorsSignOff) {
   const std::string subject = CreateSurvivor();
   RecordConsent(subject, kPolice, haven::v1::INVESTIGATION,
                 {haven::v1::CONTACT});
@@ -1182,6 +1183,57 @@ TEST_F(ExchangeTest, BreakGlassNeedsAReasonAndIsListedForReview) {
       << out;
   EXPECT_THAT(out, HasSubstr(reason));
   EXPECT_THAT(out, HasSubstr(kPolice));
+
+  // It waits in the review queue until an auditor signs it off with a
+  // note; the sign-off is a logged entry, once per decision.
+  TestNode& holder = federation_->node(kHolder);
+  const std::string index = absl::StrCat(response.holder_audit_index());
+  ASSERT_EQ(holder.Havenctl("auditor", {"audit", "review"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("entry " + index + " "));
+  EXPECT_THAT(out, HasSubstr("PENDING REVIEW"));
+  const std::string note = "confirmed with the duty officer: a real emergency";
+  EXPECT_EQ(holder.Havenctl(
+                "caseworker",
+                {"audit", "sign-off", "--index", index, "--note", note}, &out),
+            1)
+      << out;
+  EXPECT_EQ(holder.Havenctl(
+                "auditor",
+                {"audit", "sign-off", "--index", index, "--note", "ok"}, &out),
+            1)
+      << out;
+  EXPECT_EQ(holder.Havenctl(
+                "auditor",
+                {"audit", "sign-off", "--index", "0", "--note", note}, &out),
+            1)
+      << out;
+  EXPECT_THAT(out, HasSubstr("not a break-glass decision"));
+  ASSERT_EQ(holder.Havenctl("auditor",
+                            {"audit", "sign-off", "--index", index, "--note",
+                             note, "--json"},
+                            &out),
+            0)
+      << out;
+  std::smatch match;
+  ASSERT_TRUE(
+      std::regex_search(out, match, std::regex("\"audit_index\":([0-9]+)")))
+      << out;
+  const std::string sign_off = match[1];
+  EXPECT_EQ(holder.Havenctl(
+                "auditor",
+                {"audit", "sign-off", "--index", index, "--note", note}, &out),
+            1)
+      << out;
+  EXPECT_THAT(out, HasSubstr("signed off in entry " + sign_off));
+  ASSERT_EQ(holder.Havenctl("auditor", {"audit", "review"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("no break-glass decision awaits review"));
+  ASSERT_EQ(holder.Havenctl("auditor", {"audit", "review", "--all"}, &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("signed off by safe-harbor-auditor"));
+  EXPECT_THAT(out, HasSubstr("(entry " + sign_off + "): " + note));
+  ASSERT_EQ(holder.Havenctl("auditor", {"audit", "tail", "--json"}, &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("BREAK_GLASS_REVIEWED"));
 }
 
 }  // namespace

@@ -107,6 +107,8 @@ const std::map<std::string, size_t>& Limits() {
       {"haven.v1.FindEntriesRequest.agency_id", limits::kMaxAgencyIdBytes},
       {"haven.v1.SubjectAccessReportRequest.subject_id", limits::kNodeIdChars},
       {"haven.v1.GetWitnessedRequest.agency_id", limits::kMaxAgencyIdBytes},
+      {"haven.v1.SignOffBreakGlassRequest.note",
+       limits::kMaxJustificationBytes},
       {"haven.v1.Checkpoint.note", limits::kMaxCheckpointNoteBytes},
       {"haven.v1.Checkpoint.origin", limits::kMaxCheckpointOriginBytes},
       {"haven.v1.Checkpoint.root_hash", limits::kSha256Bytes},
@@ -554,6 +556,9 @@ class LimitsTest : public ::testing::Test {
         {"haven.v1.AuditService.GetProofBundle", "leaf_index: 0"},
         {"haven.v1.AuditService.SubjectAccessReport", "subject_id: '$SUBJECT'"},
         {"haven.v1.AuditService.GetWitnessed", "agency_id: 'legal-aid'"},
+        {"haven.v1.AuditService.ListBreakGlassReviews", ""},
+        {"haven.v1.AuditService.SignOffBreakGlass",
+         "index: 0 note: 'reviewed: the emergency was real'"},
         {"haven.v1.ExchangeService.RequestDisclosure",
          "holder_agency_id: 'safe-harbor' handle: '$HANDLE' purpose: "
          "LEGAL_REPRESENTATION categories: CONTACT"},
