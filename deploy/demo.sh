@@ -70,7 +70,7 @@ for agency in "${AGENCIES[@]}"; do
   mkdir -p "$dir/tls" "$dir/tokens"
   chmod 700 "$dir/tokens"
   cp "$RUN/pki/$agency/node.crt" "$RUN/pki/$agency/node.key" "$dir/tls/"
-  sed 's|^manifest_file:.*|manifest_file: ""|' "$ROOT/deploy/demo/$agency.textproto" > "$dir/node.textproto"
+  cp "$ROOT/deploy/demo/$agency.textproto" "$dir/node.textproto"
   echo "policy_file: \"$ROOT/policy/examples/$agency.textproto\"" >> "$dir/node.textproto"
   for role in caseworker advocate auditor admin; do
     (umask 077; openssl rand -hex 32 > "$dir/tokens/$role")
@@ -81,7 +81,6 @@ for agency in "${AGENCIES[@]}"; do
   # node's signing key, which the federation manifest publishes.
   VKEY[$agency]="$("$HAVEND" --config "$dir/node.textproto" --init | sed -n 's/^verifier_key: //p')"
   [ -n "${VKEY[$agency]}" ] || fail "havend --init printed no verifier key for $agency"
-  sed -i 's|^manifest_file:.*|manifest_file: "../federation.textproto"|' "$dir/node.textproto"
   say "$agency: $dir/node.textproto, 4 local principals, policy policy/examples/$agency.textproto"
 done
 

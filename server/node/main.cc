@@ -36,8 +36,9 @@ Options:
   --config FILE   node configuration (haven.v1.NodeConfig, text format)
   --init          prepare a node: create the data dir (mode 0700) and the
                   master key file (mode 0600) named in the config if they
-                  do not exist, initialise the database, print the node's
-                  verifier key (for the federation manifest) and exit
+                  do not exist, print the node's verifier key (for the
+                  federation manifest), initialise the database if the
+                  other files the config names exist, and exit 0
   --help          show this help
   --version       print the version
 
@@ -117,6 +118,26 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (init) {
+    // The manifest that publishes this key is usually written after it:
+    // print the key from the master key alone, then initialise the
+    // database only if everything else the node needs is already there.
+    auto verifier_key =
+        haven::server::node::VerifierKeyFromMasterKey(loaded->config);
+    if (!verifier_key.ok()) {
+      return Fail(1, std::string(verifier_key.status().message()));
+    }
+    std::printf("verifier_key: %s\n", verifier_key->c_str());
+    if (absl::Status s = haven::server::node::CheckConfigFiles(*loaded);
+        !s.ok()) {
+      std::printf(
+          "database not initialised yet (%s); it is created at the first "
+          "start, or run --init again once the files exist\n",
+          std::string(s.message()).c_str());
+      return 0;
+    }
+  }
+
   if (absl::Status s = haven::server::node::CheckConfigFiles(*loaded);
       !s.ok()) {
     return Fail(2, std::string(s.message()));
@@ -132,10 +153,11 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  const std::string data_dir = loaded->config.data_dir();
   auto node = haven::server::node::Node::Create(*std::move(loaded));
   if (!node.ok()) return Fail(1, std::string(node.status().message()));
   if (init) {
-    std::printf("verifier_key: %s\n", (*node)->verifier_key().c_str());
+    std::printf("database initialised in %s\n", data_dir.c_str());
     return 0;
   }
   (*node)->SetFailStopHandler([] { kill(getpid(), SIGUSR1); });

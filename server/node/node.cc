@@ -4,10 +4,12 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "client/verify/signed_note.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "haven/base/status_macros.h"
 #include "policy/clock.h"
 #include "policy/loader.h"
 #include "policy/policy_holder.h"
@@ -58,6 +60,20 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 
 std::string AuditOrigin(const std::string& agency_id) {
   return exchange::CheckpointOrigin(agency_id);
+}
+
+absl::StatusOr<std::string> VerifierKeyFromMasterKey(
+    const haven::v1::NodeConfig& config) {
+  HAVEN_ASSIGN_OR_RETURN(crypto::SecretBytes master_key,
+                         crypto::LoadMasterKeyFile(config.master_key_file()));
+  HAVEN_ASSIGN_OR_RETURN(crypto::SecretBytes seed,
+                         crypto::DeriveSigningSeed(master_key));
+  HAVEN_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Ed25519Signer> signer,
+                         crypto::Ed25519Signer::FromSeed(seed));
+  const auto& public_key = signer->public_key();
+  return client::FormatVerifierKey(
+      AuditOrigin(config.agency_id()),
+      std::string(public_key.begin(), public_key.end()));
 }
 
 namespace {

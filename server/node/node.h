@@ -27,6 +27,12 @@ namespace haven::server::node {
 // The origin line of this agency's checkpoints and its signed-note key name.
 std::string AuditOrigin(const std::string& agency_id);
 
+// The node's signed-note verifier key (what the federation manifest
+// publishes), from its master key file alone: `havend --init` prints it
+// before the manifest that will carry it exists.
+absl::StatusOr<std::string> VerifierKeyFromMasterKey(
+    const haven::v1::NodeConfig& config);
+
 class Node {
  public:
   // Opens the node's storage (RocksDB in the config's data dir, or

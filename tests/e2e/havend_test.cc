@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -23,6 +24,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
+using ::testing::Not;
 
 class HavendTest : public ::testing::Test {
  protected:
@@ -171,6 +173,44 @@ TEST_F(HavendTest, WrongValueNamesLineAndField) {
   EXPECT_EQ(RunHavend(node.config_path(), &output), 2);
   EXPECT_THAT(output, HasSubstr("listen_address"));
   EXPECT_THAT(output, HasSubstr(node.config_path() + ":"));
+}
+
+// Bootstrapping a node from scratch: the manifest that will publish the
+// node's verifier key cannot exist before --init prints it. --init makes
+// the data dir and master key, prints the key, says the database waits
+// for the missing manifest, and exits 0; run again, it prints the same
+// key and creates nothing new.
+TEST_F(HavendTest,
+       InitBeforeTheManifestExistsCreatesKeysAndPrintsTheVerifierKey) {
+  TestNode::Options options = NodeOptions();
+  options.extra_config = "manifest_file: \"federation.textproto\"\n";
+  TestNode node(options);
+  std::filesystem::remove(node.dir() + "/master.key");
+  std::filesystem::remove_all(node.dir() + "/data");
+  std::string first;
+  ASSERT_EQ(RunCommand({HavendPath(), "--config", node.config_path(), "--init"},
+                       &first, std::chrono::seconds(30)),
+            0)
+      << first;
+  EXPECT_THAT(first, HasSubstr("created data dir"));
+  EXPECT_THAT(first, HasSubstr("created master key"));
+  EXPECT_THAT(first, HasSubstr("federation.textproto"));
+  EXPECT_THAT(first, HasSubstr("database not initialised yet"));
+  std::smatch key;
+  ASSERT_TRUE(std::regex_search(
+      first, key,
+      std::regex("verifier_key: (safe-harbor\\S+\\+[0-9a-f]{8}\\+\\S+)")))
+      << first;
+  EXPECT_TRUE(std::filesystem::exists(node.dir() + "/master.key"));
+
+  std::string second;
+  ASSERT_EQ(RunCommand({HavendPath(), "--config", node.config_path(), "--init"},
+                       &second, std::chrono::seconds(30)),
+            0)
+      << second;
+  EXPECT_THAT(second, HasSubstr("verifier_key: " + key[1].str()));
+  EXPECT_THAT(second, Not(HasSubstr("created data dir")));
+  EXPECT_THAT(second, Not(HasSubstr("created master key")));
 }
 
 TEST_F(HavendTest, MissingMasterKeyFileIsNamed) {
