@@ -30,6 +30,10 @@ struct ConsentChange {
     // The consent's validity ended (ConsentRegistry::SweepExpired); no new
     // version is written, `consent` is its last one.
     kExpired,
+    // The federation's membership changed for `agencies` (joined or left
+    // a sector, suspended, reinstated, added or removed;
+    // ConsentRegistry::ReconcileMembers); `consent` is empty.
+    kMembershipChanged,
   };
   Kind kind;
   std::string subject_id;
@@ -39,6 +43,8 @@ struct ConsentChange {
   std::vector<haven::v1::Consent> subject_consents;
   // Whether the subject has an active refusal after the change.
   bool refused = false;
+  // For kMembershipChanged: the agencies whose membership changed.
+  std::vector<std::string> agencies;
   // The advocate who made the change.
   std::string actor;
 };

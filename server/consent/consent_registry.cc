@@ -263,13 +263,21 @@ void ConsentRegistry::Publish(const std::string& subject_id,
       }
     }
   }
+  bool live = false;
   if (auto it = subject_consents_.find(subject_id);
       it != subject_consents_.end()) {
     for (const std::string& id : it->second) {
       const Entry& entry = consents_.at(id);
+      const haven::v1::ConsentStatus status = entry.history.back().status();
+      live |= status == haven::v1::ACTIVE || status == haven::v1::PAUSED;
       compiled->consents.push_back(policy::ConsentView::FromProto(
           entry.history.back(), entry.use.window));
     }
+  }
+  if (live) {
+    live_subjects_.insert(subject_id);
+  } else {
+    live_subjects_.erase(subject_id);
   }
   snapshots_[subject_id] = std::move(compiled);
 }
@@ -484,6 +492,48 @@ absl::StatusOr<int> ConsentRegistry::SweepExpired() {
       ++changed;
     }
     expiry_swept_.insert(c.consent_id());
+  }
+  return changed;
+}
+
+absl::StatusOr<int> ConsentRegistry::ReconcileMembers(
+    std::vector<std::string> agencies) {
+  if (options_.observer == nullptr || agencies.empty()) return 0;
+  if (agencies.size() > limits::kMaxManifestMembers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", limits::kMaxManifestMembers,
+                     " agencies can be reconciled at once"));
+  }
+  int changed = 0;
+  std::string after;  // the last subject of the previous page
+  bool first = true;
+  while (true) {
+    std::vector<std::string> page;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      auto it =
+          first ? live_subjects_.begin() : live_subjects_.upper_bound(after);
+      for (; it != live_subjects_.end() && page.size() < kReconcilePage; ++it) {
+        page.push_back(*it);
+      }
+    }
+    if (page.empty()) break;
+    first = false;
+    after = page.back();
+    for (const std::string& subject : page) {
+      absl::MutexLock write(&write_mu_);
+      ConsentChange change = MakeChange(ConsentChange::Kind::kMembershipChanged,
+                                        subject, nullptr, nullptr, "havend");
+      change.agencies = agencies;
+      audit::Action action;
+      HAVEN_RETURN_IF_ERROR(
+          options_.observer->OnConsentChange(change, &action));
+      if (!action.entries.empty()) {
+        HAVEN_RETURN_IF_ERROR(Commit(std::move(action), [] {}));
+        ++changed;
+      }
+    }
+    if (page.size() < kReconcilePage) break;
   }
   return changed;
 }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
@@ -159,6 +160,21 @@ class ConsentRegistry {
   // Returns how many consents made a change; the commit's error otherwise.
   absl::StatusOr<int> SweepExpired();
 
+  // Tells the observer that the membership of `agencies` changed (a new
+  // manifest put them in or out of a sector, suspended or reinstated them,
+  // added or removed them; ConsentChange::Kind::kMembershipChanged), once
+  // for each subject with an active or paused consent, so that handles are
+  // issued to members a live consent now covers and withdrawn from those
+  // it no longer does, each subject in one commit with its entries. The
+  // subjects are walked in pages of kReconcilePage, and the mutation lock
+  // is taken per subject, so consent changes interleave; those already see
+  // the new manifest, and the observer's answer for a subject does not
+  // depend on when it is asked. At most limits::kMaxManifestMembers
+  // agencies (INVALID_ARGUMENT beyond). Returns how many subjects changed;
+  // the commit's error otherwise.
+  absl::StatusOr<int> ReconcileMembers(std::vector<std::string> agencies);
+  static constexpr size_t kReconcilePage = 256;
+
   // Whether `id` names a consent (for the log's recovery check).
   bool HasVersion(absl::string_view consent_id, uint32_t version) const;
 
@@ -226,6 +242,9 @@ class ConsentRegistry {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<std::string>> subject_refusals_
       ABSL_GUARDED_BY(mu_);
+  // Subjects with an active or paused consent, in order (kept by Publish):
+  // those a membership change can concern.
+  absl::btree_set<std::string> live_subjects_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string,
                       std::shared_ptr<const policy::CompiledConsents>>
       snapshots_ ABSL_GUARDED_BY(mu_);

@@ -72,21 +72,28 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
     }
     return absl::OkStatus();
   }
+  const bool membership =
+      change.kind == ConsentChange::Kind::kMembershipChanged;
   const int64_t now = deps_.clock->NowUnix();
   auto manifest = deps_.federation->current();
-  // Agencies the change may concern: those holding a handle now, and
-  // those the changed consent names.
+  // Agencies the change may concern: for a membership change, those whose
+  // membership changed; otherwise those holding a handle now, and those
+  // the changed consent names.
   std::set<std::string> agencies;
-  for (const auto& issued : handles) {
-    agencies.insert(issued.handle().grantee_agency_id());
-  }
-  const haven::v1::Grantee& grantee = change.consent.grantee();
-  if (grantee.has_agency_id()) {
-    agencies.insert(grantee.agency_id());
+  if (membership) {
+    agencies.insert(change.agencies.begin(), change.agencies.end());
   } else {
-    for (const haven::v1::Member& member : manifest->proto().members()) {
-      if (member.sector() == grantee.sector()) {
-        agencies.insert(member.agency_id());
+    for (const auto& issued : handles) {
+      agencies.insert(issued.handle().grantee_agency_id());
+    }
+    const haven::v1::Grantee& grantee = change.consent.grantee();
+    if (grantee.has_agency_id()) {
+      agencies.insert(grantee.agency_id());
+    } else {
+      for (const haven::v1::Member& member : manifest->proto().members()) {
+        if (member.sector() == grantee.sector()) {
+          agencies.insert(member.agency_id());
+        }
       }
     }
   }
@@ -94,19 +101,19 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
 
   for (const std::string& agency : agencies) {
     const haven::v1::Member* member = manifest->Find(agency);
-    bool live = false;
-    if (member != nullptr) {
+    // Only an active member holds a handle: a suspended one could not use
+    // it, and gets it back (a new one) when it is reinstated.
+    std::vector<std::string> covering;
+    if (member != nullptr && member->status() == haven::v1::MEMBER_ACTIVE) {
       for (const auto& c : change.subject_consents) {
-        live |= KeepsHandle(c, *member, now);
+        if (KeepsHandle(c, *member, now)) covering.push_back(c.consent_id());
       }
     }
+    const bool live = !covering.empty();
     HAVEN_ASSIGN_OR_RETURN(std::optional<haven::v1::IssuedHandle> existing,
                            deps_.handles->Find(change.subject_id, agency));
     haven::v1::AuditEntry entry;
     if (live && !existing.has_value()) {
-      // A suspended member gets its handle when it is active again and
-      // consent changes; until then it could not use it anyway.
-      if (member->status() != haven::v1::MEMBER_ACTIVE) continue;
       haven::v1::IssuedHandle issued =
           HandleStore::NewHandle(deps_.agency_id, change.subject_id, agency,
                                  absl::FromUnixSeconds(now));
@@ -121,21 +128,27 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
       deps_.outbox->Add(std::move(message), absl::FromUnixSeconds(now),
                         &action->state);
       entry.set_kind(haven::v1::HANDLE_ISSUED);
-      entry.set_detail(absl::StrCat("to ", agency));
+      entry.set_detail(absl::StrCat("to ", agency,
+                                    membership ? " (membership changed)" : ""));
     } else if (!live && existing.has_value()) {
       deps_.handles->Withdraw(*existing, &action->state);
       const bool revoked = change.kind == ConsentChange::Kind::kRevoked &&
                            change.consent.status() == haven::v1::REVOKED;
-      Notify(existing->handle(), change.consent.consent_id(),
+      // A membership change names no consent: the grantee is told only
+      // that its handle is gone.
+      Notify(existing->handle(), membership ? "" : change.consent.consent_id(),
              revoked ? "revoked" : "withdrawn", /*withdrawn=*/true, action);
       entry.set_kind(haven::v1::HANDLE_WITHDRAWN);
-      entry.set_detail(absl::StrCat("from ", agency));
+      entry.set_detail(absl::StrCat("from ", agency,
+                                    membership ? " (membership changed)" : ""));
     } else {
       // The handle stays (another consent keeps it), but the grantee is
       // told this consent no longer covers it. Only a grantee the consent
       // covered: another grantee learning that a consent for the same
       // survivor changed could link its handle to that one.
-      if (member == nullptr || !Grants(change.consent, *member)) continue;
+      if (membership || member == nullptr || !Grants(change.consent, *member)) {
+        continue;
+      }
       if (existing.has_value() && change.kind == ConsentChange::Kind::kPaused) {
         Notify(existing->handle(), change.consent.consent_id(), "paused", false,
                action);
@@ -146,7 +159,10 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
       }
       continue;
     }
-    if (!change.consent.consent_id().empty()) {
+    if (membership) {
+      // The holder's own log: the consents that now cover the member.
+      for (const std::string& id : covering) entry.add_consent_ids(id);
+    } else if (!change.consent.consent_id().empty()) {
       entry.add_consent_ids(change.consent.consent_id());
     }
     action->entries.push_back(deps_.audit->Stamped(

@@ -8,8 +8,14 @@
 // those), the handle is withdrawn (requests
 // naming it get the same NOT_FOUND as an unknown handle) and a notice is
 // queued. A pause, or a refusal recorded, queues a notice to every grantee
-// holding a handle. Each issue and withdrawal has its audit entry; all of
-// it is in the change's commit. Delivery starts once the commit is durable.
+// holding a handle. Only an active member of the federation holds a handle:
+// when the manifest changes (ConsentRegistry::ReconcileMembers, a change of
+// kind kMembershipChanged), a member that joined a granted sector, was
+// added or was reinstated gets a handle for each subject a live consent
+// covers it for, and one that left the sector, was removed or suspended
+// has it withdrawn with a notice naming no consent. Each issue and
+// withdrawal has its audit entry; all of it is in the change's commit.
+// Delivery starts once the commit is durable.
 //
 // Thread-safe (called under the registry's mutation lock).
 #ifndef HAVEN_SERVER_EXCHANGE_CONSENT_FANOUT_H_

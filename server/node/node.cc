@@ -263,6 +263,26 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   auto consents = consent::ConsentRegistry::Create(std::move(consent_options));
   if (!consents.ok()) return in_data_dir(consents.status());
   m->consents = *std::move(consents);
+  // A new manifest can move members into or out of a sector a consent
+  // grants, add, remove, suspend or reinstate them: their handles follow,
+  // as they follow consent changes, before the reload returns.
+  m->federation->SetInstallListener(
+      [m](const std::shared_ptr<const federation::Manifest>& before,
+          const std::shared_ptr<const federation::Manifest>& after) {
+        std::vector<std::string> changed =
+            federation::ChangedMembers(*before, *after);
+        if (changed.empty()) return;
+        absl::StatusOr<int> reconciled =
+            m->consents->ReconcileMembers(std::move(changed));
+        if (!reconciled.ok()) {
+          LogEvent(
+              "membership_handles_failed",
+              {{"code", absl::StatusCodeToString(reconciled.status().code())}});
+        } else {
+          LogEvent("membership_handles",
+                   {{"subjects_changed", absl::StrCat(*reconciled)}});
+        }
+      });
 
   m->replay = std::make_unique<exchange::ReplayGuard>(absl::Seconds(120));
   if (absl::Status tail = CheckLogTail(*m->audit_log, *m->consents,
