@@ -41,8 +41,12 @@ struct ConsentChange {
   haven::v1::Consent consent;
   // The subject's consents (current versions) after the change.
   std::vector<haven::v1::Consent> subject_consents;
-  // Whether the subject has an active refusal after the change.
+  // Whether the subject has an active refusal of every agency after the
+  // change, and the agencies active refusals name one by one.
   bool refused = false;
+  std::vector<std::string> refused_agencies;
+  // For kRefusalRecorded and kRefusalLifted: the refusal, as it is now.
+  haven::v1::Refusal refusal;
   // For kMembershipChanged: the agencies whose membership changed.
   std::vector<std::string> agencies;
   // The advocate who made the change.

@@ -74,6 +74,11 @@ class ConsentRegistry {
     // this node, or a sector); a status to return otherwise. Unset: any
     // well-formed grantee.
     std::function<absl::Status(const haven::v1::Grantee&)> check_grantee;
+    // Whether a refusal may name `agency_id` (a member of the federation
+    // other than this node); a status to return otherwise. Unset: any
+    // well-formed agency id.
+    std::function<absl::Status(absl::string_view agency_id)>
+        check_refused_agency;
     // Whether the subject exists (NOT_FOUND otherwise). Unset: any.
     std::function<absl::Status(absl::string_view subject_id)> check_subject;
   };
@@ -111,10 +116,13 @@ class ConsentRegistry {
                                                    absl::string_view reason,
                                                    absl::string_view actor);
 
-  // Records a survivor's "do not share" for `subject_id`.
+  // Records a survivor's "do not share" for `subject_id`: with every agency
+  // when `agency_id` is empty, else with that agency only (its handle is
+  // withdrawn in the same commit). INVALID_ARGUMENT for a malformed id or
+  // one the agency check refuses.
   absl::StatusOr<haven::v1::Refusal> RecordRefusal(
       absl::string_view subject_id, absl::string_view evidence_sha256,
-      absl::string_view actor);
+      absl::string_view actor, absl::string_view agency_id = "");
   // Lifts an active refusal (kept, marked lifted). FAILED_PRECONDITION if
   // already lifted.
   absl::StatusOr<haven::v1::Refusal> LiftRefusal(absl::string_view refusal_id,

@@ -1,5 +1,6 @@
 #include "server/exchange/consent_fanout.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,20 @@ bool Grants(const haven::v1::Consent& consent,
   return consent.grantee().has_agency_id()
              ? consent.grantee().agency_id() == member.agency_id()
              : consent.grantee().sector() == member.sector();
+}
+
+// What the entry of a handle issued or withdrawn adds to say why.
+const char* Why(ConsentChange::Kind kind) {
+  switch (kind) {
+    case ConsentChange::Kind::kMembershipChanged:
+      return " (membership changed)";
+    case ConsentChange::Kind::kRefusalRecorded:
+      return " (survivor refused this agency)";
+    case ConsentChange::Kind::kRefusalLifted:
+      return " (refusal of this agency lifted)";
+    default:
+      return "";
+  }
 }
 
 // Whether `consent` lets `member` hold a handle at `now`.
@@ -61,12 +76,17 @@ void ConsentFanout::Notify(const haven::v1::SubjectHandle& handle,
 
 absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
                                             audit::Action* action) {
-  if (change.kind == ConsentChange::Kind::kRefusalLifted) {
+  const bool refusal = change.kind == ConsentChange::Kind::kRefusalRecorded ||
+                       change.kind == ConsentChange::Kind::kRefusalLifted;
+  // A refusal of every agency keeps handles (only emergency rules pass it,
+  // and those still need one); holders are told of it.
+  const bool everyone = refusal && change.refusal.agency_id().empty();
+  if (everyone && change.kind == ConsentChange::Kind::kRefusalLifted) {
     return absl::OkStatus();
   }
   HAVEN_ASSIGN_OR_RETURN(std::vector<haven::v1::IssuedHandle> handles,
                          deps_.handles->HandlesForSubject(change.subject_id));
-  if (change.kind == ConsentChange::Kind::kRefusalRecorded) {
+  if (everyone) {
     for (const auto& issued : handles) {
       Notify(issued.handle(), "", "refused", false, action);
     }
@@ -74,6 +94,9 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
   }
   const bool membership =
       change.kind == ConsentChange::Kind::kMembershipChanged;
+  // A change that concerns agencies rather than one consent: no consent is
+  // named to the grantee, and the entry names the consents that cover it.
+  const bool by_agency = membership || refusal;
   const int64_t now = deps_.clock->NowUnix();
   auto manifest = deps_.federation->current();
   // Agencies the change may concern: for a membership change, those whose
@@ -82,6 +105,10 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
   std::set<std::string> agencies;
   if (membership) {
     agencies.insert(change.agencies.begin(), change.agencies.end());
+  } else if (refusal) {
+    // A refusal of one agency concerns that agency only: the others are
+    // not told (they could link their handle to its).
+    agencies.insert(change.refusal.agency_id());
   } else {
     for (const auto& issued : handles) {
       agencies.insert(issued.handle().grantee_agency_id());
@@ -103,8 +130,13 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
     const haven::v1::Member* member = manifest->Find(agency);
     // Only an active member holds a handle: a suspended one could not use
     // it, and gets it back (a new one) when it is reinstated.
+    // Nor does an agency the survivor refused.
     std::vector<std::string> covering;
-    if (member != nullptr && member->status() == haven::v1::MEMBER_ACTIVE) {
+    const bool refused = std::find(change.refused_agencies.begin(),
+                                   change.refused_agencies.end(),
+                                   agency) != change.refused_agencies.end();
+    if (member != nullptr && member->status() == haven::v1::MEMBER_ACTIVE &&
+        !refused) {
       for (const auto& c : change.subject_consents) {
         if (KeepsHandle(c, *member, now)) covering.push_back(c.consent_id());
       }
@@ -128,25 +160,26 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
       deps_.outbox->Add(std::move(message), absl::FromUnixSeconds(now),
                         &action->state);
       entry.set_kind(haven::v1::HANDLE_ISSUED);
-      entry.set_detail(absl::StrCat("to ", agency,
-                                    membership ? " (membership changed)" : ""));
+      entry.set_detail(absl::StrCat("to ", agency, Why(change.kind)));
     } else if (!live && existing.has_value()) {
       deps_.handles->Withdraw(*existing, &action->state);
       const bool revoked = change.kind == ConsentChange::Kind::kRevoked &&
                            change.consent.status() == haven::v1::REVOKED;
-      // A membership change names no consent: the grantee is told only
-      // that its handle is gone.
-      Notify(existing->handle(), membership ? "" : change.consent.consent_id(),
-             revoked ? "revoked" : "withdrawn", /*withdrawn=*/true, action);
+      // A membership change or refusal names no consent: the grantee is
+      // told only that its handle is gone (and, for a refusal, why).
+      Notify(existing->handle(), by_agency ? "" : change.consent.consent_id(),
+             refusal   ? "refused"
+             : revoked ? "revoked"
+                       : "withdrawn",
+             /*withdrawn=*/true, action);
       entry.set_kind(haven::v1::HANDLE_WITHDRAWN);
-      entry.set_detail(absl::StrCat("from ", agency,
-                                    membership ? " (membership changed)" : ""));
+      entry.set_detail(absl::StrCat("from ", agency, Why(change.kind)));
     } else {
       // The handle stays (another consent keeps it), but the grantee is
       // told this consent no longer covers it. Only a grantee the consent
       // covered: another grantee learning that a consent for the same
       // survivor changed could link its handle to that one.
-      if (membership || member == nullptr || !Grants(change.consent, *member)) {
+      if (by_agency || member == nullptr || !Grants(change.consent, *member)) {
         continue;
       }
       if (existing.has_value() && change.kind == ConsentChange::Kind::kPaused) {
@@ -159,7 +192,7 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
       }
       continue;
     }
-    if (membership) {
+    if (by_agency) {
       // The holder's own log: the consents that now cover the member.
       for (const std::string& id : covering) entry.add_consent_ids(id);
     } else if (!change.consent.consent_id().empty()) {

@@ -7,8 +7,11 @@
 // last one is revoked or has expired (ConsentRegistry::SweepExpired finds
 // those), the handle is withdrawn (requests
 // naming it get the same NOT_FOUND as an unknown handle) and a notice is
-// queued. A pause, or a refusal recorded, queues a notice to every grantee
-// holding a handle. Only an active member of the federation holds a handle:
+// queued. A pause, or a refusal of every agency recorded, queues a notice
+// to every grantee holding a handle. A refusal of one agency withdraws that
+// agency's handle only (notice "refused", naming no consent) and tells no
+// one else; lifting it issues a new handle if a consent still covers the
+// agency. Only an active member of the federation holds a handle:
 // when the manifest changes (ConsentRegistry::ReconcileMembers, a change of
 // kind kMembershipChanged), a member that joined a granted sector, was
 // added or was reinstated gets a handle for each subject a live consent

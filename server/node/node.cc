@@ -257,6 +257,24 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
       [m, self = c.agency_id()](const haven::v1::Grantee& grantee) {
         return CheckGrantee(*m->federation->current(), self, grantee);
       };
+  // A refusal may name any member, suspended ones included (the survivor's
+  // wish outlasts a suspension), but not an agency outside the federation.
+  consent_options.check_refused_agency = [m, self = c.agency_id()](
+                                             absl::string_view agency_id) {
+    haven::v1::Grantee grantee;
+    grantee.set_agency_id(std::string(agency_id));
+    absl::Status checked =
+        CheckGrantee(*m->federation->current(), self, grantee);
+    if (checked.code() == absl::StatusCode::kFailedPrecondition) {
+      return absl::OkStatus();  // suspended
+    }
+    if (!checked.ok()) {
+      return absl::InvalidArgumentError(
+          "refusal: agency_id must be a member of the federation other than "
+          "this node");
+    }
+    return checked;
+  };
   consent_options.check_subject = [m](absl::string_view subject_id) {
     return m->vault->CheckSubject(subject_id);
   };

@@ -251,6 +251,47 @@ class SectorConsentTest : public ::testing::Test {
     EXPECT_EQ(reloaded.serial(), serial_);
   }
 
+  grpc::Status Refuse(const std::string& subject, const std::string& agency,
+                      haven::v1::Refusal* refusal) {
+    haven::v1::RecordRefusalRequest request;
+    request.set_subject_id(subject);
+    request.set_agency_id(agency);
+    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
+    haven::v1::RecordRefusalResponse response;
+    grpc::Status status = stub->RecordRefusal(Call(kHolder, "advocate").get(),
+                                              request, &response);
+    *refusal = response.refusal();
+    return status;
+  }
+
+  grpc::Status Lift(const std::string& refusal_id) {
+    haven::v1::LiftRefusalRequest request;
+    request.set_refusal_id(refusal_id);
+    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
+    haven::v1::LiftRefusalResponse response;
+    return stub->LiftRefusal(Call(kHolder, "advocate").get(), request,
+                             &response);
+  }
+
+  // The details of the notices `agency`'s node has on record.
+  std::vector<std::string> NoticesReceived(const std::string& agency) {
+    auto stub = haven::v1::AuditService::NewStub(channels_.at(agency));
+    haven::v1::GetEntriesRequest request;
+    request.set_start(0);
+    request.set_count(1000);
+    haven::v1::GetEntriesResponse response;
+    grpc::Status status =
+        stub->GetEntries(Call(agency, "auditor").get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::string> notices;
+    for (const auto& indexed : response.entries()) {
+      if (indexed.entry().kind() == haven::v1::REVOCATION_NOTICE_RECEIVED) {
+        notices.push_back(indexed.entry().detail());
+      }
+    }
+    return notices;
+  }
+
   TempDir dir_;
   std::unique_ptr<TestFederation> federation_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
@@ -335,6 +376,71 @@ TEST_F(SectorConsentTest,
   // legal-aid was never touched.
   EXPECT_EQ(HandleEntries(kLegalAid), std::make_pair(1, 0));
   EXPECT_THAT(Handles(kLegalAid), UnorderedElementsAre(legal_aid));
+}
+
+TEST_F(SectorConsentTest, RefusalOfOneAgencyWithdrawsOnlyItsHandle) {
+  const std::string subject = CreateSurvivor();
+  RecordConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+                {haven::v1::CONTACT});
+  RecordConsent(subject, kPolice, haven::v1::INVESTIGATION,
+                {haven::v1::CONTACT});
+  const std::string legal_aid = WaitForHandle(kLegalAid);
+  const std::string police = WaitForHandle(kPolice);
+  ASSERT_FALSE(legal_aid.empty());
+  ASSERT_FALSE(police.empty());
+  haven::v1::RequestDisclosureResponse response;
+  grpc::Status status = Request(kPolice, police, haven::v1::INVESTIGATION,
+                                {haven::v1::CONTACT}, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.fields_size(), 1);
+
+  // The agency must be a member of the federation, and not the holder.
+  haven::v1::Refusal refusal;
+  for (const std::string& bad :
+       {std::string("no-such-agency"), std::string("Metro_PD"),
+        std::string(kHolder), std::string(640, 'a')}) {
+    grpc::Status refused = Refuse(subject, bad, &refusal);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << bad.substr(0, 20);
+    EXPECT_EQ(refused.error_message().find(bad), std::string::npos);
+  }
+
+  // "Do not share with metro-pd": its handle is withdrawn, with a notice.
+  status = Refuse(subject, kPolice, &refusal);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(refusal.agency_id(), kPolice);
+  EXPECT_TRUE(refusal.active());
+  EXPECT_EQ(HandleEntries(kPolice), std::make_pair(1, 1));
+  EXPECT_TRUE(WaitForNoHandle(kPolice));
+  EXPECT_THAT(NoticesReceived(kPolice),
+              UnorderedElementsAre("consent refused"));
+  response.Clear();
+  status = Request(kPolice, police, haven::v1::INVESTIGATION,
+                   {haven::v1::CONTACT}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(response.fields_size(), 0);
+
+  // legal-aid keeps its handle and its data, and is told nothing.
+  EXPECT_EQ(HandleEntries(kLegalAid), std::make_pair(1, 0));
+  EXPECT_THAT(Handles(kLegalAid), UnorderedElementsAre(legal_aid));
+  std::string phone;
+  status = RequestContact(kLegalAid, legal_aid, &phone);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(phone, "555-0100 (after 6pm)");
+  EXPECT_THAT(NoticesReceived(kLegalAid), ::testing::IsEmpty());
+
+  // Lifted: the police consent still covers metro-pd, so it gets a new
+  // handle and its data again.
+  status = Lift(refusal.refusal_id());
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(HandleEntries(kPolice), std::make_pair(2, 1));
+  const std::string police_again = WaitForHandle(kPolice, police);
+  ASSERT_FALSE(police_again.empty());
+  response.Clear();
+  status = Request(kPolice, police_again, haven::v1::INVESTIGATION,
+                   {haven::v1::CONTACT}, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.fields_size(), 1);
 }
 
 }  // namespace
