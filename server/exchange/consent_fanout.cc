@@ -128,9 +128,9 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
 
   for (const std::string& agency : agencies) {
     const haven::v1::Member* member = manifest->Find(agency);
-    // Only an active member holds a handle: a suspended one could not use
-    // it, and gets it back (a new one) when it is reinstated.
-    // Nor does an agency the survivor refused.
+    // Only an active member the survivor has not refused by name holds a
+    // handle: a suspended one could not use it, and gets a new one when it
+    // is reinstated (or the refusal lifted).
     std::vector<std::string> covering;
     const bool refused = std::find(change.refused_agencies.begin(),
                                    change.refused_agencies.end(),

@@ -85,6 +85,22 @@ absl::Status CheckGrantee(const federation::Manifest& manifest,
   return absl::OkStatus();
 }
 
+// Issues and withdraws the handles that membership changes of `agencies`
+// mean (ConsentRegistry::ReconcileMembers), and logs the outcome.
+void ReconcileMembers(consent::ConsentRegistry& consents,
+                      std::vector<std::string> agencies) {
+  if (agencies.empty()) return;
+  absl::StatusOr<int> reconciled =
+      consents.ReconcileMembers(std::move(agencies));
+  if (!reconciled.ok()) {
+    LogEvent("membership_handles_failed",
+             {{"code", absl::StatusCodeToString(reconciled.status().code())}});
+  } else {
+    LogEvent("membership_handles",
+             {{"subjects_changed", absl::StrCat(*reconciled)}});
+  }
+}
+
 // Replaces the port of "host:port" with `port`.
 std::string WithPort(const std::string& address, int port) {
   return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
@@ -287,19 +303,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->federation->SetInstallListener(
       [m](const std::shared_ptr<const federation::Manifest>& before,
           const std::shared_ptr<const federation::Manifest>& after) {
-        std::vector<std::string> changed =
-            federation::ChangedMembers(*before, *after);
-        if (changed.empty()) return;
-        absl::StatusOr<int> reconciled =
-            m->consents->ReconcileMembers(std::move(changed));
-        if (!reconciled.ok()) {
-          LogEvent(
-              "membership_handles_failed",
-              {{"code", absl::StatusCodeToString(reconciled.status().code())}});
-        } else {
-          LogEvent("membership_handles",
-                   {{"subjects_changed", absl::StrCat(*reconciled)}});
-        }
+        ReconcileMembers(*m->consents,
+                         federation::ChangedMembers(*before, *after));
       });
 
   m->replay = std::make_unique<exchange::ReplayGuard>(absl::Seconds(120));
@@ -504,6 +509,9 @@ void Node::WitnessLoop() {
   const absl::Duration kWitnessInterval =
       configured > 0 ? absl::Seconds(configured) : absl::Seconds(30);
   absl::Duration wait = configured > 0 ? kWitnessInterval : absl::Seconds(2);
+  // The manifest may have changed while the node was down: the first round
+  // brings every listed member's handles in line with it.
+  bool first_round = true;
   while (true) {
     {
       absl::MutexLock lock(&stop_mu_);
@@ -521,6 +529,17 @@ void Node::WitnessLoop() {
     } else if (*expired > 0) {
       LogEvent("consents_expired",
                {{"handles_changed", absl::StrCat(*expired)}});
+    }
+    // After the expiry sweep, so that a consent that ran out is reported
+    // as such rather than as a membership change.
+    if (first_round) {
+      first_round = false;
+      std::vector<std::string> members;
+      for (const auto& member :
+           modules_->federation->current()->proto().members()) {
+        members.push_back(member.agency_id());
+      }
+      ReconcileMembers(*modules_->consents, std::move(members));
     }
     DeliverOutbox();
     wait = kWitnessInterval;

@@ -223,10 +223,10 @@ class SectorConsentTest : public ::testing::Test {
   }
 
   // Rewrites `field` of `agency`'s member entry in the shared manifest
-  // (bumping its serial) and reloads it on the holder only.
-  void ChangeMemberAndReload(const std::string& agency,
-                             const std::string& field,
-                             const std::string& value) {
+  // (bumping its serial); ChangeMemberAndReload then reloads it on the
+  // holder only.
+  void ChangeMember(const std::string& agency, const std::string& field,
+                    const std::string& value) {
     const std::string path = federation_->manifest_path();
     std::string text = ReadFileOrEmpty(path);
     const std::string marker = absl::StrCat("agency_id: \"", agency, "\"");
@@ -241,7 +241,12 @@ class SectorConsentTest : public ::testing::Test {
     text = std::regex_replace(text, std::regex("serial: \\d+"),
                               absl::StrCat("serial: ", serial_));
     std::ofstream(path, std::ios::trunc) << text;
+  }
 
+  void ChangeMemberAndReload(const std::string& agency,
+                             const std::string& field,
+                             const std::string& value) {
+    ChangeMember(agency, field, value);
     auto admin = haven::v1::AdminService::NewStub(channels_.at(kHolder));
     haven::v1::ReloadManifestResponse reloaded;
     grpc::Status status =
@@ -441,6 +446,31 @@ TEST_F(SectorConsentTest, RefusalOfOneAgencyWithdrawsOnlyItsHandle) {
                    {haven::v1::CONTACT}, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.fields_size(), 1);
+}
+
+// A manifest changed while the holder was down: its first witness round
+// after the start (about 2 s) issues the joiner its handle.
+TEST_F(SectorConsentTest, MemberThatJoinedWhileTheHolderWasDownGetsItsHandle) {
+  const std::string subject = CreateSurvivor();
+  ASSERT_FALSE(RecordConsent(subject, "", haven::v1::LEGAL_REPRESENTATION,
+                             {haven::v1::CONTACT}, haven::v1::LEGAL_SERVICES)
+                   .empty());
+  ASSERT_FALSE(WaitForHandle(kLegalAid).empty());
+  TestNode& holder = federation_->node(kHolder);
+  ASSERT_EQ(holder.Stop(), 0);
+  ChangeMember(kLateLegal, "sector", "LEGAL_SERVICES");
+  std::string error;
+  ASSERT_TRUE(holder.Start(&error)) << error;
+  channels_[kHolder] = holder.LocalChannel();
+
+  const std::string late = WaitForHandle(kLateLegal);
+  ASSERT_FALSE(late.empty());
+  std::string phone;
+  grpc::Status status = RequestContact(kLateLegal, late, &phone);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(phone, "555-0100 (after 6pm)");
+  EXPECT_EQ(HandleEntries(kLateLegal), std::make_pair(1, 0));
+  EXPECT_EQ(HandleEntries(kPolice), std::make_pair(0, 0));
 }
 
 }  // namespace
