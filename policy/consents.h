@@ -68,9 +68,22 @@ struct CompiledConsents {
   // change, not when a use is counted: a decision made on one generation
   // may be logged only while it is still current.
   uint64_t generation = 0;
+  // An active refusal of every agency.
   bool refused = false;
   std::string refusal_id;  // an active refusal, when `refused`
+  // Agencies an active refusal names one by one (few: a survivor names
+  // them), each refused as `refused` refuses everyone.
+  std::vector<std::string> refused_agencies;
   std::vector<ConsentView> consents;
+
+  // Whether `agency`'s requests meet a refusal (of everyone, or of it).
+  bool Refuses(const std::string& agency) const {
+    if (refused) return true;
+    for (const std::string& a : refused_agencies) {
+      if (a == agency) return true;
+    }
+    return false;
+  }
 };
 
 // A shared empty instance (no consents, no refusal).

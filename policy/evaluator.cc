@@ -125,7 +125,7 @@ absl::Status Decide(const CompiledPolicy& policy,
     wanted |= Bit(c);
   }
   const CategoryMask deny = masks.by_kind[kDeny];
-  const bool refused = consents.refused;
+  const bool refused = consents.Refuses(request.requester_agency);
   ConsentScan scan;
   scan.usable = 0;
   scan.named = 0;
@@ -211,7 +211,10 @@ std::string Explain(const CompiledPolicy& policy,
     case haven::v1::DENIED_BY_RULE:
       return absl::StrCat(category, " withheld: deny ", rule, " matches.");
     case haven::v1::REFUSED_BY_SURVIVOR:
-      return absl::StrCat(category, " withheld: the survivor refused sharing (",
+      // A refusal of one agency is told only to that agency's requests,
+      // so "this agency" names no one else.
+      return absl::StrCat(category, " withheld: the survivor refused sharing",
+                          consents.refused ? "" : " with this agency", " (",
                           rule, " would otherwise apply).");
     case haven::v1::NO_CONSENT:
       return absl::StrCat(category, " withheld: ", rule,

@@ -4,7 +4,8 @@
 //   allowed(c) = some permit rule matches (requester sector or agency,
 //                purpose, c)
 //            and no deny rule matches
-//            and not refused by the survivor (unless an emergency rule)
+//            and not refused by the survivor, to everyone or to this
+//                requester's agency (unless an emergency rule)
 //            and (the rule needs no consent, or an active consent grants c
 //                 to this requester (agency or its sector) for this purpose,
 //                 at this time, within its use limit).

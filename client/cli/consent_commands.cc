@@ -297,8 +297,11 @@ int ChangeStatus(const Invocation& in, StatusMethod method, bool needs_reason) {
 
 void PrintRefusal(const haven::v1::Refusal& refusal) {
   std::printf(
-      "refusal    %s\nsubject    %s\nactive     %s\nrecorded   %s by %s\n",
+      "refusal    %s\nsubject    %s\nagency     %s\nactive     %s\n"
+      "recorded   %s by %s\n",
       refusal.refusal_id().c_str(), refusal.subject_id().c_str(),
+      refusal.agency_id().empty() ? "every agency"
+                                  : refusal.agency_id().c_str(),
       refusal.active() ? "yes" : "no",
       FormatUnix(refusal.recorded_unix()).c_str(),
       refusal.recorded_by().c_str());
@@ -326,6 +329,7 @@ int Refuse(const Invocation& in) {
   if (int rc = Require(in, "subject")) return rc;
   haven::v1::RecordRefusalRequest request;
   request.set_subject_id(in.args.GetOr("subject", ""));
+  request.set_agency_id(in.args.GetOr("agency", ""));
   if (in.args.Has("evidence-sha256")) {
     std::string bytes;
     if (absl::Status s =
@@ -401,8 +405,9 @@ int List(const Invocation& in) {
                 StatusName(c).c_str(), Uses(c).c_str());
   }
   for (const haven::v1::Refusal& r : response.refusals()) {
-    std::printf("refusal %s %s, recorded %s\n", r.refusal_id().c_str(),
+    std::printf("refusal %s %s%s%s, recorded %s\n", r.refusal_id().c_str(),
                 r.active() ? "ACTIVE (do not share)" : "lifted",
+                r.agency_id().empty() ? "" : " with ", r.agency_id().c_str(),
                 FormatUnix(r.recorded_unix()).c_str());
   }
   return kExitOk;
@@ -460,9 +465,12 @@ std::vector<Command> ConsentCommands() {
       {"consent",
        "refuse",
        "record a survivor's do-not-share for a subject",
-       "havenctl consent refuse --subject ID [--evidence-sha256 HEX]\n"
-       "  Overrides every consent; only emergency rules pass it.",
-       {"subject", "evidence-sha256"},
+       "havenctl consent refuse --subject ID [--agency ID] "
+       "[--evidence-sha256 HEX]\n"
+       "  Overrides every consent; only emergency rules pass it. With\n"
+       "  --agency, only for that agency (a member of the federation): its\n"
+       "  handle is withdrawn; other agencies keep what consents grant.",
+       {"subject", "agency", "evidence-sha256"},
        Refuse},
       {"consent",
        "lift",

@@ -30,6 +30,10 @@ struct ConsentChange {
     // The consent's validity ended (ConsentRegistry::SweepExpired); no new
     // version is written, `consent` is its last one.
     kExpired,
+    // The federation's membership changed for `agencies` (joined or left
+    // a sector, suspended, reinstated, added or removed;
+    // ConsentRegistry::ReconcileMembers); `consent` is empty.
+    kMembershipChanged,
   };
   Kind kind;
   std::string subject_id;
@@ -37,8 +41,14 @@ struct ConsentChange {
   haven::v1::Consent consent;
   // The subject's consents (current versions) after the change.
   std::vector<haven::v1::Consent> subject_consents;
-  // Whether the subject has an active refusal after the change.
+  // Whether the subject has an active refusal of every agency after the
+  // change, and the agencies active refusals name one by one.
   bool refused = false;
+  std::vector<std::string> refused_agencies;
+  // For kRefusalRecorded and kRefusalLifted: the refusal, as it is now.
+  haven::v1::Refusal refusal;
+  // For kMembershipChanged: the agencies whose membership changed.
+  std::vector<std::string> agencies;
   // The advocate who made the change.
   std::string actor;
 };

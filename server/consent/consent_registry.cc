@@ -256,20 +256,30 @@ void ConsentRegistry::Publish(const std::string& subject_id,
       it != subject_refusals_.end()) {
     for (const std::string& id : it->second) {
       const Refusal& r = refusals_.at(id);
-      if (r.active()) {
+      if (!r.active()) continue;
+      if (r.agency_id().empty()) {
+        if (!compiled->refused) compiled->refusal_id = r.refusal_id();
         compiled->refused = true;
-        compiled->refusal_id = r.refusal_id();
-        break;
+      } else if (!compiled->Refuses(r.agency_id())) {
+        compiled->refused_agencies.push_back(r.agency_id());
       }
     }
   }
+  bool live = false;
   if (auto it = subject_consents_.find(subject_id);
       it != subject_consents_.end()) {
     for (const std::string& id : it->second) {
       const Entry& entry = consents_.at(id);
+      const haven::v1::ConsentStatus status = entry.history.back().status();
+      live |= status == haven::v1::ACTIVE || status == haven::v1::PAUSED;
       compiled->consents.push_back(policy::ConsentView::FromProto(
           entry.history.back(), entry.use.window));
     }
+  }
+  if (live) {
+    live_subjects_.insert(subject_id);
+  } else {
+    live_subjects_.erase(subject_id);
   }
   snapshots_[subject_id] = std::move(compiled);
 }
@@ -385,19 +395,27 @@ ConsentChange ConsentRegistry::MakeChange(ConsentChange::Kind kind,
   if (pending != nullptr && !pending_listed) {
     change.subject_consents.push_back(*pending);
   }
+  auto count = [&change](const Refusal& r) {
+    if (!r.active()) return;
+    if (r.agency_id().empty()) {
+      change.refused = true;
+    } else {
+      change.refused_agencies.push_back(r.agency_id());
+    }
+  };
   if (auto it = subject_refusals_.find(subject_id);
       it != subject_refusals_.end()) {
     for (const std::string& id : it->second) {
-      const Refusal& r =
-          (pending_refusal != nullptr && pending_refusal->refusal_id() == id)
-              ? *pending_refusal
-              : refusals_.at(id);
-      change.refused |= r.active();
+      count((pending_refusal != nullptr && pending_refusal->refusal_id() == id)
+                ? *pending_refusal
+                : refusals_.at(id));
     }
   }
-  if (pending_refusal != nullptr &&
-      !refusals_.contains(pending_refusal->refusal_id())) {
-    change.refused |= pending_refusal->active();
+  if (pending_refusal != nullptr) {
+    change.refusal = *pending_refusal;
+    if (!refusals_.contains(pending_refusal->refusal_id())) {
+      count(*pending_refusal);
+    }
   }
   return change;
 }
@@ -484,6 +502,48 @@ absl::StatusOr<int> ConsentRegistry::SweepExpired() {
       ++changed;
     }
     expiry_swept_.insert(c.consent_id());
+  }
+  return changed;
+}
+
+absl::StatusOr<int> ConsentRegistry::ReconcileMembers(
+    std::vector<std::string> agencies) {
+  if (options_.observer == nullptr || agencies.empty()) return 0;
+  if (agencies.size() > limits::kMaxManifestMembers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", limits::kMaxManifestMembers,
+                     " agencies can be reconciled at once"));
+  }
+  int changed = 0;
+  std::string after;  // the last subject of the previous page
+  bool first = true;
+  while (true) {
+    std::vector<std::string> page;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      auto it =
+          first ? live_subjects_.begin() : live_subjects_.upper_bound(after);
+      for (; it != live_subjects_.end() && page.size() < kReconcilePage; ++it) {
+        page.push_back(*it);
+      }
+    }
+    if (page.empty()) break;
+    first = false;
+    after = page.back();
+    for (const std::string& subject : page) {
+      absl::MutexLock write(&write_mu_);
+      ConsentChange change = MakeChange(ConsentChange::Kind::kMembershipChanged,
+                                        subject, nullptr, nullptr, "havend");
+      change.agencies = agencies;
+      audit::Action action;
+      HAVEN_RETURN_IF_ERROR(
+          options_.observer->OnConsentChange(change, &action));
+      if (!action.entries.empty()) {
+        HAVEN_RETURN_IF_ERROR(Commit(std::move(action), [] {}));
+        ++changed;
+      }
+    }
+    if (page.size() < kReconcilePage) break;
   }
   return changed;
 }
@@ -602,7 +662,9 @@ absl::StatusOr<Refusal> ConsentRegistry::CommitRefusal(
   const std::string key = RefusalKey(refusal.refusal_id());
   haven::v1::AuditEntry entry;
   entry.set_kind(kind);
-  entry.set_detail(absl::StrCat("refusal ", refusal.refusal_id()));
+  entry.set_detail(absl::StrCat(
+      "refusal ", refusal.refusal_id(),
+      refusal.agency_id().empty() ? "" : " of agency ", refusal.agency_id()));
   audit::Action action;
   action.entries.push_back(
       options_.audit->Stamped(std::move(entry), actor, refusal.subject_id()));
@@ -626,7 +688,7 @@ absl::StatusOr<Refusal> ConsentRegistry::CommitRefusal(
 
 absl::StatusOr<Refusal> ConsentRegistry::RecordRefusal(
     absl::string_view subject_id, absl::string_view evidence_sha256,
-    absl::string_view actor) {
+    absl::string_view actor, absl::string_view agency_id) {
   if (!IsNodeId(subject_id)) {
     return absl::InvalidArgumentError(
         "refusal: subject_id must be a subject id (32 lower-case hex "
@@ -635,6 +697,17 @@ absl::StatusOr<Refusal> ConsentRegistry::RecordRefusal(
   if (!evidence_sha256.empty() && evidence_sha256.size() != 32) {
     return absl::InvalidArgumentError(
         "refusal: evidence_sha256 must be 32 bytes when set");
+  }
+  if (!agency_id.empty()) {
+    if (agency_id.size() > limits::kMaxAgencyIdBytes ||
+        !IsAgencyId(agency_id)) {
+      return absl::InvalidArgumentError(
+          "refusal: agency_id must be an agency id ([a-z0-9-], 1 to 63 "
+          "characters) or empty for every agency");
+    }
+    if (options_.check_refused_agency) {
+      HAVEN_RETURN_IF_ERROR(options_.check_refused_agency(agency_id));
+    }
   }
   if (options_.check_subject) {
     HAVEN_RETURN_IF_ERROR(options_.check_subject(subject_id));
@@ -646,6 +719,7 @@ absl::StatusOr<Refusal> ConsentRegistry::RecordRefusal(
   r.set_recorded_by(std::string(actor));
   r.set_recorded_unix(options_.clock->NowUnix());
   r.set_evidence_sha256(std::string(evidence_sha256));
+  r.set_agency_id(std::string(agency_id));
   absl::MutexLock write(&write_mu_);
   return CommitRefusal(std::move(r), haven::v1::REFUSAL_RECORDED,
                        ConsentChange::Kind::kRefusalRecorded, actor);

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
@@ -73,6 +74,11 @@ class ConsentRegistry {
     // this node, or a sector); a status to return otherwise. Unset: any
     // well-formed grantee.
     std::function<absl::Status(const haven::v1::Grantee&)> check_grantee;
+    // Whether a refusal may name `agency_id` (a member of the federation
+    // other than this node); a status to return otherwise. Unset: any
+    // well-formed agency id.
+    std::function<absl::Status(absl::string_view agency_id)>
+        check_refused_agency;
     // Whether the subject exists (NOT_FOUND otherwise). Unset: any.
     std::function<absl::Status(absl::string_view subject_id)> check_subject;
   };
@@ -110,10 +116,13 @@ class ConsentRegistry {
                                                    absl::string_view reason,
                                                    absl::string_view actor);
 
-  // Records a survivor's "do not share" for `subject_id`.
+  // Records a survivor's "do not share" for `subject_id`: with every agency
+  // when `agency_id` is empty, else with that agency only (its handle is
+  // withdrawn in the same commit). INVALID_ARGUMENT for a malformed id or
+  // one the agency check refuses.
   absl::StatusOr<haven::v1::Refusal> RecordRefusal(
       absl::string_view subject_id, absl::string_view evidence_sha256,
-      absl::string_view actor);
+      absl::string_view actor, absl::string_view agency_id = "");
   // Lifts an active refusal (kept, marked lifted). FAILED_PRECONDITION if
   // already lifted.
   absl::StatusOr<haven::v1::Refusal> LiftRefusal(absl::string_view refusal_id,
@@ -158,6 +167,21 @@ class ConsentRegistry {
   // a restart (the observer's answer is the same: nothing left to do).
   // Returns how many consents made a change; the commit's error otherwise.
   absl::StatusOr<int> SweepExpired();
+
+  // Tells the observer that the membership of `agencies` changed (a new
+  // manifest put them in or out of a sector, suspended or reinstated them,
+  // added or removed them; ConsentChange::Kind::kMembershipChanged), once
+  // for each subject with an active or paused consent, so that handles are
+  // issued to members a live consent now covers and withdrawn from those
+  // it no longer does, each subject in one commit with its entries. The
+  // subjects are walked in pages of kReconcilePage, and the mutation lock
+  // is taken per subject, so consent changes interleave; those already see
+  // the new manifest, and the observer's answer for a subject does not
+  // depend on when it is asked. At most limits::kMaxManifestMembers
+  // agencies (INVALID_ARGUMENT beyond). Returns how many subjects changed;
+  // the commit's error otherwise.
+  absl::StatusOr<int> ReconcileMembers(std::vector<std::string> agencies);
+  static constexpr size_t kReconcilePage = 256;
 
   // Whether `id` names a consent (for the log's recovery check).
   bool HasVersion(absl::string_view consent_id, uint32_t version) const;
@@ -226,6 +250,9 @@ class ConsentRegistry {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<std::string>> subject_refusals_
       ABSL_GUARDED_BY(mu_);
+  // Subjects with an active or paused consent, in order (kept by Publish):
+  // those a membership change can concern.
+  absl::btree_set<std::string> live_subjects_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string,
                       std::shared_ptr<const policy::CompiledConsents>>
       snapshots_ ABSL_GUARDED_BY(mu_);

@@ -7,9 +7,18 @@
 // last one is revoked or has expired (ConsentRegistry::SweepExpired finds
 // those), the handle is withdrawn (requests
 // naming it get the same NOT_FOUND as an unknown handle) and a notice is
-// queued. A pause, or a refusal recorded, queues a notice to every grantee
-// holding a handle. Each issue and withdrawal has its audit entry; all of
-// it is in the change's commit. Delivery starts once the commit is durable.
+// queued. A pause, or a refusal of every agency recorded, queues a notice
+// to every grantee holding a handle. A refusal of one agency withdraws that
+// agency's handle only (notice "refused", naming no consent) and tells no
+// one else; lifting it issues a new handle if a consent still covers the
+// agency. Only an active member of the federation holds a handle:
+// when the manifest changes (ConsentRegistry::ReconcileMembers, a change of
+// kind kMembershipChanged), a member that joined a granted sector, was
+// added or was reinstated gets a handle for each subject a live consent
+// covers it for, and one that left the sector, was removed or suspended
+// has it withdrawn with a notice naming no consent. Each issue and
+// withdrawal has its audit entry; all of it is in the change's commit.
+// Delivery starts once the commit is durable.
 //
 // Thread-safe (called under the registry's mutation lock).
 #ifndef HAVEN_SERVER_EXCHANGE_CONSENT_FANOUT_H_

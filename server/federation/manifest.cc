@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "haven/base/limits.h"
 
 namespace haven::server::federation {
 namespace {
@@ -55,6 +56,11 @@ absl::StatusOr<std::shared_ptr<const Manifest>> Manifest::Parse(
   if (!parser.ParseFromString(text, &proto)) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed manifest: ", errors.first()));
+  }
+  if (static_cast<size_t>(proto.members_size()) > limits::kMaxManifestMembers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid manifest ", source_name, ": more than ",
+                     limits::kMaxManifestMembers, " members"));
   }
   std::set<std::string> ids;
   std::set<std::string> fingerprints;
@@ -148,9 +154,32 @@ absl::StatusOr<std::shared_ptr<const Manifest>> FederationRegistry::Load()
   return Manifest::LoadFile(path_);
 }
 
+std::vector<std::string> ChangedMembers(const Manifest& before,
+                                        const Manifest& after) {
+  std::set<std::string> changed;
+  for (const haven::v1::Member& old : before.proto().members()) {
+    const haven::v1::Member* now = after.Find(old.agency_id());
+    if (now == nullptr || now->sector() != old.sector() ||
+        now->status() != old.status()) {
+      changed.insert(old.agency_id());
+    }
+  }
+  for (const haven::v1::Member& now : after.proto().members()) {
+    if (before.Find(now.agency_id()) == nullptr)
+      changed.insert(now.agency_id());
+  }
+  return std::vector<std::string>(changed.begin(), changed.end());
+}
+
 void FederationRegistry::Install(std::shared_ptr<const Manifest> manifest) {
-  absl::MutexLock lock(&mu_);
-  current_ = std::move(manifest);
+  absl::MutexLock install(&install_mu_);
+  std::shared_ptr<const Manifest> before;
+  {
+    absl::MutexLock lock(&mu_);
+    before = std::move(current_);
+    current_ = manifest;
+  }
+  if (listener_ && before != nullptr) listener_(before, manifest);
 }
 
 absl::StatusOr<std::shared_ptr<const Manifest>> FederationRegistry::Reload() {

@@ -8,9 +8,11 @@
 #ifndef HAVEN_SERVER_FEDERATION_MANIFEST_H_
 #define HAVEN_SERVER_FEDERATION_MANIFEST_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -38,6 +40,12 @@ class Manifest {
   std::map<std::string, int> index_;  // agency id -> position in proto_
 };
 
+// Agency ids whose membership differs between `before` and `after`: added,
+// removed, or with another sector or status. In id order; at most the two
+// manifests' member counts together.
+std::vector<std::string> ChangedMembers(const Manifest& before,
+                                        const Manifest& after);
+
 class FederationRegistry {
  public:
   // `path` may be empty: then there is no federation and every peer is
@@ -55,12 +63,28 @@ class FederationRegistry {
   // Reads and checks the file without putting it in force (so a caller can
   // log the change first), and puts a loaded manifest in force.
   absl::StatusOr<std::shared_ptr<const Manifest>> Load() const;
+  // Installs serialise, and after each the install listener (if any) runs
+  // in the caller's thread with the manifests before and after, before
+  // Install returns.
   void Install(std::shared_ptr<const Manifest> manifest);
+
+  // Called after each Install, e.g. to issue and withdraw what membership
+  // changes mean for consents. Set once, before the registry is shared.
+  using InstallListener =
+      std::function<void(const std::shared_ptr<const Manifest>& before,
+                         const std::shared_ptr<const Manifest>& after)>;
+  void SetInstallListener(InstallListener listener) {
+    listener_ = std::move(listener);
+  }
 
  private:
   explicit FederationRegistry(std::string path) : path_(std::move(path)) {}
 
   const std::string path_;
+  InstallListener listener_;
+  // Serialises Install (and its listener), so that listeners see the
+  // manifests in the order they were installed.
+  absl::Mutex install_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   std::shared_ptr<const Manifest> current_ ABSL_GUARDED_BY(mu_);
 };

@@ -102,6 +102,22 @@ absl::Status CheckGrantee(const federation::Manifest& manifest,
   return absl::OkStatus();
 }
 
+// Issues and withdraws the handles that membership changes of `agencies`
+// mean (ConsentRegistry::ReconcileMembers), and logs the outcome.
+void ReconcileMembers(consent::ConsentRegistry& consents,
+                      std::vector<std::string> agencies) {
+  if (agencies.empty()) return;
+  absl::StatusOr<int> reconciled =
+      consents.ReconcileMembers(std::move(agencies));
+  if (!reconciled.ok()) {
+    LogEvent("membership_handles_failed",
+             {{"code", absl::StatusCodeToString(reconciled.status().code())}});
+  } else {
+    LogEvent("membership_handles",
+             {{"subjects_changed", absl::StrCat(*reconciled)}});
+  }
+}
+
 // Replaces the port of "host:port" with `port`.
 std::string WithPort(const std::string& address, int port) {
   return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
@@ -275,12 +291,39 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
       [m, self = c.agency_id()](const haven::v1::Grantee& grantee) {
         return CheckGrantee(*m->federation->current(), self, grantee);
       };
+  // A refusal may name any member, suspended ones included (the survivor's
+  // wish outlasts a suspension), but not an agency outside the federation.
+  consent_options.check_refused_agency = [m, self = c.agency_id()](
+                                             absl::string_view agency_id) {
+    haven::v1::Grantee grantee;
+    grantee.set_agency_id(std::string(agency_id));
+    absl::Status checked =
+        CheckGrantee(*m->federation->current(), self, grantee);
+    if (checked.code() == absl::StatusCode::kFailedPrecondition) {
+      return absl::OkStatus();  // suspended
+    }
+    if (!checked.ok()) {
+      return absl::InvalidArgumentError(
+          "refusal: agency_id must be a member of the federation other than "
+          "this node");
+    }
+    return checked;
+  };
   consent_options.check_subject = [m](absl::string_view subject_id) {
     return m->vault->CheckSubject(subject_id);
   };
   auto consents = consent::ConsentRegistry::Create(std::move(consent_options));
   if (!consents.ok()) return in_data_dir(consents.status());
   m->consents = *std::move(consents);
+  // A new manifest can move members into or out of a sector a consent
+  // grants, add, remove, suspend or reinstate them: their handles follow,
+  // as they follow consent changes, before the reload returns.
+  m->federation->SetInstallListener(
+      [m](const std::shared_ptr<const federation::Manifest>& before,
+          const std::shared_ptr<const federation::Manifest>& after) {
+        ReconcileMembers(*m->consents,
+                         federation::ChangedMembers(*before, *after));
+      });
 
   m->replay = std::make_unique<exchange::ReplayGuard>(absl::Seconds(120));
   if (absl::Status tail = CheckLogTail(*m->audit_log, *m->consents,
@@ -515,6 +558,9 @@ void Node::WitnessLoop() {
   const absl::Duration kWitnessInterval =
       configured > 0 ? absl::Seconds(configured) : absl::Seconds(30);
   absl::Duration wait = configured > 0 ? kWitnessInterval : absl::Seconds(2);
+  // The manifest may have changed while the node was down: the first round
+  // brings every listed member's handles in line with it.
+  bool first_round = true;
   while (true) {
     {
       absl::MutexLock lock(&stop_mu_);
@@ -532,6 +578,17 @@ void Node::WitnessLoop() {
     } else if (*expired > 0) {
       LogEvent("consents_expired",
                {{"handles_changed", absl::StrCat(*expired)}});
+    }
+    // After the expiry sweep, so that a consent that ran out is reported
+    // as such rather than as a membership change.
+    if (first_round) {
+      first_round = false;
+      std::vector<std::string> members;
+      for (const auto& member :
+           modules_->federation->current()->proto().members()) {
+        members.push_back(member.agency_id());
+      }
+      ReconcileMembers(*modules_->consents, std::move(members));
     }
     DeliverOutbox();
     wait = kWitnessInterval;

@@ -96,7 +96,8 @@ absl::Status ConsentServiceImpl::DoRecordRefusal(
   HAVEN_ASSIGN_OR_RETURN(
       *response->mutable_refusal(),
       context_.consents->RecordRefusal(request.subject_id(),
-                                       request.evidence_sha256(), who.name));
+                                       request.evidence_sha256(), who.name,
+                                       request.agency_id()));
   return absl::OkStatus();
 }
 

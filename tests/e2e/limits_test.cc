@@ -90,6 +90,7 @@ const std::map<std::string, size_t>& Limits() {
       {"haven.v1.ChangeConsentStatusRequest.reason", limits::kMaxReasonBytes},
       {"haven.v1.RecordRefusalRequest.subject_id", limits::kNodeIdChars},
       {"haven.v1.RecordRefusalRequest.evidence_sha256", limits::kSha256Bytes},
+      {"haven.v1.RecordRefusalRequest.agency_id", limits::kMaxAgencyIdBytes},
       {"haven.v1.LiftRefusalRequest.refusal_id", limits::kNodeIdChars},
       {"haven.v1.GetConsentRequest.consent_id", limits::kNodeIdChars},
       {"haven.v1.ListConsentsRequest.subject_id", limits::kNodeIdChars},

@@ -52,6 +52,9 @@ inline constexpr size_t kMaxEchoPayloadBytes = 64 * 1024;
 // caller's or this node's id, but is bounded first so that nothing large is
 // hashed or compared.
 inline constexpr size_t kMaxAgencyIdBytes = 64;
+// Members of a federation manifest (a bigger manifest does not load), so
+// that what a membership change walks is bounded.
+inline constexpr size_t kMaxManifestMembers = 1000;
 // A revocation notice's id (the holder's is "<consent>/<change>/<nanos>").
 inline constexpr size_t kMaxNoticeIdBytes = 128;
 // A notice's change: "revoked", "paused", "refused" or "withdrawn".

@@ -625,5 +625,91 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// "Do not share with metro-pd": the snapshot refuses that agency only, the
+// change tells the observer which agency and which refusal, and it
+// survives a restart until lifted.
+TEST(AgencyRefusalTest, RefusesOneAgencyUntilLifted) {
+  WithdrawingObserver observer(nullptr);
+  auto h = testing::RegistryHarness::Create(&observer);
+  ASSERT_THAT(h, IsOk());
+  observer.clock_ = &(*h)->log().clock();
+  ConsentRegistry* registry = &(*h)->registry();
+  ASSERT_THAT(registry->Record(testing::LegalAidTerms(kSubject), "adv"),
+              IsOk());
+  for (const std::string bad : {std::string("Metro_PD"), std::string("a b"),
+                                std::string(64, 'a'), std::string(700, 'a')}) {
+    EXPECT_THAT(registry->RecordRefusal(kSubject, "", "adv", bad),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  auto refusal = registry->RecordRefusal(kSubject, "", "adv", "metro-pd");
+  ASSERT_THAT(refusal, IsOk());
+  EXPECT_EQ(refusal->agency_id(), "metro-pd");
+  EXPECT_EQ(observer.kinds.back(), ConsentChange::Kind::kRefusalRecorded);
+  auto snapshot = registry->Snapshot(kSubject);
+  EXPECT_FALSE(snapshot->refused);
+  EXPECT_TRUE(snapshot->Refuses("metro-pd"));
+  EXPECT_FALSE(snapshot->Refuses("legal-aid"));
+
+  ASSERT_THAT((*h)->Restart(), IsOk());
+  registry = &(*h)->registry();
+  EXPECT_TRUE(registry->Snapshot(kSubject)->Refuses("metro-pd"));
+  ASSERT_EQ(registry->List(kSubject).refusals_size(), 1);
+  EXPECT_EQ(registry->List(kSubject).refusals(0).agency_id(), "metro-pd");
+
+  ASSERT_THAT(registry->LiftRefusal(refusal->refusal_id(), "adv"), IsOk());
+  EXPECT_FALSE(registry->Snapshot(kSubject)->Refuses("metro-pd"));
+}
+
+// Records what the registry asks of it about membership changes.
+struct MembershipObserver final : public ConsentObserver {
+  absl::Status OnConsentChange(const ConsentChange& change,
+                               audit::Action* action) override {
+    if (change.kind != ConsentChange::Kind::kMembershipChanged) {
+      return absl::OkStatus();
+    }
+    subjects.push_back(change.subject_id);
+    agencies = change.agencies;
+    v1::AuditEntry entry;
+    entry.set_kind(v1::HANDLE_ISSUED);
+    action->entries.push_back(std::move(entry));
+    return absl::OkStatus();
+  }
+  void AfterCommit() override {}
+  std::vector<std::string> subjects;
+  std::vector<std::string> agencies;
+};
+
+// A membership change concerns the subjects with an active or paused
+// consent, each once and in its own commit; a revoked consent's subject is
+// not visited.
+TEST(ReconcileMembersTest, VisitsEachSubjectWithALiveConsentOnce) {
+  MembershipObserver observer;
+  auto h = testing::RegistryHarness::Create(&observer);
+  ASSERT_THAT(h, IsOk());
+  ConsentRegistry& registry = (*h)->registry();
+  ASSERT_THAT(registry.Record(testing::LegalAidTerms(kSubject), "adv"), IsOk());
+  ASSERT_THAT(registry.Record(testing::LegalAidTerms(kSubject), "adv"), IsOk());
+  auto other = registry.Record(testing::LegalAidTerms(kOtherSubject), "adv");
+  ASSERT_THAT(other, IsOk());
+  ASSERT_THAT(registry.Revoke(other->consent().consent_id(), "asked", "adv"),
+              IsOk());
+
+  EXPECT_THAT(registry.ReconcileMembers({}), IsOk());
+  EXPECT_TRUE(observer.subjects.empty());
+  const uint64_t before = (*h)->log().log().Size();
+  absl::StatusOr<int> changed =
+      registry.ReconcileMembers({"bay-legal", "metro-pd"});
+  ASSERT_THAT(changed, IsOk());
+  EXPECT_EQ(*changed, 1);
+  EXPECT_EQ(observer.subjects, std::vector<std::string>{kSubject});
+  EXPECT_EQ(observer.agencies,
+            (std::vector<std::string>{"bay-legal", "metro-pd"}));
+  EXPECT_EQ((*h)->log().log().Size(), before + 1);
+
+  EXPECT_THAT(registry.ReconcileMembers(std::vector<std::string>(
+                  limits::kMaxManifestMembers + 1, "x")),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace haven::server::consent

@@ -661,6 +661,72 @@ TEST(EvaluatorTest, SubstantialJustificationOpensEmergencyRules) {
               IsOk());
 }
 
+// A refusal aimed at one agency overrides that agency's consent only;
+// another agency keeps what its consent grants, and the explanation names
+// neither the other agency nor the refusal.
+TEST(EvaluatorTest, RefusalForOneAgencyDeniesItAndAllowsAnother) {
+  auto policy = TaskForcePolicy();
+  CompiledConsents consents =
+      testing::Compile({kLegalAidLr, kPoliceInvestigation}, false);
+  consents.refused_agencies = {"metro-pd"};
+  FakeClock clock(kT0);
+  Evaluator evaluator(&clock);
+  const int police_asks[] = {v1::CONTACT};
+  auto police =
+      evaluator.Evaluate(*policy, consents,
+                         Request{.requester_agency = "metro-pd",
+                                 .requester_sector = v1::LAW_ENFORCEMENT,
+                                 .purpose = v1::INVESTIGATION,
+                                 .categories = police_asks});
+  ASSERT_THAT(police, IsOk());
+  EXPECT_FALSE(police->categories(0).allowed());
+  EXPECT_EQ(police->categories(0).reason(), v1::REFUSED_BY_SURVIVOR);
+  EXPECT_EQ(police->categories(0).consent_id(), "");
+  EXPECT_THAT(police->categories(0).explanation(),
+              HasSubstr("refused sharing with this agency"));
+  EXPECT_THAT(police->categories(0).explanation(),
+              ::testing::Not(HasSubstr("metro-pd")));
+
+  const int legal_asks[] = {v1::CONTACT, v1::LEGAL};
+  auto legal =
+      evaluator.Evaluate(*policy, consents,
+                         Request{.requester_agency = "legal-aid",
+                                 .requester_sector = v1::LEGAL_SERVICES,
+                                 .purpose = v1::LEGAL_REPRESENTATION,
+                                 .categories = legal_asks});
+  ASSERT_THAT(legal, IsOk());
+  for (const auto& d : legal->categories()) {
+    EXPECT_TRUE(d.allowed()) << v1::Category_Name(d.category());
+    EXPECT_EQ(d.reason(), v1::ALLOWED_BY_CONSENT);
+    EXPECT_EQ(d.consent_id(), "c-legal-aid");
+    EXPECT_THAT(d.explanation(), ::testing::Not(HasSubstr("metro-pd")));
+    EXPECT_THAT(d.explanation(), ::testing::Not(HasSubstr("refus")));
+  }
+
+  // Emergency rules still pass it, as they pass a refusal of everyone.
+  const int emergency_asks[] = {v1::LOCATION};
+  auto emergency = evaluator.Evaluate(
+      *policy, consents,
+      Request{.requester_agency = "metro-pd",
+              .requester_sector = v1::LAW_ENFORCEMENT,
+              .purpose = v1::EMERGENCY,
+              .categories = emergency_asks,
+              .justification = "credible threat to life, 911 call"});
+  ASSERT_THAT(emergency, IsOk());
+  EXPECT_TRUE(emergency->categories(0).break_glass());
+
+  // Without the agency refusal the police consent is used again.
+  consents.refused_agencies.clear();
+  auto lifted =
+      evaluator.Evaluate(*policy, consents,
+                         Request{.requester_agency = "metro-pd",
+                                 .requester_sector = v1::LAW_ENFORCEMENT,
+                                 .purpose = v1::INVESTIGATION,
+                                 .categories = police_asks});
+  ASSERT_THAT(lifted, IsOk());
+  EXPECT_TRUE(lifted->categories(0).allowed());
+}
+
 TEST(EvaluatorTest, MixedRequestOnlyAllowsWhatIsNeeded) {
   auto policy = TaskForcePolicy();
   CompiledConsents consents = testing::Compile({kPoliceInvestigation}, false);
