@@ -13,6 +13,7 @@ std::vector<Command> WitnessCommands();
 std::vector<Command> RecordsCommands();
 std::vector<Command> AdminCommands();
 std::vector<Command> AuditCommands();
+std::vector<Command> BundleCommands();
 std::vector<Command> ConsentCommands();
 std::vector<Command> ExchangeCommands();
 std::vector<Command> PolicyCommands();
