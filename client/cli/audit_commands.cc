@@ -397,6 +397,14 @@ int Proof(const Invocation& in) {
 int Consistency(const Invocation& in) {
   auto from = UintFlag(in, "from", std::nullopt);
   if (!from.ok()) return UsageError(from.status());
+  // RFC 6962 / RFC 9162 define no consistency proof from the empty tree
+  // (every tree extends it), and standard verifiers such as Go's tlog
+  // reject one; asking is a usage error, not a proof to print.
+  if (*from == 0) {
+    return UsageError(absl::InvalidArgumentError(
+        "--from must be at least 1: RFC 6962 defines no consistency proof "
+        "from the empty tree (every log extends it)"));
+  }
   absl::Status verify_error;
   auto checkpoint = FetchVerifiedCheckpoint(in, &verify_error);
   if (!verify_error.ok())
@@ -774,7 +782,7 @@ std::vector<Command> AuditCommands() {
       {"audit",
        "consistency",
        "consistency proof between sizes, checked locally",
-       "havenctl audit consistency --from N [--to M]\n"
+       "havenctl audit consistency --from N [--to M]   (N >= 1)\n"
        "  Prints {\"old_size\",\"old_root\",\"new_size\",\"hashes\"} (base64) "
        "and checks\n"
        "  it against the signed checkpoint's root. Exit 4 if it does not "

@@ -14,6 +14,7 @@ std::vector<Command> RecordsCommands();
 std::vector<Command> AdminCommands();
 std::vector<Command> AuditCommands();
 std::vector<Command> ReportCommands();
+std::vector<Command> BundleCommands();
 std::vector<Command> ConsentCommands();
 std::vector<Command> ExchangeCommands();
 std::vector<Command> PolicyCommands();

@@ -4,15 +4,18 @@
 // origin must never show two different roots for one tree size, and a
 // smaller tree must be a prefix of a larger one (checked by the nodes when
 // they witness).
-#include <map>
+#include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/cli/commands.h"
 #include "client/cli/indexed_entry.h"
 #include "client/cli/json.h"
 #include "client/cli/rpc.h"
+#include "client/verify/reconcile.h"
 #include "haven/v1/admin.grpc.pb.h"
 #include "haven/v1/audit.grpc.pb.h"
 
@@ -55,12 +58,12 @@ int Witnessed(const Invocation& in) {
   return kExitOk;
 }
 
-// Every entry of one node's log that is one side of an exchange with
-// `other_agency`, keyed by request id.
-absl::StatusOr<std::map<std::string, haven::v1::IndexedEntry>> ExchangeEntries(
-    const Connection& node, const std::string& other_agency) {
+// The entries of one node's log that may be one side of an exchange (the
+// pairing itself, client/verify/reconcile.h, picks those naming the peer).
+absl::StatusOr<std::vector<haven::v1::IndexedEntry>> ExchangeEntries(
+    const Connection& node) {
   auto stub = AuditService::NewStub(node.channel());
-  std::map<std::string, haven::v1::IndexedEntry> out;
+  std::vector<haven::v1::IndexedEntry> out;
   // A node may return fewer entries than asked (its reads are bounded by
   // bytes): each read starts after the last entry the one before returned,
   // and the log ends where a read returns none.
@@ -82,12 +85,9 @@ absl::StatusOr<std::map<std::string, haven::v1::IndexedEntry>> ExchangeEntries(
     for (auto& e : *response.mutable_entries()) {
       CompleteEntry(&e);
       const auto kind = e.entry().kind();
-      if ((kind == haven::v1::DISCLOSURE ||
-           kind == haven::v1::REQUEST_REFUSED ||
-           kind == haven::v1::DISCLOSURE_RECEIVED) &&
-          e.entry().agency_id() == other_agency &&
-          !e.entry().request_id().empty()) {
-        out[e.entry().request_id()] = e;
+      if (kind == haven::v1::DISCLOSURE || kind == haven::v1::REQUEST_REFUSED ||
+          kind == haven::v1::DISCLOSURE_RECEIVED) {
+        out.push_back(std::move(e));
       }
     }
   }
@@ -128,48 +128,49 @@ int Reconcile(const Invocation& in) {
   if (!my_agency.ok()) return Report(my_agency.status());
   auto their_agency = AgencyOf(**theirs);
   if (!their_agency.ok()) return Report(their_agency.status());
-  auto my_entries = ExchangeEntries(**mine, *their_agency);
+  auto my_entries = ExchangeEntries(**mine);
   if (!my_entries.ok()) return Report(my_entries.status());
-  auto their_entries = ExchangeEntries(**theirs, *my_agency);
+  auto their_entries = ExchangeEntries(**theirs);
   if (!their_entries.ok()) return Report(their_entries.status());
 
-  int paired = 0;
-  std::vector<std::string> unpaired;
-  auto describe = [](const std::string& agency,
-                     const haven::v1::IndexedEntry& e) {
-    return absl::StrCat(agency, " #", e.index(), " ",
-                        haven::v1::EntryKind_Name(e.entry().kind()),
-                        " request ", e.entry().request_id());
-  };
-  for (const auto& [id, entry] : *my_entries) {
-    if (their_entries->count(id)) {
-      ++paired;
-    } else {
-      unpaired.push_back(describe(*my_agency, entry) + " has no entry at " +
-                         *their_agency);
+  ReconcileOptions options;
+  if (auto seconds = in.args.Get("tolerance-seconds")) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(*seconds, &n) || n < 0) {
+      std::fprintf(stderr,
+                   "havenctl: --tolerance-seconds must be a non-negative "
+                   "integer\n");
+      return kExitUsage;
     }
+    options.tolerance = absl::Seconds(n);
   }
-  for (const auto& [id, entry] : *their_entries) {
-    if (!my_entries->count(id)) {
-      unpaired.push_back(describe(*their_agency, entry) + " has no entry at " +
-                         *my_agency);
-    }
+  const ReconcileReport report = ReconcileExchanges(
+      {*my_agency, &*my_entries}, {*their_agency, &*their_entries}, options);
+  size_t unpaired = 0;
+  std::vector<std::string> lines;
+  for (const ReconcileFinding& f : report.findings) {
+    unpaired += f.type == ReconcileFinding::Type::kUnpaired;
+    lines.push_back(DescribeFinding(f, *my_agency, *their_agency));
   }
   if (in.json) {
     JsonObject out;
     out.Add("agency", *my_agency)
         .Add("peer", *their_agency)
-        .Add("paired", paired)
-        .Add("unpaired", unpaired);
+        .Add("paired", report.paired)
+        .Add("unpaired", static_cast<uint64_t>(unpaired))
+        .Add("tolerance_seconds",
+             static_cast<int64_t>(absl::ToInt64Seconds(options.tolerance)))
+        .Add("findings", lines);
     std::puts(out.str().c_str());
   } else {
     std::printf(
-        "%s <-> %s: %d exchange(s) on record at both nodes, %zu unpaired\n",
-        my_agency->c_str(), their_agency->c_str(), paired, unpaired.size());
-    for (const auto& line : unpaired)
-      std::printf("  UNPAIRED %s\n", line.c_str());
+        "%s <-> %s: %d exchange(s) on record at both nodes, %zu unpaired, "
+        "%zu finding(s) in all\n",
+        my_agency->c_str(), their_agency->c_str(), report.paired, unpaired,
+        lines.size());
+    for (const auto& line : lines) std::printf("  %s\n", line.c_str());
   }
-  return unpaired.empty() ? kExitOk : kExitVerifyFailed;
+  return report.findings.empty() ? kExitOk : kExitVerifyFailed;
 }
 
 }  // namespace
@@ -189,9 +190,16 @@ std::vector<Command> WitnessCommands() {
            "havenctl audit reconcile --peer-node HOST:PORT "
            "[--peer-token-file F] [--peer-server-name N] [--peer-ca FILE]\n"
            "  Every disclosure and refusal logged by a holder must have the\n"
-           "  requester's receipt with the same request id, and the reverse.\n"
-           "  Exit 4 if any entry is unpaired. Auditor tokens on both nodes.",
-           {"peer-node", "peer-token-file", "peer-server-name", "peer-ca"},
+           "  requester's receipt with the same request id, and the reverse;\n"
+           "  the two entries must have corresponding kinds and agree on\n"
+           "  purpose, categories asked, given and withheld, policy version\n"
+           "  and consent references, and their times may differ by at most\n"
+           "  --tolerance-seconds (default 300). Each unpaired entry, duplicate\n"
+           "  request id and disagreeing field is one finding, naming both\n"
+           "  entries and values (never record content). Exit 4 if any.\n"
+           "  Auditor tokens on both nodes.",
+           {"peer-node", "peer-token-file", "peer-server-name", "peer-ca",
+            "tolerance-seconds"},
            Reconcile}};
 }
 

@@ -178,6 +178,14 @@ absl::Status AuditServiceImpl::DoGetConsistencyProof(
     const auth::Principal&,
     const haven::v1::GetConsistencyProofRequest& request,
     haven::v1::GetConsistencyProofResponse* response) {
+  // RFC 6962 / RFC 9162 define no proof from the empty tree and standard
+  // verifiers (Go's tlog) reject one, so none is served. The log itself
+  // still answers old size 0 for its internal callers.
+  if (request.old_size() == 0) {
+    return absl::InvalidArgumentError(
+        "old_size must be at least 1: there is no consistency proof from the "
+        "empty tree");
+  }
   HAVEN_ASSIGN_OR_RETURN(*response->mutable_proof(),
                          context_.audit->log()->ConsistencyProof(
                              request.old_size(), request.new_size()));

@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/verify/reconcile.h"
 #include "client/verify/signed_batch.h"
 #include "client/verify/signed_note.h"
 #include "gmock/gmock.h"
@@ -73,58 +74,25 @@ int AllowedCount(const haven::v1::Decision& decision) {
 }
 
 // The holder's decisions about `requester`'s requests, paired by request id
-// with the requester's receipts of `holder`'s answers. Returns one line per
-// entry without a partner, per request id on record more than once on one
-// side, and per pair whose two sides disagree on what was given.
+// with the requester's receipts of `holder`'s answers by the shipped
+// reconciliation (client/verify/reconcile.h, as `havenctl audit reconcile`
+// runs it). Returns one line per entry without a partner ("unpaired at
+// AGENCY: ID"), per request id on record more than once on one side, and
+// per field on which a pair's two sides disagree.
 std::vector<std::string> Reconcile(
     const std::vector<IndexedEntry>& holder_log, const std::string& holder_id,
     const std::vector<IndexedEntry>& requester_log,
     const std::string& requester_id) {
-  auto collect = [](const std::vector<IndexedEntry>& log,
-                    const std::string& peer, std::set<EntryKind> kinds,
-                    const std::string& side,
-                    std::vector<std::string>* problems) {
-    std::map<std::string, haven::v1::AuditEntry> by_id;
-    for (const IndexedEntry& indexed : log) {
-      const haven::v1::AuditEntry& entry = indexed.entry();
-      if (!kinds.count(entry.kind()) || entry.agency_id() != peer) continue;
-      if (!by_id.emplace(entry.request_id(), entry).second) {
-        problems->push_back(
-            absl::StrCat(side, " has request ", entry.request_id(), " twice"));
-      }
-    }
-    return by_id;
-  };
+  const client::ReconcileReport report = client::ReconcileExchanges(
+      {holder_id, &holder_log}, {requester_id, &requester_log});
   std::vector<std::string> problems;
-  auto holder = collect(holder_log, requester_id,
-                        {haven::v1::DISCLOSURE, haven::v1::REQUEST_REFUSED},
-                        holder_id, &problems);
-  auto requester =
-      collect(requester_log, holder_id,
-              {haven::v1::DISCLOSURE_RECEIVED, haven::v1::REQUEST_REFUSED},
-              requester_id, &problems);
-  for (const auto& [id, decided] : holder) {
-    auto receipt = requester.find(id);
-    if (receipt == requester.end()) {
-      problems.push_back(absl::StrCat("unpaired at ", holder_id, ": ", id));
-      continue;
-    }
-    std::set<int> given(decided.given().begin(), decided.given().end());
-    std::set<int> received(receipt->second.given().begin(),
-                           receipt->second.given().end());
-    const bool disclosed = decided.kind() == haven::v1::DISCLOSURE;
-    const bool receipt_ok =
-        disclosed ? receipt->second.kind() == haven::v1::DISCLOSURE_RECEIVED
-                  : received.empty();
-    if (!receipt_ok || given != received) {
-      problems.push_back(absl::StrCat("sides disagree on ", id, ": ",
-                                      EntryKind_Name(decided.kind()), " vs ",
-                                      EntryKind_Name(receipt->second.kind())));
-    }
-  }
-  for (const auto& [id, receipt] : requester) {
-    if (!holder.count(id)) {
-      problems.push_back(absl::StrCat("unpaired at ", requester_id, ": ", id));
+  for (const client::ReconcileFinding& f : report.findings) {
+    if (f.type == client::ReconcileFinding::Type::kUnpaired) {
+      problems.push_back(absl::StrCat(
+          "unpaired at ", f.index_a.has_value() ? holder_id : requester_id,
+          ": ", f.request_id));
+    } else {
+      problems.push_back(client::DescribeFinding(f, holder_id, requester_id));
     }
   }
   return problems;

@@ -19,8 +19,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/verify/merkle.h"
+#include "client/verify/proof_bundle.h"
 #include "client/verify/signed_batch.h"
 #include "client/verify/signed_note.h"
+#include "haven/v1/audit.pb.h"
 #include "haven/v1/consent.pb.h"
 #include "haven/v1/exchange.pb.h"
 #include "server/consent/receipt.h"
@@ -605,6 +607,46 @@ void Receipts(Corpus& c, const Ed25519Signer& trusted,
   c.Write(t, "receipt-truncated", Truncated(valid));
 }
 
+// Offline proof bundles over a log of 7 audit entries whose checkpoint the
+// trusted key signed (one cosigned by the other key), and damaged ones.
+void ProofBundles(Corpus& c, const Ed25519Signer& trusted,
+                  const Ed25519Signer& other) {
+  const std::string t = "proof_bundle";
+  std::vector<std::string> leaves;
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 7; ++i) {
+    haven::v1::AuditEntry entry;
+    entry.set_kind(i % 2 ? haven::v1::DISCLOSURE : haven::v1::RECORD_WRITTEN);
+    entry.set_time_unix_nanos(kNow * 1'000'000'000 + i);
+    entry.set_agency_id("legal-aid");
+    entry.set_request_id(absl::StrCat("request-", i));
+    leaves.push_back(entry.SerializeAsString());
+    hashes.push_back(client::HashLeaf(leaves.back()));
+  }
+  const std::string text = CheckpointText(kTrustedKeyName, 7, Root(hashes, 7));
+  const std::string note =
+      text + "\n" + SignatureLine(kTrustedKeyName, trusted, text);
+  auto bundle = [&](uint64_t index, const std::string& checkpoint) {
+    client::ProofBundle b;
+    b.leaf_index = index;
+    b.tree_size = 7;
+    b.leaf = leaves[index];
+    b.inclusion_proof = *client::InclusionProofFromLeafHashes(hashes, index, 7);
+    b.checkpoint_note = checkpoint;
+    return client::FormatProofBundle(b);
+  };
+  const std::string valid = bundle(3, note);
+  c.Write(t, "bundle", valid);
+  c.Write(t, "bundle-first", bundle(0, note));
+  c.Write(t, "bundle-last", bundle(6, note));
+  c.Write(t, "bundle-cosigned",
+          bundle(2, note + SignatureLine(kOtherKeyName, other, text)));
+  c.Write(t, "bundle-other-key",
+          bundle(3, text + "\n" + SignatureLine(kOtherKeyName, other, text)));
+  c.Write(t, "bundle-flipped", FlipByte(valid, valid.size() / 3));
+  c.Write(t, "bundle-truncated", Truncated(valid));
+}
+
 }  // namespace
 }  // namespace haven::fuzz
 
@@ -634,6 +676,7 @@ int main(int argc, char** argv) {
   fuzz::Manifests(corpus, *trusted, *other);
   fuzz::NodeConfigs(corpus);
   fuzz::Receipts(corpus, *trusted, *other);
+  fuzz::ProofBundles(corpus, *trusted, *other);
   std::printf("wrote %d seeds under %s\n", corpus.written(), argv[1]);
   return corpus.ok() ? 0 : 1;
 }
