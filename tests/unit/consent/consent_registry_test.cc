@@ -636,7 +636,7 @@ TEST(AgencyRefusalTest, RefusesOneAgencyUntilLifted) {
   ConsentRegistry* registry = &(*h)->registry();
   ASSERT_THAT(registry->Record(testing::LegalAidTerms(kSubject), "adv"),
               IsOk());
-  for (const std::string bad : {std::string("Metro_PD"), std::string("a b"),
+  for (const std::string& bad : {std::string("Metro_PD"), std::string("a b"),
                                 std::string(64, 'a'), std::string(700, 'a')}) {
     EXPECT_THAT(registry->RecordRefusal(kSubject, "", "adv", bad),
                 StatusIs(absl::StatusCode::kInvalidArgument));
