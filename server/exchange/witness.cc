@@ -172,9 +172,15 @@ absl::Status Witness::RecordFailure(const haven::v1::Member& peer,
   storage::WriteBatch write;
   if (kept.failures_size() > 0) {
     WitnessFailure* last = kept.mutable_failures(kept.failures_size() - 1);
+    // The same failure again: same kind, against the same checkpoint
+    // witnessed before (a forked log that keeps growing presents a new
+    // note every round, but the checkpoint it fails to extend stays the
+    // one kept). One entry per failure, not per round; the first
+    // evidence is kept.
+    const std::string witnessed_note =
+        previous != nullptr ? previous->note() : std::string();
     if (last->kind() == failure.kind &&
-        last->checkpoint().note() == presented.note()) {
-      // The same evidence again: one entry per failure, not per round.
+        last->witnessed().note() == witnessed_note) {
       last->set_last_unix(now);
       last->set_repeats(last->repeats() + 1);
       write.Put(storage::Family::kMeta, key, kept.SerializeAsString());

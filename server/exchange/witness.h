@@ -18,7 +18,8 @@
 // the earlier one stays as evidence. The failure is kept (the newest
 // limits::kMaxWitnessFailuresPerPeer per peer) and written to the audit log
 // as a WITNESS_FAILED entry in the same commit; the same failure seen
-// again (same kind, same checkpoint) only updates the kept one. A peer that
+// again (same kind, against the same checkpoint witnessed before) only
+// updates the kept one. A peer that
 // cannot be reached is not a failure of its log and is not logged (see
 // WitnessAll).
 //

@@ -221,8 +221,14 @@ TEST_F(WitnessTest, ForkedPeerIsReportedByEveryWitness) {
     EXPECT_EQ(WitnessFailedEntries(witness, kB), 1) << witness;
   }
 
-  // Later rounds see the same fork again: still one entry each, the
-  // failure counted as repeated.
+  // Later rounds see the same fork again, though b's second history grows
+  // (each write signs a new checkpoint): still one entry each, the failure
+  // counted as repeated.
+  std::string created;
+  ASSERT_EQ(federation_->node(kB).Havenctl(
+                "caseworker", {"records", "create-subject"}, &created),
+            0)
+      << created;
   const auto repeated = In(std::chrono::seconds(30));
   while (std::chrono::system_clock::now() < repeated &&
          !absl::StrContains(Witnessed(kA, kB), "\"repeats\":3")) {
