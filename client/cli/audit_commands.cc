@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -32,9 +33,11 @@
 #include "client/cli/indexed_entry.h"
 #include "client/cli/json.h"
 #include "client/cli/rpc.h"
+#include "client/verify/cosignature.h"
 #include "client/verify/log_replay.h"
 #include "client/verify/merkle.h"
 #include "client/verify/signed_note.h"
+#include "haven/base/limits.h"
 #include "haven/v1/audit.grpc.pb.h"
 
 namespace haven::client::cli {
@@ -247,9 +250,22 @@ void PrintEntry(const Invocation& in, const haven::v1::IndexedEntry& indexed) {
 // ---- checkpoint, key -------------------------------------------------------
 
 int Checkpoint(const Invocation& in) {
-  auto response = FetchCheckpoint(in);
-  if (!response.ok()) return Report(response.status());
-  const haven::v1::Checkpoint& cp = response->checkpoint();
+  // --cosigned K: the newest checkpoint with K cosignatures, lines included.
+  haven::v1::GetCheckpointRequest request;
+  if (in.args.Has("cosigned")) {
+    auto min = UintFlag(in, "cosigned", std::nullopt);
+    if (!min.ok()) return UsageError(min.status());
+    request.set_cosigned(true);
+    request.set_min_cosignatures(static_cast<uint32_t>(
+        std::min<uint64_t>(*min, limits::kMaxCosignaturesPerCheckpoint + 1)));
+  }
+  haven::v1::GetCheckpointResponse response;
+  if (absl::Status s = CallUnary<AuditService>(
+          in, &AuditService::Stub::GetCheckpoint, request, &response);
+      !s.ok()) {
+    return Report(s);
+  }
+  const haven::v1::Checkpoint& cp = response.checkpoint();
   if (in.json) {
     std::printf("%s\n",
                 JsonObject()
@@ -266,15 +282,22 @@ int Checkpoint(const Invocation& in) {
 }
 
 int Key(const Invocation& in) {
+  const std::string type = in.args.GetOr("type", "note");
+  if (type != "note" && type != "witness") {
+    return UsageError(
+        absl::InvalidArgumentError("--type must be note or witness"));
+  }
   auto response = FetchCheckpoint(in);
   if (!response.ok()) return Report(response.status());
   if (in.json) {
     std::printf("%s\n", JsonObject()
                             .Add("verifier_key", response->verifier_key())
+                            .Add("witness_key", response->witness_key())
                             .str()
                             .c_str());
   } else {
-    std::printf("%s\n", response->verifier_key().c_str());
+    std::printf("%s\n", type == "witness" ? response->witness_key().c_str()
+                                          : response->verifier_key().c_str());
   }
   return kExitOk;
 }
@@ -552,7 +575,110 @@ absl::Status WriteState(const std::string& path, const TrustedState& state,
   return absl::OkStatus();
 }
 
+// --witness VKEY (repeatable) and --min K of `audit verify`: the witness
+// keys and how many must have cosigned (default: all given).
+struct WitnessQuorum {
+  std::vector<NoteVerifierKey> keys;
+  uint64_t min = 0;
+};
+
+absl::StatusOr<WitnessQuorum> ParseWitnessQuorum(const Invocation& in) {
+  WitnessQuorum quorum;
+  for (const std::string& vkey : in.args.GetAll("witness")) {
+    auto key = ParseCosignatureKey(vkey);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--witness: ", key.status().message()));
+    }
+    quorum.keys.push_back(*std::move(key));
+  }
+  auto min = UintFlag(in, "min", quorum.keys.size());
+  if (!min.ok()) return min.status();
+  quorum.min = *min;
+  // More than the keys given can never be met: that is a failed check
+  // (exit 4), like too few valid cosignatures, not a usage error.
+  if (in.args.Has("min") && quorum.keys.empty()) {
+    return absl::InvalidArgumentError("--min needs --witness keys");
+  }
+  if (!quorum.keys.empty() && quorum.min == 0) {
+    return absl::InvalidArgumentError("--min must be at least 1");
+  }
+  if (quorum.min >
+      static_cast<uint64_t>(limits::kMaxCosignaturesPerCheckpoint)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--min must be at most ", limits::kMaxCosignaturesPerCheckpoint));
+  }
+  return quorum;
+}
+
+// Checks the node's newest checkpoint with `quorum.min` cosignatures: its
+// own signature, enough valid cosignatures by the named witnesses over
+// exactly that checkpoint, and that the replayed `leaves` (already checked
+// against the latest checkpoint) start with the tree it names. Returns the
+// exit code.
+int VerifyCosigned(const Invocation& in, const WitnessQuorum& quorum,
+                   const std::string& vkey, const std::string& origin,
+                   const std::vector<std::string>& leaves, uint64_t* size) {
+  haven::v1::GetCheckpointRequest request;
+  request.set_cosigned(true);
+  request.set_min_cosignatures(static_cast<uint32_t>(quorum.min));
+  haven::v1::GetCheckpointResponse response;
+  absl::Status s = CallUnary<AuditService>(
+      in, &AuditService::Stub::GetCheckpoint, request, &response);
+  if (s.code() == absl::StatusCode::kNotFound) {
+    return ReportVerifyFailure(
+        "witnesses",
+        absl::FailedPreconditionError(absl::StrCat(
+            "the node has no checkpoint with ", quorum.min, " cosignatures")));
+  }
+  if (!s.ok()) return Report(s);
+  const std::string& note = response.checkpoint().note();
+  auto key = ParseVerifierKey(vkey);
+  if (!key.ok()) return ReportVerifyFailure("verifier key", key.status());
+  if (response.verifier_key() != vkey) {
+    return ReportVerifyFailure(
+        "cosigned checkpoint",
+        absl::DataLossError("it is not signed with the node's key"));
+  }
+  auto body = VerifyCheckpoint(note, *key, origin);
+  if (!body.ok())
+    return ReportVerifyFailure("cosigned checkpoint", body.status());
+  auto count = CountCosignatures(note, quorum.keys);
+  if (!count.ok()) return ReportVerifyFailure("cosignatures", count.status());
+  if (static_cast<uint64_t>(*count) < quorum.min) {
+    return ReportVerifyFailure(
+        "witnesses",
+        absl::FailedPreconditionError(absl::StrCat(
+            "the checkpoint of ", body->tree_size, " entries has ", *count,
+            " valid cosignatures by the given witnesses, fewer "
+            "than ",
+            quorum.min)));
+  }
+  if (body->tree_size > leaves.size()) {
+    return ReportVerifyFailure(
+        "cosigned checkpoint",
+        absl::DataLossError("it is larger than the log replayed"));
+  }
+  std::vector<std::string> hashes;
+  hashes.reserve(body->tree_size);
+  for (uint64_t i = 0; i < body->tree_size; ++i) {
+    hashes.push_back(HashLeaf(leaves[i]));
+  }
+  if (RootFromLeafHashes(hashes) != body->root_hash) {
+    return ReportVerifyFailure(
+        "cosigned checkpoint",
+        absl::DataLossError(
+            absl::StrCat("the log replayed is not consistent with the cosigned "
+                         "checkpoint of ",
+                         body->tree_size, " entries")));
+  }
+  *size = body->tree_size;
+  return kExitOk;
+}
+
 int Verify(const Invocation& in) {
+  auto quorum = ParseWitnessQuorum(in);
+  if (!quorum.ok()) return UsageError(quorum.status());
   auto response = FetchCheckpoint(in);
   if (!response.ok()) return Report(response.status());
   const std::string& origin = response->checkpoint().origin();
@@ -623,11 +749,26 @@ int Verify(const Invocation& in) {
   if (!verified.ok()) {
     return ReportVerifyFailure(absl::StrCat("log ", origin), verified.status());
   }
+  uint64_t cosigned_size = 0;
+  if (!quorum->keys.empty()) {
+    if (int code = VerifyCosigned(in, *quorum, vkey, origin, input.leaves,
+                                  &cosigned_size);
+        code != kExitOk) {
+      return code;
+    }
+  }
 
   TrustedState next{origin, vkey, note};
   if (absl::Status s = WriteState(state_path, next, verified->tree_size);
       !s.ok()) {
     return UsageError(s);
+  }
+  if (!in.json && !quorum->keys.empty()) {
+    std::printf(
+        "log %s: checkpoint of %llu entries cosigned by at least %llu of "
+        "%zu witnesses\n",
+        origin.c_str(), static_cast<unsigned long long>(cosigned_size),
+        static_cast<unsigned long long>(quorum->min), quorum->keys.size());
   }
   if (in.json) {
     std::printf("%s\n", JsonObject()
@@ -637,6 +778,7 @@ int Verify(const Invocation& in) {
                             .Add("root_hash", B64(verified->root_hash))
                             .Add("trusted_size", trusted_size)
                             .Add("first_verification", !trusted->has_value())
+                            .Add("cosigned_size", cosigned_size)
                             .Add("state_file", state_path)
                             .str()
                             .c_str());
@@ -746,17 +888,24 @@ std::vector<Command> AuditCommands() {
       {"audit",
        "checkpoint",
        "print the log's latest signed checkpoint",
-       "havenctl audit checkpoint [--json]\n"
+       "havenctl audit checkpoint [--cosigned K] [--json]\n"
        "  Prints the C2SP signed note verbatim. With --json: {\"checkpoint\", "
-       "\"origin\", \"tree_size\", \"root_hash\" (base64)}. Auditor role.",
-       {},
+       "\"origin\", \"tree_size\", \"root_hash\" (base64)}. With --cosigned\n"
+       "  K: the newest checkpoint peers cosigned at least K times (K >= 1),\n"
+       "  with their C2SP tlog-cosignature lines after the node's signature.\n"
+       "  Auditor role.",
+       {"cosigned"},
        Checkpoint},
       {"audit",
        "key",
        "print the node's signed-note verifier key",
-       "havenctl audit key\n"
-       "  name+keyid+base64(0x01 || Ed25519 public key). Auditor role.",
-       {},
+       "havenctl audit key [--type note|witness] [--json]\n"
+       "  note (default): the checkpoint verifier key,\n"
+       "  name+keyid+base64(0x01 || Ed25519 public key). witness: the key the\n"
+       "  node cosigns peers' checkpoints with (C2SP tlog-cosignature),\n"
+       "  name+keyid+base64(0x04 || the same public key), for --witness of\n"
+       "  `audit verify`. --json prints both. Auditor role.",
+       {"type"},
        Key},
       {"audit",
        "tail",
@@ -792,15 +941,20 @@ std::vector<Command> AuditCommands() {
       {"audit",
        "verify",
        "replay and verify the whole log",
-       "havenctl audit verify [--state FILE]\n"
+       "havenctl audit verify [--state FILE] [--witness VKEY]... [--min K]\n"
        "  Fetches the checkpoint and every entry, recomputes every hash, "
        "checks\n"
        "  the checkpoint signature (against the node's key and the key pinned\n"
        "  in the state file) and consistency with the last checkpoint trusted\n"
        "  there. On success the new checkpoint becomes trusted. Default state\n"
        "  file: $HOME/.haven/audit-<origin>.state. Exit 4 on any failure,\n"
-       "  naming the first bad entry or the broken consistency.",
-       {"state"},
+       "  naming the first bad entry or the broken consistency.\n"
+       "  --witness (repeatable; a key from `havenctl audit key --type\n"
+       "  witness` on that peer's node) also fetches the node's newest\n"
+       "  checkpoint with K cosignatures and checks that at least K (--min,\n"
+       "  default all given) are valid by those keys over exactly that\n"
+       "  checkpoint, and that the log replayed extends it; exit 4 if not.",
+       {"state", "witness", "min"},
        Verify},
       {"audit",
        "break-glass",

@@ -24,6 +24,41 @@ namespace {
 
 using haven::v1::AuditService;
 
+// The peer checkpoints that failed this node's check (kept as evidence and
+// logged as WITNESS_FAILED entries), before what it verified.
+void PrintWitnessFailures(const Invocation& in,
+                          const haven::v1::GetWitnessedResponse& response) {
+  for (const auto& f : response.failures()) {
+    const std::string kind = haven::v1::WitnessFailure::Kind_Name(f.kind());
+    if (in.json) {
+      JsonObject out;
+      out.Add("failure", kind)
+          .Add("agency_id", f.agency_id())
+          .Add("detail", f.detail())
+          .Add("tree_size", static_cast<uint64_t>(f.checkpoint().tree_size()))
+          .Add("root_hash", absl::Base64Escape(f.checkpoint().root_hash()))
+          .Add("witnessed_size",
+               static_cast<uint64_t>(f.witnessed().tree_size()))
+          .Add("first_unix", static_cast<int64_t>(f.first_unix()))
+          .Add("last_unix", static_cast<int64_t>(f.last_unix()))
+          .Add("repeats", static_cast<uint64_t>(f.repeats()))
+          .Add("audit_index", static_cast<uint64_t>(f.audit_index()))
+          .Add("checkpoint", f.checkpoint().note());
+      std::puts(out.str().c_str());
+    } else {
+      std::printf("%-14s FAILED %s (entry %llu, seen %u time%s, last %s): %s\n",
+                  f.agency_id().c_str(), kind.c_str(),
+                  static_cast<unsigned long long>(f.audit_index()), f.repeats(),
+                  f.repeats() == 1 ? "" : "s",
+                  absl::FormatTime("%Y-%m-%d %H:%M:%SZ",
+                                   absl::FromUnixSeconds(f.last_unix()),
+                                   absl::UTCTimeZone())
+                      .c_str(),
+                  f.detail().c_str());
+    }
+  }
+}
+
 int Witnessed(const Invocation& in) {
   haven::v1::GetWitnessedRequest request;
   request.set_agency_id(in.args.GetOr("agency", ""));
@@ -34,6 +69,7 @@ int Witnessed(const Invocation& in) {
   if (!in.json && response.witnessed().empty()) {
     std::puts("no peer checkpoint witnessed yet");
   }
+  PrintWitnessFailures(in, response);
   for (const auto& w : response.witnessed()) {
     if (in.json) {
       JsonObject out;
@@ -179,9 +215,13 @@ std::vector<Command> WitnessCommands() {
   return {{"audit",
            "witnessed",
            "peers' checkpoints this node verified (signature, consistency)",
-           "havenctl audit witnessed [--agency ID]\n"
+           "havenctl audit witnessed [--agency ID] [--json]\n"
            "  Compare the output of two nodes for a third agency: one tree\n"
-           "  size must never show two roots.",
+           "  size must never show two roots. Peer checkpoints that failed\n"
+           "  the check (BAD_SIGNATURE, LOG_SHRANK, INCONSISTENT: a fork)\n"
+           "  come first as FAILED lines (--json: objects with a\n"
+           "  \"failure\" field), the newest 8 per peer; each is also a\n"
+           "  WITNESS_FAILED entry in this node's log.",
            {"agency"},
            Witnessed},
           {"audit",

@@ -106,14 +106,24 @@ bool IsValidNoteName(absl::string_view name) {
 }
 
 uint32_t NoteKeyId(absl::string_view name, absl::string_view public_key) {
+  return NoteKeyIdForType(kNoteAlgEd25519, name, public_key);
+}
+
+uint32_t NoteKeyIdForType(uint8_t alg, absl::string_view name,
+                          absl::string_view public_key) {
   std::string buf = absl::StrCat(name, "\n");
-  buf.push_back(static_cast<char>(kNoteAlgEd25519));
+  buf.push_back(static_cast<char>(alg));
   buf.append(public_key.data(), public_key.size());
   return ReadBigEndian32(Sha256(buf));
 }
 
 absl::StatusOr<std::string> FormatVerifierKey(absl::string_view name,
                                               absl::string_view public_key) {
+  return FormatVerifierKeyForType(kNoteAlgEd25519, name, public_key);
+}
+
+absl::StatusOr<std::string> FormatVerifierKeyForType(
+    uint8_t alg, absl::string_view name, absl::string_view public_key) {
   if (!IsValidNoteName(name)) {
     return absl::InvalidArgumentError(
         "key name must be non-empty with no whitespace and no '+'");
@@ -121,10 +131,10 @@ absl::StatusOr<std::string> FormatVerifierKey(absl::string_view name,
   if (public_key.size() != kEd25519PublicKeySize) {
     return absl::InvalidArgumentError("Ed25519 public key must be 32 bytes");
   }
-  std::string encoded(1, static_cast<char>(kNoteAlgEd25519));
+  std::string encoded(1, static_cast<char>(alg));
   encoded.append(public_key.data(), public_key.size());
   char hex[9];
-  uint32_t id = NoteKeyId(name, public_key);
+  uint32_t id = NoteKeyIdForType(alg, name, public_key);
   for (int i = 0; i < 8; ++i) {
     hex[i] = "0123456789abcdef"[(id >> (28 - 4 * i)) & 0xF];
   }
@@ -133,6 +143,11 @@ absl::StatusOr<std::string> FormatVerifierKey(absl::string_view name,
 }
 
 absl::StatusOr<NoteVerifierKey> ParseVerifierKey(absl::string_view vkey) {
+  return ParseVerifierKeyForType(kNoteAlgEd25519, vkey);
+}
+
+absl::StatusOr<NoteVerifierKey> ParseVerifierKeyForType(
+    uint8_t alg, absl::string_view vkey) {
   std::vector<absl::string_view> parts =
       absl::StrSplit(vkey, absl::MaxSplits('+', 2));
   if (parts.size() != 3) {
@@ -162,13 +177,14 @@ absl::StatusOr<NoteVerifierKey> ParseVerifierKey(absl::string_view vkey) {
     return absl::InvalidArgumentError("verifier key is not valid base64");
   }
   if (raw.size() != 1 + kEd25519PublicKeySize ||
-      static_cast<uint8_t>(raw[0]) != kNoteAlgEd25519) {
-    return absl::InvalidArgumentError(
-        "verifier key is not an Ed25519 key (0x01 followed by 32 bytes)");
+      static_cast<uint8_t>(raw[0]) != alg) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "verifier key is not of the expected type (0x",
+        absl::Hex(alg, absl::kZeroPad2), " followed by a 32-byte key)"));
   }
   key.public_key = raw.substr(1);
   key.key_id = id;
-  if (NoteKeyId(key.name, key.public_key) != id) {
+  if (NoteKeyIdForType(alg, key.name, key.public_key) != id) {
     return absl::InvalidArgumentError(
         "verifier key id does not match its name and public key");
   }

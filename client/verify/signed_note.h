@@ -63,6 +63,10 @@ bool IsValidNoteName(absl::string_view name);
 
 // Key id of an Ed25519 key called `name`. Requires a 32-byte public key.
 uint32_t NoteKeyId(absl::string_view name, absl::string_view public_key);
+// Key id for the signature type `alg` (0x01 notes, 0x04 cosignatures):
+// first 4 bytes of SHA-256(name || "\n" || alg || public key).
+uint32_t NoteKeyIdForType(uint8_t alg, absl::string_view name,
+                          absl::string_view public_key);
 
 // "<name>+<keyid hex>+<base64(0x01 || public key)>". INVALID_ARGUMENT for a
 // bad name or a public key that is not 32 bytes.
@@ -71,6 +75,12 @@ absl::StatusOr<std::string> FormatVerifierKey(absl::string_view name,
 // Parses a verifier key string; INVALID_ARGUMENT naming the problem when it
 // is malformed, not Ed25519, or its key id does not match its name and key.
 absl::StatusOr<NoteVerifierKey> ParseVerifierKey(absl::string_view vkey);
+// As FormatVerifierKey and ParseVerifierKey for the signature type `alg`,
+// whose public key is 32 Ed25519 bytes (0x01 and 0x04).
+absl::StatusOr<std::string> FormatVerifierKeyForType(
+    uint8_t alg, absl::string_view name, absl::string_view public_key);
+absl::StatusOr<NoteVerifierKey> ParseVerifierKeyForType(uint8_t alg,
+                                                        absl::string_view vkey);
 
 // One signature line, "— name base64(key id || signature)\n".
 std::string FormatSignatureLine(absl::string_view name, uint32_t key_id,

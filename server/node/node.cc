@@ -32,6 +32,7 @@
 #include "server/exchange/replay_guard.h"
 #include "server/exchange/requester.h"
 #include "server/exchange/signing.h"
+#include "server/exchange/cosignature_store.h"
 #include "server/exchange/witness.h"
 #include "server/federation/manifest.h"
 #include "server/node/event_log.h"
@@ -151,6 +152,7 @@ struct Node::Modules {
   std::unique_ptr<exchange::Holder> holder;
   std::unique_ptr<exchange::Requester> requester;
   std::unique_ptr<exchange::Witness> witness;
+  std::unique_ptr<exchange::CosignatureStore> cosignatures;
   exchange::PeerOutbox::Sender send_to_peer;
   services::ServiceContext service_context;
   std::string tls_cert;
@@ -396,7 +398,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
           m->peers.get(), m->recorder.get()});
   m->witness = std::make_unique<exchange::Witness>(exchange::Witness::Deps{
       c.agency_id(), m->storage.get(), m->federation.get(), m->peers.get(),
-      m->audit_log.get(), clock});
+      m->audit_log.get(), clock, m->signer.get(), m->recorder.get()});
+  m->cosignatures = std::make_unique<exchange::CosignatureStore>(
+      exchange::CosignatureStore::Deps{m->storage.get(), m->audit_log.get(),
+                                       clock});
   m->send_to_peer = [m](const haven::v1::OutboxMessage& message) {
     auto manifest = m->federation->current();
     const haven::v1::Member* peer = manifest->Find(message.to_agency_id());
@@ -436,6 +441,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   context.handles = m->handles.get();
   context.notices = m->notices.get();
   context.witness = m->witness.get();
+  context.cosignatures = m->cosignatures.get();
   context.inbox = m->inbox.get();
   context.storage = m->storage.get();
   // A peer that exchanges checkpoints with us is up: give it what it is owed.

@@ -5,11 +5,14 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "client/verify/cosignature.h"
+#include "client/verify/signed_note.h"
 #include "haven/base/limits.h"
 #include "haven/base/page_budget.h"
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
 #include "server/audit/audit_recorder.h"
+#include "server/exchange/cosignature_store.h"
 #include "server/exchange/witness.h"
 #include "server/services/polling_writer.h"
 
@@ -123,10 +126,29 @@ absl::Status AuditServiceImpl::Scan(
 }
 
 absl::Status AuditServiceImpl::DoGetCheckpoint(
-    const auth::Principal&, const haven::v1::GetCheckpointRequest&,
+    const auth::Principal&, const haven::v1::GetCheckpointRequest& request,
     haven::v1::GetCheckpointResponse* response) {
-  *response->mutable_checkpoint() = context_.audit->log()->LatestCheckpoint();
-  response->set_verifier_key(context_.audit->log()->VerifierKey());
+  const audit::AuditLog& log = *context_.audit->log();
+  if (request.min_cosignatures() >
+      static_cast<uint32_t>(limits::kMaxCosignaturesPerCheckpoint)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_cosignatures must be at most ",
+                     limits::kMaxCosignaturesPerCheckpoint));
+  }
+  if (request.cosigned()) {
+    HAVEN_ASSIGN_OR_RETURN(*response->mutable_checkpoint(),
+                           context_.cosignatures->Cosigned(
+                               static_cast<int>(request.min_cosignatures())));
+  } else {
+    *response->mutable_checkpoint() = log.LatestCheckpoint();
+  }
+  response->set_verifier_key(log.VerifierKey());
+  // The witness key names the same Ed25519 key as the verifier key.
+  HAVEN_ASSIGN_OR_RETURN(client::NoteVerifierKey key,
+                         client::ParseVerifierKey(log.VerifierKey()));
+  HAVEN_ASSIGN_OR_RETURN(
+      *response->mutable_witness_key(),
+      client::FormatCosignatureKey(key.name, key.public_key));
   return absl::OkStatus();
 }
 
@@ -253,6 +275,9 @@ absl::Status AuditServiceImpl::DoGetWitnessed(
   HAVEN_ASSIGN_OR_RETURN(auto witnessed,
                          context_.witness->Witnessed(request.agency_id()));
   for (auto& w : witnessed) *response->add_witnessed() = std::move(w);
+  HAVEN_ASSIGN_OR_RETURN(auto failures,
+                         context_.witness->Failures(request.agency_id()));
+  for (auto& f : failures) *response->add_failures() = std::move(f);
   return absl::OkStatus();
 }
 

@@ -5,6 +5,7 @@
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
 #include "server/audit/audit_recorder.h"
+#include "server/exchange/cosignature_store.h"
 #include "server/exchange/grantee_inbox.h"
 #include "server/exchange/handle_store.h"
 #include "server/exchange/holder.h"
@@ -60,6 +61,8 @@ absl::Status PeerServiceImpl::DoExchangeCheckpoint(
                                       limits::kMaxCheckpointOriginBytes));
   HAVEN_RETURN_IF_ERROR(CheckMaxBytes(
       theirs.root_hash(), "checkpoint.root_hash", limits::kSha256Bytes));
+  HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.cosigned_note(), "cosigned_note",
+                                      limits::kMaxCheckpointNoteBytes));
   if (context_.on_peer_contact) context_.on_peer_contact(peer.agency_id());
   const audit::AuditLog& log = *context_.audit->log();
   *response->mutable_checkpoint() = log.LatestCheckpoint();
@@ -71,6 +74,13 @@ absl::Status PeerServiceImpl::DoExchangeCheckpoint(
   if (request.seen_size() > 0) {
     HAVEN_ASSIGN_OR_RETURN(*response->mutable_proof(),
                            log.ConsistencyProof(request.seen_size(), size));
+  }
+  // The caller's cosignature of the checkpoint it saw: kept only if it
+  // verifies under the caller's manifest key, over a checkpoint this node
+  // signed (CosignatureStore::Accept).
+  if (!request.cosigned_note().empty()) {
+    HAVEN_RETURN_IF_ERROR(context_.cosignatures->Accept(
+        peer, request.seen_size(), request.cosigned_note()));
   }
   return absl::OkStatus();
 }

@@ -30,6 +30,7 @@ class Requester;
 class HandleStore;
 class NoticeBoard;
 class Witness;
+class CosignatureStore;
 class GranteeInbox;
 }  // namespace haven::server::exchange
 namespace haven::server::storage {
@@ -57,6 +58,7 @@ struct ServiceContext {
   exchange::HandleStore* handles = nullptr;
   exchange::NoticeBoard* notices = nullptr;
   exchange::Witness* witness = nullptr;
+  exchange::CosignatureStore* cosignatures = nullptr;
   exchange::GranteeInbox* inbox = nullptr;
   // Every RPC is refused (UNAVAILABLE) once it has stopped (fail-stop).
   const storage::Storage* storage = nullptr;

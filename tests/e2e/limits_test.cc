@@ -113,6 +113,8 @@ const std::map<std::string, size_t>& Limits() {
       {"haven.v1.Checkpoint.note", limits::kMaxCheckpointNoteBytes},
       {"haven.v1.Checkpoint.origin", limits::kMaxCheckpointOriginBytes},
       {"haven.v1.Checkpoint.root_hash", limits::kSha256Bytes},
+      {"haven.v1.ExchangeCheckpointRequest.cosigned_note",
+       limits::kMaxCheckpointNoteBytes},
       // exchange.proto, local
       {"haven.v1.RequestDisclosureRequest.holder_agency_id",
        limits::kMaxAgencyIdBytes},

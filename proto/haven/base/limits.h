@@ -42,6 +42,14 @@ inline constexpr int kMaxCategoriesPerRequest = 32;
 // note (room for many cosignatures) and the note's origin line.
 inline constexpr size_t kMaxCheckpointNoteBytes = 16 * 1024;
 inline constexpr size_t kMaxCheckpointOriginBytes = 128;
+// Witnessing (server/exchange/witness.h, cosignature_store.h). The
+// cosignatures a node keeps of one of its checkpoints: one per witness,
+// at most this many (the note parser takes at most 100 signature lines).
+inline constexpr int kMaxCosignaturesPerCheckpoint = 32;
+// Of its own checkpoints, how many cosigned ones a node keeps (the newest).
+inline constexpr int kMaxCosignedCheckpoints = 8;
+// The checkpoint failures a witness keeps per peer (the newest).
+inline constexpr int kMaxWitnessFailuresPerPeer = 8;
 // A peer's Echo payload (a load-test round trip; nothing is kept).
 inline constexpr size_t kMaxEchoPayloadBytes = 64 * 1024;
 
