@@ -36,7 +36,7 @@ constexpr absl::string_view kLine =
 struct TestKey {
   explicit TestKey(unsigned char first) {
     unsigned char seed[crypto_sign_SEEDBYTES];
-    for (int i = 0; i < crypto_sign_SEEDBYTES; ++i) {
+    for (size_t i = 0; i < crypto_sign_SEEDBYTES; ++i) {
       seed[i] = static_cast<unsigned char>(first + i);
     }
     unsigned char pk[crypto_sign_PUBLICKEYBYTES];
