@@ -16,6 +16,7 @@ std::vector<Command> AuditCommands();
 std::vector<Command> ReportCommands();
 std::vector<Command> BundleCommands();
 std::vector<Command> ConsentCommands();
+std::vector<Command> ReceiptCommands();
 std::vector<Command> ExchangeCommands();
 std::vector<Command> PolicyCommands();
 

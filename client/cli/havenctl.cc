@@ -25,7 +25,7 @@ namespace {
 
 const std::set<std::string> kGlobalFlags = {
     "node", "ca", "server-name", "token-file", "timeout", "json", "help"};
-const std::set<std::string> kBooleanFlags = {"json", "help", "follow",
+const std::set<std::string> kBooleanFlags = {"json",        "help",  "follow",
                                              "break-glass", "plain", "all"};
 
 constexpr char kGlobalHelp[] = R"(Global flags (any position):
@@ -43,10 +43,10 @@ Exit codes: 0 ok, 1 the node refused or failed, 2 usage error,
 
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
-  for (auto group : {HealthCommands, WitnessCommands, RecordsCommands,
-                     AdminCommands, AuditCommands, ReportCommands,
-                     BundleCommands, ConsentCommands, ExchangeCommands,
-                     PolicyCommands}) {
+  for (auto group :
+       {HealthCommands, WitnessCommands, RecordsCommands, AdminCommands,
+        AuditCommands, ReportCommands, BundleCommands, ConsentCommands,
+        ReceiptCommands, ExchangeCommands, PolicyCommands}) {
     for (auto& command : group()) all.push_back(std::move(command));
   }
   return all;

@@ -847,4 +847,9 @@ void ConsentRegistry::ClaimUses(const std::vector<UseClaim>& claims,
   then(std::move(results), std::move(uses));
 }
 
+haven::v1::ConsentReceipt ConsentRegistry::Receipt(
+    const haven::v1::Consent& version) const {
+  return SignReceipt(version, *options_.signer, options_.issuer);
+}
+
 }  // namespace haven::server::consent

@@ -134,6 +134,9 @@ class ConsentRegistry {
       absl::string_view consent_id) const;
   // The current version of each of the subject's consents, and its refusals.
   haven::v1::ListConsentsResponse List(absl::string_view subject_id) const;
+  // `version` (as Get returns it) signed by this node: the survivor's copy
+  // of her consent as it stands, checkable offline (client/verify).
+  haven::v1::ConsentReceipt Receipt(const haven::v1::Consent& version) const;
 
   // The subject's consents compiled for the evaluator (never null).
   std::shared_ptr<const policy::CompiledConsents> Snapshot(

@@ -1,33 +1,26 @@
-// The consent module's one use of libsodium: receipt verification.
+// Signing is the node's; the message and the check are the client's
+// (client/verify/consent_receipt.h), so that a receipt verifies offline
+// with exactly the code the node signs for.
 #include "server/consent/receipt.h"
 
-#include <sodium.h>
-
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "server/crypto/digest.h"
-#include "server/crypto/sodium.h"
+#include "client/verify/consent_receipt.h"
 
 namespace haven::server::consent {
+namespace {
+
+absl::string_view AsString(std::span<const uint8_t> bytes) {
+  return absl::string_view(reinterpret_cast<const char*>(bytes.data()),
+                           bytes.size());
+}
+
+}  // namespace
 
 std::string ReceiptMessage(const haven::v1::Consent& consent) {
-  std::string message = kReceiptContext;
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    consent.SerializeToCodedStream(&coded);
-  }
-  message += bytes;
-  return message;
+  return client::ConsentReceiptMessage(consent);
 }
 
 std::string KeyId(std::span<const uint8_t> public_key) {
-  return crypto::Sha256Hex(
-             absl::string_view(reinterpret_cast<const char*>(public_key.data()),
-                               public_key.size()))
-      .substr(0, 8);
+  return client::ConsentReceiptKeyId(AsString(public_key));
 }
 
 haven::v1::ConsentReceipt SignReceipt(const haven::v1::Consent& consent,
@@ -43,25 +36,7 @@ haven::v1::ConsentReceipt SignReceipt(const haven::v1::Consent& consent,
 
 absl::Status VerifyReceipt(const haven::v1::ConsentReceipt& receipt,
                            std::span<const uint8_t> public_key) {
-  crypto::EnsureSodiumInitialized();
-  if (public_key.size() != crypto_sign_PUBLICKEYBYTES) {
-    return absl::InvalidArgumentError("public key must be 32 bytes");
-  }
-  if (receipt.signature().size() != crypto_sign_BYTES) {
-    return absl::InvalidArgumentError("receipt signature must be 64 bytes");
-  }
-  if (receipt.key_id() != KeyId(public_key)) {
-    return absl::PermissionDeniedError(
-        "receipt key id does not match the public key");
-  }
-  const std::string message = ReceiptMessage(receipt.consent());
-  if (crypto_sign_verify_detached(
-          reinterpret_cast<const unsigned char*>(receipt.signature().data()),
-          reinterpret_cast<const unsigned char*>(message.data()),
-          message.size(), public_key.data()) != 0) {
-    return absl::PermissionDeniedError("receipt signature does not verify");
-  }
-  return absl::OkStatus();
+  return client::VerifyConsentReceipt(receipt, AsString(public_key));
 }
 
 }  // namespace haven::server::consent

@@ -93,11 +93,10 @@ absl::Status ConsentServiceImpl::DoRevokeConsent(
 absl::Status ConsentServiceImpl::DoRecordRefusal(
     const auth::Principal& who, const haven::v1::RecordRefusalRequest& request,
     haven::v1::RecordRefusalResponse* response) {
-  HAVEN_ASSIGN_OR_RETURN(
-      *response->mutable_refusal(),
-      context_.consents->RecordRefusal(request.subject_id(),
-                                       request.evidence_sha256(), who.name,
-                                       request.agency_id()));
+  HAVEN_ASSIGN_OR_RETURN(*response->mutable_refusal(),
+                         context_.consents->RecordRefusal(
+                             request.subject_id(), request.evidence_sha256(),
+                             who.name, request.agency_id()));
   return absl::OkStatus();
 }
 
@@ -119,6 +118,9 @@ absl::Status ConsentServiceImpl::DoGetConsent(
       CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
   HAVEN_ASSIGN_OR_RETURN(auto history,
                          context_.consents->Get(request.consent_id()));
+  if (!history.empty()) {
+    *response->mutable_receipt() = context_.consents->Receipt(history.back());
+  }
   for (auto& version : history) *response->add_history() = std::move(version);
   return absl::OkStatus();
 }

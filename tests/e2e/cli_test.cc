@@ -354,6 +354,50 @@ TEST_F(CliTest, PolicyLoadedAtRunTimeOutlivesARestart) {
       << out;
 }
 
+// The survivor's receipt: plain words from the node, and a JSON copy she
+// can check with no node against the agency's published key; a receipt
+// altered to claim another category fails.
+TEST_F(CliTest, ConsentReceiptVerifiesOfflineAndAnAlteredOneFails) {
+  std::string subject = NewSubject();
+  std::string id = RecordConsent(subject);
+  ASSERT_FALSE(id.empty());
+  std::string out;
+  ASSERT_EQ(Ctl("advocate", {"consent", "receipt", "--id", id}, &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("You agreed that the agency legal-aid may "
+                             "receive your contact and immigration "
+                             "information from safe-harbor, for legal "
+                             "representation only."));
+  std::string json;
+  ASSERT_EQ(
+      Ctl("advocate", {"consent", "receipt", "--id", id, "--json"}, &json), 0)
+      << json;
+  std::string key;
+  ASSERT_EQ(Ctl("auditor", {"audit", "key"}, &key), 0) << key;
+  key = Trimmed(key);
+  const std::string file = dir_.Join("receipt.json");
+  std::ofstream(file) << json;
+  ASSERT_EQ(RunCommand({HavenctlPath(), "consent", "verify-receipt", file,
+                        "--key", key},
+                       &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("OK: signed by safe-harbor"));
+
+  const size_t at = json.find("CONTACT");
+  ASSERT_NE(at, std::string::npos) << json;
+  std::string altered = json;
+  altered.replace(at, 7, "MEDICAL");
+  const std::string forged = dir_.Join("forged.json");
+  std::ofstream(forged) << altered;
+  EXPECT_EQ(RunCommand({HavenctlPath(), "consent", "verify-receipt", forged,
+                        "--key", key},
+                       &out),
+            4)
+      << out;
+  EXPECT_THAT(out, HasSubstr("receipt signature does not verify"));
+}
+
 TEST_F(CliTest, ExchangeRequestShowsWhatWasSharedAndWhy) {
   std::string subject = NewSubject();
   std::string id = RecordConsent(subject);

@@ -1,0 +1,166 @@
+// havenctl consent receipt and verify-receipt: the survivor's signed copy
+// of her consent, in words she can read, and its check with no node (only
+// the agency's published key), so she or her lawyer can show what she
+// agreed to and that the agency signed it.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "client/cli/commands.h"
+#include "client/cli/decision_output.h"
+#include "client/cli/json.h"
+#include "client/cli/rpc.h"
+#include "client/verify/consent_receipt.h"
+#include "client/verify/signed_note.h"
+#include "google/protobuf/util/json_util.h"
+#include "haven/v1/consent.grpc.pb.h"
+
+namespace haven::client::cli {
+namespace {
+
+using haven::v1::ConsentService;
+
+// A receipt file is one small JSON document; anything larger is not one.
+constexpr std::uintmax_t kMaxReceiptFileBytes = 64 * 1024;
+
+std::string Words(std::string enum_name) {
+  absl::AsciiStrToLower(&enum_name);
+  return absl::StrReplaceAll(enum_name, {{"_", " "}});
+}
+
+template <typename Repeated, typename NameFn>
+std::string List(const Repeated& values, NameFn name) {
+  std::vector<std::string> words;
+  for (int v : values) words.push_back(Words(name(v)));
+  if (words.size() <= 1) return absl::StrJoin(words, "");
+  std::string last = words.back();
+  words.pop_back();
+  return absl::StrCat(absl::StrJoin(words, ", "), " and ", last);
+}
+
+// The receipt in plain words, then what makes it checkable.
+void PrintPlainReceipt(const haven::v1::ConsentReceipt& receipt) {
+  const haven::v1::Consent& c = receipt.consent();
+  const std::string who =
+      c.grantee().has_agency_id()
+          ? absl::StrCat("the agency ", c.grantee().agency_id())
+          : absl::StrCat("every ",
+                         Words(haven::v1::Sector_Name(c.grantee().sector())),
+                         " agency of the task force");
+  std::printf(
+      "You agreed that %s may receive your %s information from %s, for %s "
+      "only.\n",
+      who.c_str(),
+      List(c.categories(),
+           [](int v) {
+             return haven::v1::Category_Name(
+                 static_cast<haven::v1::Category>(v));
+           })
+          .c_str(),
+      receipt.issuer().c_str(),
+      List(c.purposes(), [](int v) {
+        return haven::v1::Purpose_Name(static_cast<haven::v1::Purpose>(v));
+      }).c_str());
+  std::printf("It is valid from %s until %s.\n",
+              FormatUnix(c.valid().from_unix()).c_str(),
+              FormatUnix(c.valid().until_unix()).c_str());
+  std::printf("Its status now: %s (version %u).\n",
+              Words(haven::v1::ConsentStatus_Name(c.status())).c_str(),
+              c.version());
+  std::printf(
+      "You can withdraw it at any time; nothing more is shared from the "
+      "moment you do.\n\n");
+  std::printf("consent %s, signed by %s (key id %s)\n", c.consent_id().c_str(),
+              receipt.issuer().c_str(), receipt.key_id().c_str());
+}
+
+int Receipt(const Invocation& in) {
+  if (int rc = RequireFlags(in.args, {"id"})) return rc;
+  haven::v1::GetConsentRequest request;
+  request.set_consent_id(in.args.GetOr("id", ""));
+  haven::v1::GetConsentResponse response;
+  absl::Status s = CallUnary<ConsentService>(
+      in, &ConsentService::Stub::GetConsent, request, &response);
+  if (!s.ok()) return Report(s);
+  if (in.json) {
+    std::puts(ToJson(response.receipt()).c_str());
+  } else {
+    PrintPlainReceipt(response.receipt());
+  }
+  return kExitOk;
+}
+
+int VerifyReceipt(const Invocation& in) {
+  const auto& words = in.args.positional();
+  if (words.size() != 3 || words[2].empty()) {
+    return UsageError("usage: havenctl consent verify-receipt FILE --key VKEY");
+  }
+  if (int rc = RequireFlags(in.args, {"key"})) return rc;
+  auto key = ParseVerifierKey(in.args.GetOr("key", ""));
+  if (!key.ok()) {
+    return UsageError(absl::StrCat("--key: ", key.status().message()));
+  }
+  const std::string& path = words[2];
+  std::error_code error;
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) return UsageError(absl::StrCat("cannot read ", path));
+  if (size > kMaxReceiptFileBytes) {
+    std::printf("FAILED: %s is not a receipt (larger than %ju bytes)\n",
+                path.c_str(), kMaxReceiptFileBytes);
+    return kExitVerifyFailed;
+  }
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  haven::v1::ConsentReceipt receipt;
+  google::protobuf::util::JsonParseOptions strict;
+  strict.ignore_unknown_fields = false;
+  if (!google::protobuf::util::JsonStringToMessage(text.str(), &receipt, strict)
+           .ok()) {
+    std::printf("FAILED: %s is not a consent receipt (JSON)\n", path.c_str());
+    return kExitVerifyFailed;
+  }
+  if (absl::Status s = VerifyConsentReceipt(receipt, key->public_key);
+      !s.ok()) {
+    std::printf("FAILED: %s\n", std::string(s.message()).c_str());
+    return kExitVerifyFailed;
+  }
+  std::printf("OK: signed by %s's key %s\n\n", receipt.issuer().c_str(),
+              key->name.c_str());
+  PrintPlainReceipt(receipt);
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> ReceiptCommands() {
+  return {
+      {"consent",
+       "receipt",
+       "the survivor's signed receipt of a consent, in plain words",
+       "havenctl consent receipt --id ID [--json > receipt.json]\n"
+       "  The consent as it stands (terms, status, version), signed by\n"
+       "  the node now. --json writes the receipt itself, which\n"
+       "  verify-receipt checks with no node. Advocate role.",
+       {"id"},
+       Receipt},
+      {"consent",
+       "verify-receipt",
+       "check a receipt's signature offline (no node needed)",
+       "havenctl consent verify-receipt FILE --key VKEY\n"
+       "  FILE is a receipt as `consent receipt --json` wrote it; VKEY the\n"
+       "  agency's key as the federation manifest publishes it (havenctl\n"
+       "  audit key). Exit 0 and the receipt in plain words if the agency\n"
+       "  signed exactly this consent, 4 if not.",
+       {"key"},
+       VerifyReceipt}};
+}
+
+}  // namespace haven::client::cli
