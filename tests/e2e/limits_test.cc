@@ -14,19 +14,24 @@
 #include "haven/base/limits.h"
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "client/verify/signed_batch.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -853,6 +858,89 @@ TEST_F(LimitsTest,
               0)
         << agency << ": " << out;
   }
+}
+
+// The roles each local RPC's proto comment names ("// Roles: A, B."), by
+// "Service.Method", read from the .proto sources.
+std::map<std::string, std::set<std::string>> DocumentedRoles() {
+  std::map<std::string, std::set<std::string>> roles;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(SourceDir() + "/proto/haven/v1")) {
+    if (entry.path().extension() != ".proto") continue;
+    std::istringstream text(ReadFileOrEmpty(entry.path().string()));
+    std::string line;
+    std::string service;
+    std::string comment;
+    const std::regex service_line(R"(^service (\w+) \{)");
+    const std::regex roles_line(R"(^  // Roles: ([A-Z, ]+)\.$)");
+    const std::regex rpc_line(R"(^  rpc (\w+)\()");
+    std::smatch match;
+    while (std::getline(text, line)) {
+      if (std::regex_search(line, match, service_line)) {
+        service = match[1];
+      } else if (std::regex_search(line, match, roles_line)) {
+        comment = match[1];
+        continue;
+      } else if (std::regex_search(line, match, rpc_line)) {
+        std::set<std::string>& names = roles[service + "." + match[1].str()];
+        for (absl::string_view role : absl::StrSplit(comment, ", ")) {
+          if (!role.empty()) names.insert(absl::AsciiStrToLower(role));
+        }
+      }
+      comment.clear();
+    }
+  }
+  return roles;
+}
+
+// Docs that match the code: every local RPC's proto comment names its
+// roles, and the node answers exactly those roles (any other role's token
+// gets PERMISSION_DENIED). Called with empty requests: a permitted role
+// gets past the role check to whatever the empty request earns.
+TEST_F(LimitsTest, EachLocalRpcAnswersExactlyTheRolesItsProtoCommentNames) {
+  const std::map<std::string, std::set<std::string>> documented =
+      DocumentedRoles();
+  int checked = 0;
+  for (const char* name : {"haven.v1.RecordService", "haven.v1.ConsentService",
+                           "haven.v1.AdminService", "haven.v1.AuditService",
+                           "haven.v1.ExchangeService"}) {
+    const ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            name);
+    ASSERT_NE(service, nullptr) << name;
+    for (int m = 0; m < service->method_count(); ++m) {
+      const MethodDescriptor* method = service->method(m);
+      const std::string key =
+          absl::StrCat(service->name(), ".", method->name());
+      SCOPED_TRACE(key);
+      auto roles = documented.find(key);
+      ASSERT_NE(roles, documented.end()) << "no \"// Roles:\" comment";
+      ASSERT_FALSE(roles->second.empty());
+      // Streams are checked by their own e2e tests; the comment must be
+      // there all the same.
+      if (method->client_streaming() || method->server_streaming()) continue;
+      std::unique_ptr<Message> empty(
+          google::protobuf::MessageFactory::generated_factory()
+              ->GetPrototype(method->input_type())
+              ->New());
+      for (const char* role : TestNode::kRoles) {
+        const grpc::Status status =
+            Call({kHolder, role, ""},
+                 absl::StrCat("/", name, "/", method->name()), *empty);
+        if (roles->second.count(role) > 0) {
+          EXPECT_NE(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+              << role << ": " << status.error_message();
+          EXPECT_NE(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+              << role;
+        } else {
+          EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+              << role << ": " << status.error_message();
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 100);
 }
 
 }  // namespace
