@@ -16,6 +16,8 @@ PACKAGES=(
   openssl
   # the Python example client and the independent log verifier
   python3 python3-grpcio python3-protobuf python3-cryptography
+  # Go's reference signed-note reader, for the cosigned-checkpoint test
+  golang-go golang-golang-x-mod-dev
 )
 
 missing=()

@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "client/verify/cosignature.h"
@@ -158,6 +159,29 @@ TEST_F(WitnessTest, CheckpointCosignedByTwoPeersMeetsAQuorumOfTwo) {
   auto count = client::CountCosignatures(out, witnesses);
   ASSERT_TRUE(count.ok()) << count.status();
   EXPECT_EQ(*count, 2);
+
+  // Go's golang.org/x/mod/sumdb/note (Debian's golang-golang-x-mod-dev),
+  // the reference reader of signed notes, opens the cosigned checkpoint
+  // with c's key and carries each cosignature as an additional signature.
+  const std::string note_file = dir_.Join("cosigned.note");
+  std::ofstream(note_file) << out;
+  std::string go_out;
+  ASSERT_EQ(
+      RunCommand(
+          {"/usr/bin/env", "GO111MODULE=off", "GOPATH=/usr/share/gocode",
+           "GOCACHE=" + dir_.Join("gocache"), "GOFLAGS=", "HOME=" + dir_.path(),
+           "go", "run", SourceDir() + "/tests/e2e/go/note_open.go",
+           federation_->verifier_key(kC), note_file},
+          &go_out, std::chrono::seconds(180)),
+      0)
+      << go_out;
+  EXPECT_TRUE(absl::StrContains(go_out, "verified=1 unverified=2")) << go_out;
+  for (const client::NoteVerifierKey& witness : witnesses) {
+    EXPECT_TRUE(absl::StrContains(
+        go_out,
+        absl::StrFormat("unverified %s %08x", witness.name, witness.key_id)))
+        << go_out;
+  }
 
   // One key cannot make two cosignatures; nor can c's own key stand in.
   EXPECT_EQ(Verify(kC, {key_a}, 2, &out), 4) << out;
