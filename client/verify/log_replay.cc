@@ -2,26 +2,36 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/verify/merkle.h"
 
 namespace haven::client {
 namespace {
 
-// Index of the first leaf whose node-supplied inclusion proof does not lead
-// to `root`, or -1 if every proof checks (the node's proofs then disagree
-// with its own leaves elsewhere, e.g. a stored tree hash was altered).
-absl::StatusOr<int64_t> FirstBadLeaf(const std::vector<std::string>& hashes,
-                                     const std::string& root,
-                                     const InclusionProofSource& source) {
-  uint64_t size = hashes.size();
+// How far past the first unprovable leaf others are looked for.
+constexpr uint64_t kBadLeafWindow = 64;
+
+// Indices of the leaves whose node-supplied inclusion proof does not lead
+// to `root`: the first, and any within kBadLeafWindow after it; empty if
+// every proof checks (the node's proofs then disagree with its own leaves
+// elsewhere, e.g. a stored tree hash was altered). More than one when the
+// proofs were rewritten to match an altered leaf: its neighbours' proofs
+// then carry its new hash, and nothing in the log tells which of them was
+// altered, only that one of them was.
+absl::StatusOr<std::vector<uint64_t>> BadLeaves(
+    const std::vector<std::string>& hashes, const std::string& root,
+    const InclusionProofSource& source) {
+  const uint64_t size = hashes.size();
+  std::vector<uint64_t> bad;
   for (uint64_t i = 0; i < size; ++i) {
+    if (!bad.empty() && i > bad.front() + kBadLeafWindow) break;
     absl::StatusOr<std::vector<std::string>> proof = source(i, size);
     if (!proof.ok()) return proof.status();
     if (!VerifyInclusion(i, size, hashes[i], *proof, root).ok()) {
-      return static_cast<int64_t>(i);
+      bad.push_back(i);
     }
   }
-  return -1;
+  return bad;
 }
 
 }  // namespace
@@ -66,12 +76,22 @@ absl::StatusOr<CheckpointBody> VerifyLogReplay(const ReplayInput& input) {
   std::string root = RootFromLeafHashes(hashes);
   if (root != checkpoint->root_hash) {
     if (input.inclusion_proof) {
-      absl::StatusOr<int64_t> bad =
-          FirstBadLeaf(hashes, checkpoint->root_hash, input.inclusion_proof);
-      if (bad.ok() && *bad >= 0) {
+      absl::StatusOr<std::vector<uint64_t>> bad =
+          BadLeaves(hashes, checkpoint->root_hash, input.inclusion_proof);
+      if (bad.ok() && bad->size() == 1) {
         return absl::DataLossError(absl::StrCat(
-            "leaf ", *bad, " does not match the signed checkpoint at size ",
-            checkpoint->tree_size, " (first bad index ", *bad, ")"));
+            "leaf ", bad->front(),
+            " does not match the signed checkpoint at size ",
+            checkpoint->tree_size, " (first bad index ", bad->front(), ")"));
+      }
+      if (bad.ok() && !bad->empty()) {
+        return absl::DataLossError(absl::StrCat(
+            "leaves ", absl::StrJoin(*bad, ", "),
+            " cannot be proven against the signed checkpoint at size ",
+            checkpoint->tree_size,
+            ": one of them was altered and the node's tree hashes rewritten "
+            "to match (first bad index ",
+            bad->front(), ")"));
       }
     }
     return absl::DataLossError(absl::StrCat(

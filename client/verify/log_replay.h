@@ -46,7 +46,9 @@ struct ReplayInput {
 //   INVALID_ARGUMENT / NOT_FOUND / DATA_LOSS from note and key checks;
 //   DATA_LOSS "leaf N ..." naming the first bad index when the leaves do not
 //     hash to the checkpoint root (index named only when `inclusion_proof` is
-//     given; otherwise the message says the root differs);
+//     given; otherwise the message says the root differs), or "leaves N, M
+//     ..." when the node rewrote its tree hashes to match an altered leaf,
+//     so that the proofs of the leaves next to it fail too;
 //   DATA_LOSS "... not consistent with the trusted checkpoint ..." when the
 //     log shrank or its first trusted-size leaves changed;
 //   DATA_LOSS when the leaf count differs from the checkpoint's size.

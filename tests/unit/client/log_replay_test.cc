@@ -81,6 +81,30 @@ TEST_F(LogReplayTest, AlteredLeafIsNamedByIndex) {
   EXPECT_THAT(VerifyLogReplay(in).status().message(), HasSubstr("leaf 7 "));
 }
 
+// An attacker who alters leaf 7 and rewrites its stored leaf hash to match
+// makes the proof of leaf 6 (which carries that hash) fail too: the
+// auditor is told both, not pointed at 6 alone.
+TEST_F(LogReplayTest, AlteredLeafWithRewrittenHashNamesBothNeighbours) {
+  std::string checkpoint = Sign(leaves_);
+  auto tampered = leaves_;
+  tampered[7][0] ^= 0x20;
+  InclusionProofSource honest = HonestProofs(leaves_);
+  const std::string rewritten = HashLeaf(tampered[7]);
+  InclusionProofSource rewritten_proofs =
+      [&](uint64_t index,
+          uint64_t size) -> absl::StatusOr<std::vector<std::string>> {
+    auto proof = honest(index, size);
+    if (proof.ok() && index == 6) (*proof)[0] = rewritten;
+    return proof;
+  };
+  ReplayInput in{tampered, checkpoint,   vkey_,
+                 "",       std::nullopt, rewritten_proofs};
+  auto result = VerifyLogReplay(in);
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(result.status().message(), HasSubstr("leaves 6, 7 cannot be"));
+  EXPECT_THAT(result.status().message(), HasSubstr("first bad index 6"));
+}
+
 TEST_F(LogReplayTest, ShrunkLogBreaksConsistencyWithTrustedCheckpoint) {
   std::string trusted = Sign(leaves_);
   std::vector<std::string> shorter(leaves_.begin(), leaves_.begin() + 10);
