@@ -205,10 +205,7 @@ class DurabilityTest : public ::testing::Test {
   std::unique_ptr<grpc::ClientContext> Call(
       const std::string& agency, const std::string& role,
       std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(In(timeout));
-    context->AddMetadata("authorization", "Bearer " + node(agency).token(role));
-    return context;
+    return node(agency).ClientContext(role, timeout);
   }
 
   struct Survivor {

@@ -124,11 +124,7 @@ class ExchangeTest : public ::testing::Test {
   std::unique_ptr<grpc::ClientContext> Call(
       const std::string& agency, const std::string& role,
       std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(In(timeout));
-    context->AddMetadata("authorization",
-                         "Bearer " + federation_->node(agency).token(role));
-    return context;
+    return federation_->node(agency).ClientContext(role, timeout);
   }
 
   // A survivor at the holder with one record holding a field in each of

@@ -65,11 +65,7 @@ class SectorConsentTest : public ::testing::Test {
 
   std::unique_ptr<grpc::ClientContext> Call(const std::string& agency,
                                             const std::string& role) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(In(std::chrono::seconds(15)));
-    context->AddMetadata("authorization",
-                         "Bearer " + federation_->node(agency).token(role));
-    return context;
+    return federation_->node(agency).ClientContext(role);
   }
 
   // A survivor at the holder with a contact, an immigration and a medical

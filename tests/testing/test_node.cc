@@ -103,6 +103,14 @@ std::shared_ptr<grpc::Channel> TestNode::LocalChannel() const {
                                    args);
 }
 
+std::unique_ptr<grpc::ClientContext> TestNode::ClientContext(
+    const std::string& role, std::chrono::milliseconds timeout) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(In(timeout));
+  context->AddMetadata("authorization", "Bearer " + token(role));
+  return context;
+}
+
 bool TestNode::Start(std::string* error) {
   // The log is appended to across restarts: read only what this run writes.
   const size_t log_offset = Log().size();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 #include "tests/testing/subprocess.h"
 
 namespace haven::testing {
@@ -92,6 +93,11 @@ class TestNode {
   // A new channel to the local API over TLS, trusting the test CA. Make a
   // new one after a restart: the local port changes.
   std::shared_ptr<grpc::Channel> LocalChannel() const;
+  // A call context for the local API as `role`: its bearer token and a
+  // deadline `timeout` from now.
+  std::unique_ptr<grpc::ClientContext> ClientContext(
+      const std::string& role,
+      std::chrono::milliseconds timeout = std::chrono::seconds(15)) const;
 
   // Runs havenctl against this node as `role`; returns its exit code.
   int Havenctl(const std::string& role, const std::vector<std::string>& args,
