@@ -320,7 +320,7 @@ int Follow(const Invocation& in, uint64_t start) {
     CompleteEntry(response.mutable_entry());
     PrintEntry(in, response.entry());
   }
-  return Report(FromGrpc(reader->Finish()));
+  return Report(FromGrpcStatus(reader->Finish()));
 }
 
 int Tail(const Invocation& in) {

@@ -144,7 +144,7 @@ int Watch(const Invocation& in) {
     (void)reader->Finish();
     return kExitOk;
   }
-  absl::Status s = FromGrpc(reader->Finish());
+  absl::Status s = FromGrpcStatus(reader->Finish());
   if (!s.ok()) return Report(s);
   return kExitOk;
 }

@@ -11,14 +11,11 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/support/status.h"
+#include "haven/base/grpc_status.h"
 
 namespace haven::client::cli {
 
-inline absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-}
+using ::haven::FromGrpcStatus;
 
 // One line of JSON for `message` (proto3 JSON mapping, field names as in
 // the .proto).
@@ -42,7 +39,7 @@ absl::Status CallUnary(const Invocation& in,
   if (!connection.ok()) return connection.status();
   auto stub = Service::NewStub((*connection)->channel());
   auto context = (*connection)->NewContext();
-  return FromGrpc(((*stub).*method)(context.get(), request, response));
+  return FromGrpcStatus(((*stub).*method)(context.get(), request, response));
 }
 
 }  // namespace haven::client::cli

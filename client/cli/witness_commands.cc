@@ -110,7 +110,7 @@ absl::StatusOr<std::vector<haven::v1::IndexedEntry>> ExchangeEntries(
     haven::v1::GetEntriesResponse response;
     auto context = node.NewContext();
     absl::Status s =
-        FromGrpc(stub->GetEntries(context.get(), request, &response));
+        FromGrpcStatus(stub->GetEntries(context.get(), request, &response));
     if (!s.ok()) return s;
     if (response.entries().empty()) break;
     const uint64_t next = response.entries().rbegin()->index() + 1;
@@ -134,7 +134,7 @@ absl::StatusOr<std::string> AgencyOf(const Connection& node) {
   auto stub = haven::v1::AdminService::NewStub(node.channel());
   haven::v1::GetStatusResponse response;
   auto context = node.NewContext();
-  absl::Status s = FromGrpc(
+  absl::Status s = FromGrpcStatus(
       stub->GetStatus(context.get(), haven::v1::GetStatusRequest(), &response));
   if (!s.ok()) return s;
   return response.agency_id();

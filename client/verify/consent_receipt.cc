@@ -2,8 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "client/verify/crypto.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "haven/base/deterministic.h"
 
 namespace haven::client {
 namespace {
@@ -15,14 +14,7 @@ constexpr size_t kSignatureBytes = 64;
 
 std::string ConsentReceiptMessage(const haven::v1::Consent& consent) {
   std::string message = kConsentReceiptContext;
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    consent.SerializeToCodedStream(&coded);
-  }
-  message += bytes;
+  message += Deterministic(consent);
   return message;
 }
 

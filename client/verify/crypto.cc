@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "haven/base/sha256.h"
+
 namespace haven::client {
 namespace {
 
@@ -20,13 +22,7 @@ const unsigned char* Bytes(absl::string_view s) {
 
 }  // namespace
 
-std::string Sha256(absl::string_view data) {
-  EnsureSodium();
-  std::string out(crypto_hash_sha256_BYTES, '\0');
-  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()), Bytes(data),
-                     data.size());
-  return out;
-}
+std::string Sha256(absl::string_view data) { return ::haven::Sha256(data); }
 
 bool VerifyEd25519(absl::string_view public_key, absl::string_view message,
                    absl::string_view signature) {

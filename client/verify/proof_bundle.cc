@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/verify/crypto.h"
+#include "haven/base/hex.h"
 #include "client/verify/merkle.h"
 #include "haven/base/limits.h"
 
@@ -143,16 +144,9 @@ absl::StatusOr<uint64_t> CanonicalNumber(absl::string_view key,
   return n;
 }
 
-bool IsLowerHex(absl::string_view text) {
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 absl::StatusOr<std::string> CanonicalHash(absl::string_view what,
                                           absl::string_view text) {
-  if (text.size() != 2 * kSha256Size || !IsLowerHex(text)) {
+  if (!IsLowerHex(text, 2 * kSha256Size)) {
     return Malformed(absl::StrCat(what, " is not ", 2 * kSha256Size,
                                   " lower-case hex digits"));
   }

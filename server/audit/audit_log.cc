@@ -9,10 +9,9 @@
 #include "client/verify/crypto.h"
 #include "client/verify/merkle.h"
 #include "client/verify/signed_note.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "haven/base/await.h"
 #include "haven/base/page_budget.h"
+#include "haven/base/deterministic.h"
 #include "haven/base/status_macros.h"
 
 namespace haven::server::audit {
@@ -418,14 +417,7 @@ void AuditLog::RecordUnconfirmed(uint64_t first, uint64_t end,
 }
 
 std::string AuditLog::CanonicalLeaf(const v1::AuditEntry& entry) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    entry.SerializeToCodedStream(&coded);
-  }
-  return out;
+  return Deterministic(entry);
 }
 
 void AuditLog::CommitAsync(Action action, AppendDone done) {

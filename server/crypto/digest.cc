@@ -2,22 +2,15 @@
 
 #include <sodium.h>
 
-#include "absl/strings/escaping.h"
+#include "haven/base/sha256.h"
 #include "server/crypto/sodium.h"
 
 namespace haven::server::crypto {
 
-std::string Sha256(absl::string_view data) {
-  EnsureSodiumInitialized();
-  std::string out(crypto_hash_sha256_BYTES, '\0');
-  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()),
-                     reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size());
-  return out;
-}
+std::string Sha256(absl::string_view data) { return ::haven::Sha256(data); }
 
 std::string Sha256Hex(absl::string_view data) {
-  return absl::BytesToHexString(Sha256(data));
+  return ::haven::Sha256Hex(data);
 }
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {

@@ -5,22 +5,23 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "haven/base/grpc_status.h"
 
 namespace haven::server::exchange {
 namespace {
 
-absl::Status FromGrpc(const grpc::Status& status, const std::string& peer) {
-  if (status.ok()) return absl::OkStatus();
+// The peer's status, its message prefixed with which peer said it.
+absl::Status FromGrpc(const grpc::Status& grpc_status, const std::string& peer) {
+  absl::Status status = FromGrpcStatus(grpc_status);
+  if (status.ok()) return status;
   // A peer's own refusal keeps its code and message; transport failures
   // say which peer could not be reached.
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::UnavailableError(absl::StrCat(
-        "peer '", peer, "' unreachable: ", status.error_message()));
+  if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
+    return absl::UnavailableError(
+        absl::StrCat("peer '", peer, "' unreachable: ", status.message()));
   }
-  return absl::Status(
-      static_cast<absl::StatusCode>(status.error_code()),
-      absl::StrCat("peer '", peer, "': ", status.error_message()));
+  return absl::Status(status.code(),
+                      absl::StrCat("peer '", peer, "': ", status.message()));
 }
 
 }  // namespace

@@ -12,9 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "client/verify/signed_batch.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/message_lite.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "haven/base/deterministic.h"
 #include "server/crypto/ed25519_signer.h"
 
 namespace haven::server::exchange {
@@ -23,15 +22,7 @@ inline constexpr absl::string_view kHandleContext = "haven.v1.SubjectHandle\n";
 inline constexpr absl::string_view kNoticeContext =
     "haven.v1.RevocationNotice\n";
 
-inline std::string Deterministic(const google::protobuf::MessageLite& message) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  message.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
+using ::haven::Deterministic;
 
 inline std::string Sign(const crypto::Ed25519Signer& signer,
                         absl::string_view context, absl::string_view bytes) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "haven/base/hex.h"
 #include "haven/base/limits.h"
 
 namespace haven::server::federation {
@@ -30,13 +31,6 @@ class FirstError : public google::protobuf::io::ErrorCollector {
   std::string first_;
 };
 
-bool IsLowerHex64(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -87,7 +81,7 @@ absl::StatusOr<std::shared_ptr<const Manifest>> Manifest::Parse(
         port > 65535) {
       return bad("endpoint", "expected host:port");
     }
-    if (!IsLowerHex64(m.cert_sha256())) {
+    if (!IsLowerHex(m.cert_sha256(), 64)) {
       return bad("cert_sha256",
                  "expected the certificate's SHA-256 as 64 lower-case hex "
                  "characters");

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "haven/base/hex.h"
 
 namespace haven::server::node {
 namespace {
@@ -90,13 +91,6 @@ bool ValidHostPort(const std::string& address) {
   return port >= 0 && port <= 65535;
 }
 
-bool IsLowerHex(const std::string& s, size_t length) {
-  if (s.size() != length) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 }  // namespace
 

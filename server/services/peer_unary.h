@@ -16,7 +16,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "haven/v1/federation.pb.h"
 #include "server/federation/peer_identity.h"
-#include "server/services/grpc_status.h"
+#include "haven/base/grpc_status.h"
 #include "server/services/service_context.h"
 #include "server/services/unary.h"
 

@@ -22,7 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/support/server_callback.h"
-#include "server/services/grpc_status.h"
+#include "haven/base/grpc_status.h"
 
 namespace haven::server::services {
 

@@ -22,7 +22,7 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/auth/authenticator.h"
-#include "server/services/grpc_status.h"
+#include "haven/base/grpc_status.h"
 #include "server/services/service_context.h"
 #include "server/services/work_pool.h"
 #include "server/storage/storage.h"
