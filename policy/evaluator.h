@@ -31,7 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "haven/v1/policy.pb.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "policy/compiled_policy.h"
 #include "policy/consents.h"
 

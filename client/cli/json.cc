@@ -3,39 +3,18 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "haven/base/quote.h"
 
 namespace haven::client::cli {
 
 std::string JsonQuote(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
+  return Quote(
+      s, [](unsigned char c) { return c < 0x20; },
+      [](unsigned char c, std::string* out) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        *out += buf;
+      });
 }
 
 void JsonObject::Key(absl::string_view key) {

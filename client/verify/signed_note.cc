@@ -323,4 +323,8 @@ absl::StatusOr<CheckpointBody> VerifyCheckpoint(absl::string_view note,
   return body;
 }
 
+std::string LogOrigin(absl::string_view agency_id) {
+  return absl::StrCat(agency_id, ".haven/log");
+}
+
 }  // namespace haven::client

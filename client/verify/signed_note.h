@@ -100,6 +100,10 @@ absl::StatusOr<std::string> OpenNote(absl::string_view note,
 
 // The checkpoint text for `body` (extensions included, each plus "\n").
 std::string FormatCheckpointBody(const CheckpointBody& body);
+
+// The origin line (and verifier key name) of `agency_id`'s audit log: the
+// one name a node signs its checkpoints under and every verifier expects.
+std::string LogOrigin(absl::string_view agency_id);
 // Parses checkpoint text; INVALID_ARGUMENT when malformed (missing lines,
 // non-canonical size, root that is not base64 of 32 bytes, empty line).
 absl::StatusOr<CheckpointBody> ParseCheckpointBody(absl::string_view text);

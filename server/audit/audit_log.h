@@ -55,7 +55,7 @@
 #include "absl/time/time.h"
 #include "haven/base/limits.h"
 #include "haven/v1/audit.pb.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "server/audit/action.h"
 #include "server/audit/state_guard.h"
 #include "server/crypto/ed25519_signer.h"
@@ -76,7 +76,7 @@ class AuditLog {
     const crypto::Ed25519Signer* signer = nullptr;
     const crypto::StateSealer* sealer = nullptr;
     storage::Storage* storage = nullptr;
-    const policy::Clock* clock = nullptr;
+    const Clock* clock = nullptr;
     // Sync every batch. Only bulk loaders in benchmarks turn this off.
     bool sync = true;
     // Most leaves in one group commit.
@@ -245,7 +245,7 @@ class AuditLog {
   const crypto::Ed25519Signer* const signer_;
   const crypto::StateSealer* const sealer_;
   storage::Storage* const storage_;
-  const policy::Clock* const clock_;
+  const Clock* const clock_;
   const bool sync_;
   const size_t max_batch_;
   const std::string verifier_key_;

@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "haven/v1/audit.pb.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "server/audit/action.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/pseudonym.h"
@@ -28,7 +28,7 @@ class AuditRecorder {
   // All borrowed; must outlive the recorder.
   AuditRecorder(std::string agency_id, AuditLog* log,
                 const crypto::SecretBytes* pseudonym_key,
-                const policy::Clock* clock)
+                const Clock* clock)
       : agency_id_(std::move(agency_id)),
         log_(log),
         pseudonym_key_(pseudonym_key),
@@ -101,13 +101,13 @@ class AuditRecorder {
   }
 
   AuditLog* log() const { return log_; }
-  const policy::Clock* clock() const { return clock_; }
+  const Clock* clock() const { return clock_; }
 
  private:
   const std::string agency_id_;
   AuditLog* const log_;
   const crypto::SecretBytes* const pseudonym_key_;
-  const policy::Clock* const clock_;
+  const Clock* const clock_;
 };
 
 }  // namespace haven::server::audit

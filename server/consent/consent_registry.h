@@ -41,7 +41,7 @@
 #include "absl/synchronization/mutex.h"
 #include "haven/base/limits.h"
 #include "haven/v1/consent.pb.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "policy/consents.h"
 #include "server/audit/action.h"
 #include "server/audit/audit_recorder.h"
@@ -64,7 +64,7 @@ class ConsentRegistry {
     storage::Storage* storage = nullptr;
     const audit::AuditRecorder* audit = nullptr;
     const crypto::StateSealer* sealer = nullptr;
-    const policy::Clock* clock = nullptr;
+    const Clock* clock = nullptr;
     const crypto::Ed25519Signer* signer = nullptr;
     // Optional: what changes mean for peers.
     ConsentObserver* observer = nullptr;

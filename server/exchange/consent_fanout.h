@@ -27,7 +27,7 @@
 #include <functional>
 #include <string>
 
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "server/audit/audit_recorder.h"
 #include "server/consent/consent_observer.h"
 #include "server/crypto/ed25519_signer.h"
@@ -42,7 +42,7 @@ class ConsentFanout final : public consent::ConsentObserver {
   // Everything borrowed; must outlive the fanout.
   struct Deps {
     std::string agency_id;
-    const policy::Clock* clock = nullptr;
+    const Clock* clock = nullptr;
     const crypto::Ed25519Signer* signer = nullptr;
     const federation::FederationRegistry* federation = nullptr;
     const HandleStore* handles = nullptr;

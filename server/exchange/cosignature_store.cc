@@ -143,21 +143,14 @@ absl::StatusOr<haven::v1::Checkpoint> CosignatureStore::Cosigned(
     int min_cosignatures) const {
   const int want = std::max(min_cosignatures, 1);
   std::optional<haven::v1::CosignedCheckpoint> best;
-  absl::Status bad;
-  HAVEN_RETURN_IF_ERROR(deps_.storage->Scan(
-      storage::Family::kMeta, kPrefix,
-      [&](absl::string_view, absl::string_view value) {
-        haven::v1::CosignedCheckpoint record;
-        if (!record.ParseFromArray(value.data(),
-                                   static_cast<int>(value.size()))) {
-          bad = absl::DataLossError("stored cosigned checkpoint is corrupt");
-          return false;
-        }
-        // In key order, so the last that qualifies is the newest.
-        if (record.cosignatures_size() >= want) best = std::move(record);
-        return true;
-      }));
-  HAVEN_RETURN_IF_ERROR(bad);
+  HAVEN_RETURN_IF_ERROR(
+      deps_.storage->ScanMessages<haven::v1::CosignedCheckpoint>(
+          storage::Family::kMeta, kPrefix, "cosigned checkpoint",
+          [&](haven::v1::CosignedCheckpoint record) {
+            // In key order, so the last that qualifies is the newest.
+            if (record.cosignatures_size() >= want) best = std::move(record);
+            return true;
+          }));
   if (!best.has_value()) {
     return absl::NotFoundError(absl::StrCat("no checkpoint of this node has ",
                                             want, " cosignature",

@@ -26,7 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "haven/v1/audit.pb.h"
 #include "haven/v1/federation.pb.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "server/audit/audit_log.h"
 #include "server/storage/storage.h"
 
@@ -38,7 +38,7 @@ class CosignatureStore {
   struct Deps {
     storage::Storage* storage = nullptr;
     const audit::AuditLog* own_log = nullptr;
-    const policy::Clock* clock = nullptr;
+    const Clock* clock = nullptr;
   };
   explicit CosignatureStore(Deps deps) : deps_(deps) {}
 

@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "haven/v1/exchange.pb.h"
 #include "haven/v1/federation.pb.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_recorder.h"
 #include "server/consent/consent_registry.h"
@@ -44,7 +44,7 @@ class Holder {
   // Everything borrowed; must outlive the Holder.
   struct Deps {
     std::string agency_id;
-    const policy::Clock* clock = nullptr;
+    const Clock* clock = nullptr;
     const crypto::Ed25519Signer* signer = nullptr;
     ReplayGuard* replay = nullptr;
     const HandleStore* handles = nullptr;

@@ -6,6 +6,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "haven/base/grpc_status.h"
+#include "haven/base/status_macros.h"
 
 namespace haven::server::exchange {
 namespace {
@@ -80,37 +81,41 @@ void PeerClient::DiscloseAsync(const haven::v1::Member& holder,
       });
 }
 
+template <typename Request, typename Response>
+absl::StatusOr<Response> PeerClient::Call(
+    const haven::v1::Member& peer,
+    grpc::Status (haven::v1::PeerService::Stub::*method)(
+        grpc::ClientContext*, const Request&, Response*),
+    const Request& request) {
+  Response response;
+  auto context = NewContext();
+  HAVEN_RETURN_IF_ERROR(FromGrpc(
+      (StubFor(peer)->*method)(context.get(), request, &response),
+      peer.agency_id()));
+  return response;
+}
+
 absl::Status PeerClient::OfferHandle(
     const haven::v1::Member& grantee,
     const haven::v1::OfferHandleRequest& request) {
-  haven::v1::OfferHandleResponse response;
-  auto context = NewContext();
-  return FromGrpc(
-      StubFor(grantee)->OfferHandle(context.get(), request, &response),
-      grantee.agency_id());
+  return Call(grantee, &haven::v1::PeerService::Stub::OfferHandle, request)
+      .status();
 }
 
 absl::Status PeerClient::NotifyRevocation(
     const haven::v1::Member& grantee,
     const haven::v1::NotifyRevocationRequest& request) {
-  haven::v1::NotifyRevocationResponse response;
-  auto context = NewContext();
-  return FromGrpc(
-      StubFor(grantee)->NotifyRevocation(context.get(), request, &response),
-      grantee.agency_id());
+  return Call(grantee, &haven::v1::PeerService::Stub::NotifyRevocation,
+              request)
+      .status();
 }
 
 absl::StatusOr<haven::v1::ExchangeCheckpointResponse>
 PeerClient::ExchangeCheckpoint(
     const haven::v1::Member& peer,
     const haven::v1::ExchangeCheckpointRequest& request) {
-  haven::v1::ExchangeCheckpointResponse response;
-  auto context = NewContext();
-  absl::Status status = FromGrpc(
-      StubFor(peer)->ExchangeCheckpoint(context.get(), request, &response),
-      peer.agency_id());
-  if (!status.ok()) return status;
-  return response;
+  return Call(peer, &haven::v1::PeerService::Stub::ExchangeCheckpoint,
+              request);
 }
 
 }  // namespace haven::server::exchange

@@ -47,6 +47,13 @@ class PeerClient : public DisclosureTransport {
  private:
   haven::v1::PeerService::Stub* StubFor(const haven::v1::Member& member);
   std::unique_ptr<grpc::ClientContext> NewContext() const;
+  // One unary call to `peer` with the deadline, its status named by peer.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Call(
+      const haven::v1::Member& peer,
+      grpc::Status (haven::v1::PeerService::Stub::*method)(
+          grpc::ClientContext*, const Request&, Response*),
+      const Request& request);
 
   const Tls tls_;
   const absl::Duration timeout_;

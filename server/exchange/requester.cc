@@ -17,10 +17,6 @@
 
 namespace haven::server::exchange {
 
-std::string CheckpointOrigin(const std::string& agency_id) {
-  return absl::StrCat(agency_id, ".haven/log");
-}
-
 struct Requester::Exchange {
   std::string principal;
   haven::v1::DisclosureRequest sent;
@@ -353,7 +349,7 @@ absl::StatusOr<client::CheckpointBody> Requester::VerifyHolderCheckpoint(
                          client::ParseVerifierKey(holder.verifier_key()));
   HAVEN_ASSIGN_OR_RETURN(client::CheckpointBody body,
                          client::VerifyCheckpoint(
-                             note, key, CheckpointOrigin(holder.agency_id())));
+                             note, key, client::LogOrigin(holder.agency_id())));
   absl::MutexLock lock(&checkpoints_mu_);
   checkpoints_[holder.agency_id()] = {holder.verifier_key(), note, body};
   return body;

@@ -29,7 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "client/verify/signed_note.h"
 #include "haven/v1/exchange.pb.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "server/audit/audit_recorder.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/exchange/disclosure_transport.h"
@@ -37,15 +37,12 @@
 
 namespace haven::server::exchange {
 
-// The origin line of an agency's checkpoints.
-std::string CheckpointOrigin(const std::string& agency_id);
-
 class Requester {
  public:
   // Everything borrowed; must outlive the Requester.
   struct Deps {
     std::string agency_id;
-    const policy::Clock* clock = nullptr;
+    const Clock* clock = nullptr;
     const crypto::Ed25519Signer* signer = nullptr;
     const federation::FederationRegistry* federation = nullptr;
     DisclosureTransport* peers = nullptr;

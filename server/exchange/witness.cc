@@ -37,7 +37,7 @@ absl::StatusOr<client::CheckpointBody> Witness::Check(
         "manifest has no valid signing key for '", peer.agency_id(), "'"));
   }
   auto body = client::VerifyCheckpoint(answer.checkpoint().note(), *key_or,
-                                       CheckpointOrigin(peer.agency_id()));
+                                       client::LogOrigin(peer.agency_id()));
   if (!body.ok()) {
     *failure = {
         WitnessFailure::BAD_SIGNATURE,
@@ -258,38 +258,25 @@ int Witness::WitnessAll() {
 absl::StatusOr<std::vector<haven::v1::WitnessedCheckpoint>> Witness::Witnessed(
     const std::string& agency_id) const {
   std::vector<haven::v1::WitnessedCheckpoint> out;
-  absl::Status bad;
-  HAVEN_RETURN_IF_ERROR(deps_.storage->Scan(
-      storage::Family::kMeta, absl::StrCat(kPrefix, agency_id),
-      [&](absl::string_view, absl::string_view value) {
-        haven::v1::WitnessedCheckpoint witnessed;
-        if (!witnessed.ParseFromArray(value.data(),
-                                      static_cast<int>(value.size()))) {
-          bad = absl::DataLossError("stored witnessed checkpoint is corrupt");
-          return false;
-        }
-        if (agency_id.empty() || witnessed.agency_id() == agency_id) {
-          out.push_back(std::move(witnessed));
-        }
-        return true;
-      }));
-  HAVEN_RETURN_IF_ERROR(bad);
+  HAVEN_RETURN_IF_ERROR(
+      deps_.storage->ScanMessages<haven::v1::WitnessedCheckpoint>(
+          storage::Family::kMeta, absl::StrCat(kPrefix, agency_id),
+          "witnessed checkpoint",
+          [&](haven::v1::WitnessedCheckpoint witnessed) {
+            if (agency_id.empty() || witnessed.agency_id() == agency_id) {
+              out.push_back(std::move(witnessed));
+            }
+            return true;
+          }));
   return out;
 }
 
 absl::StatusOr<std::vector<haven::v1::WitnessFailure>> Witness::Failures(
     const std::string& agency_id) const {
   std::vector<haven::v1::WitnessFailure> out;
-  absl::Status bad;
-  HAVEN_RETURN_IF_ERROR(deps_.storage->Scan(
+  HAVEN_RETURN_IF_ERROR(deps_.storage->ScanMessages<haven::v1::WitnessFailures>(
       storage::Family::kMeta, absl::StrCat(kFailedPrefix, agency_id),
-      [&](absl::string_view, absl::string_view value) {
-        haven::v1::WitnessFailures kept;
-        if (!kept.ParseFromArray(value.data(),
-                                 static_cast<int>(value.size()))) {
-          bad = absl::DataLossError("stored witness failures are corrupt");
-          return false;
-        }
+      "witness failure record", [&](haven::v1::WitnessFailures kept) {
         for (auto& f : *kept.mutable_failures()) {
           if (agency_id.empty() || f.agency_id() == agency_id) {
             out.push_back(std::move(f));
@@ -297,7 +284,6 @@ absl::StatusOr<std::vector<haven::v1::WitnessFailure>> Witness::Failures(
         }
         return true;
       }));
-  HAVEN_RETURN_IF_ERROR(bad);
   return out;
 }
 

@@ -35,7 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "client/verify/signed_note.h"
 #include "haven/v1/audit.pb.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
 #include "server/crypto/ed25519_signer.h"
@@ -54,7 +54,7 @@ class Witness {
     const federation::FederationRegistry* federation = nullptr;
     PeerClient* peers = nullptr;
     const audit::AuditLog* own_log = nullptr;
-    const policy::Clock* clock = nullptr;
+    const Clock* clock = nullptr;
     // The node's log signing key: it cosigns with it, named as its log.
     const crypto::Ed25519Signer* signer = nullptr;
     // Where WITNESS_FAILED entries go.

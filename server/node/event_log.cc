@@ -6,6 +6,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "haven/base/hex.h"
+#include "haven/base/quote.h"
 
 namespace haven::server::node {
 namespace {
@@ -64,37 +66,12 @@ std::string Value(absl::string_view value) {
   bool plain = !value.empty();
   for (char c : value) plain = plain && IsPlain(c);
   if (plain) return std::string(value);
-  std::string out = "\"";
-  for (char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (byte < 0x20 || byte >= 0x7f) {
-          constexpr char kHex[] = "0123456789abcdef";
-          out += "\\x";
-          out += kHex[byte >> 4];
-          out += kHex[byte & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  return Quote(
+      value, [](unsigned char byte) { return byte < 0x20 || byte >= 0x7f; },
+      [](unsigned char byte, std::string* out) {
+        *out += "\\x" + LowerHex(absl::string_view(
+                             reinterpret_cast<const char*>(&byte), 1));
+      });
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "haven/base/status_macros.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "policy/loader.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_log.h"
@@ -59,10 +59,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 
 }  // namespace
 
-std::string AuditOrigin(const std::string& agency_id) {
-  return exchange::CheckpointOrigin(agency_id);
-}
-
 absl::StatusOr<std::string> VerifierKeyFromMasterKey(
     const haven::v1::NodeConfig& config) {
   HAVEN_ASSIGN_OR_RETURN(crypto::SecretBytes master_key,
@@ -73,7 +69,7 @@ absl::StatusOr<std::string> VerifierKeyFromMasterKey(
                          crypto::Ed25519Signer::FromSeed(seed));
   const auto& public_key = signer->public_key();
   return client::FormatVerifierKey(
-      AuditOrigin(config.agency_id()),
+      client::LogOrigin(config.agency_id()),
       std::string(public_key.begin(), public_key.end()));
 }
 
@@ -170,7 +166,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   const haven::v1::NodeConfig& c = node->config_.config;
   auto modules = std::make_unique<Modules>();
   Modules* m = modules.get();
-  const policy::Clock* clock = policy::SystemClock::Get();
+  const Clock* clock = SystemClock::Get();
 
   auto cert = ReadFile(c.tls().cert_file(), "TLS certificate");
   if (!cert.ok()) return cert.status();
@@ -225,6 +221,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   vault::RecordVault::Options vault_options;
   vault_options.storage = m->storage.get();
   vault_options.master_key = *std::move(master_key);
+  vault_options.clock = clock;
   auto vault = vault::RecordVault::Create(std::move(vault_options));
   if (!vault.ok()) {
     return absl::Status(
@@ -235,7 +232,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->vault = *std::move(vault);
 
   audit::AuditLog::Options log_options;
-  log_options.origin = AuditOrigin(c.agency_id());
+  log_options.origin = client::LogOrigin(c.agency_id());
   log_options.agency_id = c.agency_id();
   log_options.signer = m->signer.get();
   log_options.sealer = m->sealer.get();

@@ -24,9 +24,6 @@
 
 namespace haven::server::node {
 
-// The origin line of this agency's checkpoints and its signed-note key name.
-std::string AuditOrigin(const std::string& agency_id);
-
 // The node's signed-note verifier key (what the federation manifest
 // publishes), from its master key file alone: `havend --init` prints it
 // before the manifest that will carry it exists.

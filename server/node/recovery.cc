@@ -49,7 +49,7 @@ bool IsConsentChange(haven::v1::EntryKind kind) {
 absl::Status CheckLogTail(const audit::AuditLog& log,
                           const consent::ConsentRegistry& consents,
                           const std::string& agency_id,
-                          const policy::Clock& clock,
+                          const Clock& clock,
                           exchange::ReplayGuard* replay) {
   const uint64_t size = log.Size();
   const uint64_t checked_from =

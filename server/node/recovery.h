@@ -13,7 +13,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "server/audit/audit_log.h"
 #include "server/consent/consent_registry.h"
 #include "server/exchange/replay_guard.h"
@@ -27,7 +27,7 @@ inline constexpr uint64_t kTailEntriesChecked = 10000;
 absl::Status CheckLogTail(const audit::AuditLog& log,
                           const consent::ConsentRegistry& consents,
                           const std::string& agency_id,
-                          const policy::Clock& clock,
+                          const Clock& clock,
                           exchange::ReplayGuard* replay);
 
 }  // namespace haven::server::node

@@ -4,7 +4,7 @@
 #include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "policy/evaluator.h"
 #include "policy/loader.h"
 #include "policy/policy_holder.h"
@@ -213,7 +213,7 @@ absl::Status AdminServiceImpl::DoExplainDecision(
   ask.categories = categories;
   ask.justification = request.justification();
   // A dry run: nothing is disclosed and no consent use is counted.
-  policy::Evaluator evaluator(policy::SystemClock::Get());
+  policy::Evaluator evaluator(SystemClock::Get());
   HAVEN_ASSIGN_OR_RETURN(
       *out->mutable_decision(),
       evaluator.Evaluate(

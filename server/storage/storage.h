@@ -39,8 +39,10 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "haven/base/status_macros.h"
 
 namespace haven::server::storage {
 
@@ -106,6 +108,26 @@ class Storage {
   // Every key starting with `prefix`, in order (see ScanFn).
   absl::Status Scan(Family family, absl::string_view prefix, ScanFn fn) const {
     return ScanFrom(family, prefix, prefix, fn);
+  }
+  // As Scan, each value parsed as a `Message` and handed to `fn` (which
+  // returns false to stop). A value that does not parse stops the scan with
+  // DATA_LOSS "stored <what> is corrupt": stored state is never skipped.
+  template <typename Message, typename Fn>
+  absl::Status ScanMessages(Family family, absl::string_view prefix,
+                            absl::string_view what, Fn fn) const {
+    absl::Status corrupt;
+    HAVEN_RETURN_IF_ERROR(
+        Scan(family, prefix, [&](absl::string_view, absl::string_view value) {
+          Message message;
+          if (!message.ParseFromArray(value.data(),
+                                      static_cast<int>(value.size()))) {
+            corrupt = absl::DataLossError(
+                absl::StrCat("stored ", what, " is corrupt"));
+            return false;
+          }
+          return fn(std::move(message));
+        }));
+    return corrupt;
   }
   // As Scan, from the first key under `prefix` at or after `start` (a seek,
   // for reading a long range a page at a time).

@@ -163,22 +163,21 @@ uint32_t KekRegistry::active_version() const {
   return active_;
 }
 
-std::vector<uint32_t> KekRegistry::live_versions() const {
+std::vector<uint32_t> KekRegistry::VersionsIn(State wanted) const {
   absl::MutexLock lock(&mu_);
   std::vector<uint32_t> out;
   for (const auto& [v, state] : states_) {
-    if (state == State::kLive) out.push_back(v);
+    if (state == wanted) out.push_back(v);
   }
   return out;
 }
 
+std::vector<uint32_t> KekRegistry::live_versions() const {
+  return VersionsIn(State::kLive);
+}
+
 std::vector<uint32_t> KekRegistry::retired_versions() const {
-  absl::MutexLock lock(&mu_);
-  std::vector<uint32_t> out;
-  for (const auto& [v, state] : states_) {
-    if (state == State::kRetired) out.push_back(v);
-  }
-  return out;
+  return VersionsIn(State::kRetired);
 }
 
 absl::StatusOr<std::shared_ptr<const crypto::SecretBytes>> KekRegistry::Kek(

@@ -82,6 +82,8 @@ class KekRegistry {
 
   explicit KekRegistry(Options options);
   absl::Status Load();
+  // Versions in `wanted` state, ascending.
+  std::vector<uint32_t> VersionsIn(State wanted) const;
   static storage::WriteBatch Persist(uint32_t active,
                                      const std::map<uint32_t, State>& states);
 

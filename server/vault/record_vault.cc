@@ -6,8 +6,6 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
 #include "haven/v1/common.pb.h"
@@ -105,7 +103,7 @@ RecordVault::RecordVault(Options options, std::unique_ptr<KekRegistry> registry)
     : storage_(options.storage),
       registry_(std::move(registry)),
       cache_capacity_(options.data_key_cache_size),
-      now_unix_(std::move(options.now_unix)) {}
+      clock_(options.clock != nullptr ? options.clock : SystemClock::Get()) {}
 
 absl::StatusOr<std::unique_ptr<RecordVault>> RecordVault::Create(
     Options options) {
@@ -123,10 +121,6 @@ absl::StatusOr<std::unique_ptr<RecordVault>> RecordVault::Create(
 
 absl::Mutex& RecordVault::StripeFor(absl::string_view subject_id) const {
   return stripes_[absl::Hash<absl::string_view>{}(subject_id) % kStripes];
-}
-
-int64_t RecordVault::NowUnix() const {
-  return now_unix_ ? now_unix_() : absl::ToUnixSeconds(absl::Now());
 }
 
 void RecordVault::CacheInsert(const std::string& subject_id,
@@ -265,7 +259,7 @@ absl::StatusOr<RecordVault::PutResult> RecordVault::Put(
 
   RecordEnvelope envelope;
   envelope.version = result.version;
-  envelope.updated_unix = NowUnix();
+  envelope.updated_unix = clock_->NowUnix();
   const auto count = static_cast<uint32_t>(fields.size());
   std::vector<std::string> sealed_fields;
   sealed_fields.reserve(count);

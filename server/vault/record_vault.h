@@ -68,6 +68,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/repeated_ptr_field.h"
+#include "haven/base/clock.h"
 #include "haven/base/limits.h"
 #include "haven/v1/records.pb.h"
 #include "server/crypto/secret_bytes.h"
@@ -91,8 +92,9 @@ class RecordVault {
     crypto::SecretBytes master_key;
     // How many unwrapped data keys to keep in memory.
     size_t data_key_cache_size = 4096;
-    // Unix seconds for Record::updated_unix; defaults to the system clock.
-    std::function<int64_t()> now_unix;
+    // Time for Record::updated_unix; the system clock when null. Borrowed:
+    // must outlive the vault.
+    const Clock* clock = nullptr;
   };
 
   struct PutResult {
@@ -195,13 +197,12 @@ class RecordVault {
   void CacheInsert(const std::string& subject_id,
                    std::shared_ptr<SubjectKey> key) const;
   void CacheErase(const std::string& subject_id) const;
-  int64_t NowUnix() const;
 
   // Constant after construction.
   storage::Storage* const storage_;
   const std::unique_ptr<KekRegistry> registry_;
   const size_t cache_capacity_;
-  const std::function<int64_t()> now_unix_;
+  const Clock* const clock_;
 
   // Per-subject reader/writer locks, by hash of the subject id.
   mutable std::array<absl::Mutex, kStripes> stripes_;

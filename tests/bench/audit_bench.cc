@@ -20,7 +20,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "rocksdb/db.h"
 #include "server/audit/action.h"
 #include "server/audit/audit_log.h"
@@ -95,7 +95,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> OpenLog(
   options.signer = &signer;
   options.sealer = &sealer;
   options.storage = storage;
-  options.clock = haven::policy::SystemClock::Get();
+  options.clock = haven::SystemClock::Get();
   options.sync = sync;
   // Bulk loads commit big groups.
   if (!sync) options.max_batch = 1 << 16;

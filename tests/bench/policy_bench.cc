@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/clock.h"
+#include "tests/testing/fake_clock.h"
 #include "policy/compiled_policy.h"
 #include "policy/consents.h"
 #include "policy/evaluator.h"
@@ -117,7 +117,7 @@ void BM_Decide(benchmark::State& state) {
 
 void BM_Evaluate(benchmark::State& state) {
   const Fixture& f = GetFixture();
-  haven::policy::FakeClock clock(1000);
+  haven::FakeClock clock(1000);
   haven::policy::Evaluator evaluator(&clock);
   size_t i = 0;
   int64_t categories = 0;

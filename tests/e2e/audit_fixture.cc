@@ -19,7 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/json.h"
-#include "policy/clock.h"
+#include "haven/base/clock.h"
 #include "server/audit/audit_log.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/crypto/state_sealer.h"
@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   options.signer = signer->get();
   options.sealer = sealer->get();
   options.storage = storage->get();
-  options.clock = haven::policy::SystemClock::Get();
+  options.clock = haven::SystemClock::Get();
   auto log = AuditLog::Open(options);
   if (!log.ok()) return Fail("open log", log.status());
 

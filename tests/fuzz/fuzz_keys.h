@@ -23,7 +23,7 @@ inline constexpr uint8_t kTrustedKeyFill = 0x46;
 inline constexpr uint8_t kOtherKeyFill = 0x4f;
 
 // Names in the form nodes give their log keys (requester.h's
-// CheckpointOrigin): checkpoints by the trusted key carry its name as their
+// client::LogOrigin): checkpoints by the trusted key carry its name as their
 // origin.
 inline constexpr char kTrustedKeyName[] = "safe-harbor.haven/log";
 inline constexpr char kOtherKeyName[] = "legal-aid.haven/log";

@@ -135,7 +135,7 @@ void CheckDisclosure(const Fixture& f,
             "a disclosure names its request and both agencies");
   auto checkpoint = haven::client::VerifyCheckpoint(
       d.checkpoint().note(), f.holder_key,
-      haven::server::exchange::CheckpointOrigin("safe-harbor"));
+      haven::client::LogOrigin("safe-harbor"));
   FuzzCheck(checkpoint.ok(), "a disclosure's checkpoint verifies");
   const haven::v1::InclusionProof& proof = d.inclusion_proof();
   FuzzCheck(proof.leaf_index() == d.audit_index() &&

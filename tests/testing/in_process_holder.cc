@@ -32,7 +32,7 @@ absl::StatusOr<haven::v1::Member> MemberFor(const std::string& agency,
   HAVEN_ASSIGN_OR_RETURN(
       *member.mutable_verifier_key(),
       client::FormatVerifierKey(
-          server::exchange::CheckpointOrigin(agency),
+          client::LogOrigin(agency),
           std::string(signer.public_key().begin(), signer.public_key().end())));
   return member;
 }

@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "haven/v1/federation.pb.h"
-#include "policy/clock.h"
+#include "tests/testing/fake_clock.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
@@ -64,7 +64,7 @@ class InProcessHolder {
   server::consent::ConsentRegistry& consents() { return *consents_; }
   server::vault::RecordVault& vault() { return *vault_; }
   const server::exchange::HandleStore& handles() const { return *handles_; }
-  policy::FakeClock& clock() { return test_log_->clock(); }
+  FakeClock& clock() { return test_log_->clock(); }
 
  private:
   InProcessHolder() = default;

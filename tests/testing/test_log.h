@@ -12,7 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "policy/clock.h"
+#include "tests/testing/fake_clock.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
 #include "server/crypto/ed25519_signer.h"
@@ -46,7 +46,7 @@ class TestLog {
   const server::crypto::StateSealer& sealer() const { return *sealer_; }
   const server::crypto::Ed25519Signer& signer() const { return *signer_; }
   const server::crypto::SecretBytes& master_key() const { return master_key_; }
-  policy::FakeClock& clock() { return clock_; }
+  FakeClock& clock() { return clock_; }
   const std::string& agency() const { return agency_; }
 
  private:
@@ -54,7 +54,7 @@ class TestLog {
   absl::Status Open();
 
   std::string agency_;
-  policy::FakeClock clock_{kNow};
+  FakeClock clock_{kNow};
   server::crypto::SecretBytes master_key_;
   server::crypto::SecretBytes pseudonym_key_;
   std::unique_ptr<server::crypto::Ed25519Signer> signer_;

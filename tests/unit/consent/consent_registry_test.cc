@@ -15,6 +15,7 @@
 #include "server/consent/receipt.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/consent/registry_fixture.h"
+#include "tests/testing/fake_clock.h"
 
 namespace haven::server::consent {
 namespace {
@@ -36,7 +37,7 @@ class ConsentRegistryTest : public ::testing::Test {
     h_ = *std::move(harness);
   }
   ConsentRegistry& registry() { return h_->registry(); }
-  policy::FakeClock& clock() { return h_->log().clock(); }
+  FakeClock& clock() { return h_->log().clock(); }
   uint64_t LogSize() { return h_->log().log().Size(); }
 
   std::string RecordLegalAid() {
@@ -423,7 +424,7 @@ TEST_F(ConsentRegistryTest, ListShowsExpiredOnceValidityEnds) {
 // Withdraws, as the exchange's fanout does, whenever no consent is live any
 // more, and writes one entry per withdrawal.
 struct WithdrawingObserver final : public ConsentObserver {
-  explicit WithdrawingObserver(const policy::Clock* clock) : clock_(clock) {}
+  explicit WithdrawingObserver(const Clock* clock) : clock_(clock) {}
   absl::Status OnConsentChange(const ConsentChange& change,
                                audit::Action* action) override {
     kinds.push_back(change.kind);
@@ -442,7 +443,7 @@ struct WithdrawingObserver final : public ConsentObserver {
   }
   void AfterCommit() override {}
 
-  const policy::Clock* clock_;
+  const Clock* clock_;
   std::vector<ConsentChange::Kind> kinds;
   bool holds_handle = true;
 };

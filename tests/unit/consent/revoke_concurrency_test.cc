@@ -14,6 +14,7 @@
 #include "server/consent/consent_registry.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/consent/registry_fixture.h"
+#include "tests/testing/fake_clock.h"
 
 namespace haven::server::consent {
 namespace {
@@ -32,7 +33,7 @@ TEST(RevokeConcurrencyTest, NoDecisionAfterRevokeReturnsUsesTheConsent) {
   auto harness = testing::RegistryHarness::Create();
   ASSERT_THAT(harness, IsOk());
   ConsentRegistry* registry = &(*harness)->registry();
-  policy::FakeClock& clock = (*harness)->log().clock();
+  FakeClock& clock = (*harness)->log().clock();
 
   constexpr int kRounds = 20;
   constexpr int kDeciders = 8;

@@ -35,11 +35,11 @@ struct Peer {
     log = *TestLog::Create(agency);
     member.set_agency_id(agency);
     member.set_verifier_key(*client::FormatVerifierKey(
-        CheckpointOrigin(agency), PublicKey(log->signer())));
+        client::LogOrigin(agency), PublicKey(log->signer())));
   }
   // The line this peer adds to `note` at `time`.
   std::string Cosign(const std::string& note, uint64_t time) const {
-    const std::string name = CheckpointOrigin(member.agency_id());
+    const std::string name = client::LogOrigin(member.agency_id());
     auto text = client::ParseNote(note);
     return client::FormatCosignatureLine(
         name, client::CosignatureKeyId(name, PublicKey(log->signer())), time,

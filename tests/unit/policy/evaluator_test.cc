@@ -11,6 +11,7 @@
 #include "policy/policy_holder.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/policy/test_policy.h"
+#include "tests/testing/fake_clock.h"
 
 namespace haven::policy {
 namespace {

@@ -17,6 +17,7 @@
 #include "server/vault/envelope.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/vault/vault_test_util.h"
+#include "tests/testing/fake_clock.h"
 
 namespace haven::server::vault {
 namespace {
@@ -64,7 +65,7 @@ class RecordVaultTest : public ::testing::Test {
     RecordVault::Options options;
     options.storage = storage_.get();
     options.master_key = std::move(key);
-    options.now_unix = [] { return int64_t{1700000000}; };
+    options.clock = &clock_;
     return options;
   }
 
@@ -108,6 +109,7 @@ class RecordVaultTest : public ::testing::Test {
                     .ok());
   }
 
+  FakeClock clock_{1700000000};
   ScopedTempDir dir_;
   std::unique_ptr<storage::RocksDbStorage> storage_;
   storage::Database* db_ = nullptr;

@@ -1,16 +1,16 @@
-// Clock: where the policy code and the consent registry get "now".
+// Clock: where every part of Haven gets "now".
 //
-// Time is injected so that tests use a FakeClock instead of sleeping, and so
-// that one decision uses one instant throughout. Implementations are
-// thread-safe.
-#ifndef HAVEN_POLICY_CLOCK_H_
-#define HAVEN_POLICY_CLOCK_H_
+// Time is injected (never read from the system in logic) so that tests set
+// it by hand instead of sleeping, and so that one decision or one audit
+// entry uses one instant throughout. Tests use tests/testing/fake_clock.h.
+// Implementations are thread-safe.
+#ifndef HAVEN_BASE_CLOCK_H_
+#define HAVEN_BASE_CLOCK_H_
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 
-namespace haven::policy {
+namespace haven {
 
 class Clock {
  public:
@@ -42,22 +42,6 @@ class SystemClock final : public Clock {
   }
 };
 
-// A clock tests set by hand. Thread-safe.
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(int64_t now_unix = 0) : now_(now_unix) {}
-  int64_t NowUnix() const override {
-    return now_.load(std::memory_order_acquire);
-  }
-  void Set(int64_t now_unix) {
-    now_.store(now_unix, std::memory_order_release);
-  }
-  void Advance(int64_t seconds) { now_.fetch_add(seconds); }
+}  // namespace haven
 
- private:
-  std::atomic<int64_t> now_;
-};
-
-}  // namespace haven::policy
-
-#endif  // HAVEN_POLICY_CLOCK_H_
+#endif  // HAVEN_BASE_CLOCK_H_
