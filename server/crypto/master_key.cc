@@ -74,7 +74,20 @@ std::string MasterKeyToHex(const SecretBytes& key) {
   return hex;
 }
 
-absl::StatusOr<SecretBytes> LoadMasterKeyFile(const std::string& path) {
+namespace {
+
+// Who may own the key file and how open its mode may be.
+enum class KeyFileRule {
+  // A file the admin keeps: owned by the node's user, mode 0600 or 0400.
+  kOwnerOnly,
+  // A systemd credential: systemd places it in a directory only the unit's
+  // user (and root) can enter, owned by that user or by root with an ACL
+  // (which shows in the group bits), so only "others" bits are refused.
+  kSystemdCredential,
+};
+
+absl::StatusOr<SecretBytes> LoadKeyFile(const std::string& path,
+                                        KeyFileRule rule) {
   int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
@@ -97,13 +110,13 @@ absl::StatusOr<SecretBytes> LoadMasterKeyFile(const std::string& path) {
     return absl::FailedPreconditionError(
         absl::StrCat("master key file ", path, " is not a regular file"));
   }
-  if (st.st_uid != geteuid()) {
+  if (rule == KeyFileRule::kOwnerOnly && st.st_uid != geteuid()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "master key file %s is owned by uid %d, not by the user running the "
         "node (uid %d); run chown",
         path, static_cast<int>(st.st_uid), static_cast<int>(geteuid())));
   }
-  if ((st.st_mode & 077) != 0) {
+  if ((st.st_mode & (rule == KeyFileRule::kOwnerOnly ? 077 : 007)) != 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "master key file %s is readable by group or others (mode %04o); run "
         "chmod 600 %s",
@@ -127,6 +140,33 @@ absl::StatusOr<SecretBytes> LoadMasterKeyFile(const std::string& path) {
   if (!key.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "master key file ", path, " is malformed: ", key.status().message()));
+  }
+  return key;
+}
+
+}  // namespace
+
+absl::StatusOr<SecretBytes> LoadMasterKeyFile(const std::string& path) {
+  return LoadKeyFile(path, KeyFileRule::kOwnerOnly);
+}
+
+absl::StatusOr<SecretBytes> LoadNodeMasterKey(
+    const std::string& master_key_file, const char* credentials_directory) {
+  if (!master_key_file.empty()) return LoadMasterKeyFile(master_key_file);
+  if (credentials_directory == nullptr || *credentials_directory == '\0') {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no master key: set master_key_file in the config, or start havend "
+        "under systemd with LoadCredential=",
+        kMasterKeyCredential, ":<file> (or LoadCredentialEncrypted=)"));
+  }
+  const std::string path =
+      absl::StrCat(credentials_directory, "/", kMasterKeyCredential);
+  absl::StatusOr<SecretBytes> key =
+      LoadKeyFile(path, KeyFileRule::kSystemdCredential);
+  if (!key.ok()) {
+    return absl::Status(key.status().code(),
+                        absl::StrCat("systemd credential ", kMasterKeyCredential,
+                                     ": ", key.status().message()));
   }
   return key;
 }

@@ -26,6 +26,19 @@ inline constexpr size_t kMasterKeySize = 32;
 // content is not 64 hex characters (the content is never echoed).
 absl::StatusOr<SecretBytes> LoadMasterKeyFile(const std::string& path);
 
+// The name of the systemd credential that carries the master key
+// (LoadCredential=haven-master-key:FILE or LoadCredentialEncrypted=).
+inline constexpr char kMasterKeyCredential[] = "haven-master-key";
+
+// The node's master key: from `master_key_file` when the config names one,
+// otherwise from the systemd credential kMasterKeyCredential in
+// `credentials_directory` (the value of $CREDENTIALS_DIRECTORY, or null).
+// A credential must be a regular file that "others" cannot read; systemd
+// decides its owner. FAILED_PRECONDITION naming the source (never the key)
+// when neither gives a key.
+absl::StatusOr<SecretBytes> LoadNodeMasterKey(
+    const std::string& master_key_file, const char* credentials_directory);
+
 // Creates a new random master key in a new file at `path` with mode 0600,
 // synced to disk, and returns it. Never overwrites: ALREADY_EXISTS if the
 // path exists. FAILED_PRECONDITION if the file cannot be written.

@@ -153,7 +153,8 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
     return invalid("peer_listen_address", "expected host:port");
   }
   if (c.data_dir().empty()) return missing("data_dir");
-  if (c.master_key_file().empty()) return missing("master_key_file");
+  // An empty master_key_file means the key comes as a systemd credential
+  // (crypto::LoadNodeMasterKey), so it is never on plain disk.
   if (!c.has_tls()) return missing("tls");
   if (c.tls().cert_file().empty()) return missing("tls.cert_file");
   if (c.tls().key_file().empty()) return missing("tls.key_file");

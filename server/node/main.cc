@@ -107,7 +107,12 @@ int main(int argc, char** argv) {
       chmod(c.data_dir().c_str(), 0700);
       std::printf("created data dir %s\n", c.data_dir().c_str());
     }
-    if (!std::filesystem::exists(c.master_key_file(), ec)) {
+    if (c.master_key_file().empty()) {
+      std::printf(
+          "master key: none made (master_key_file is empty, so the key comes "
+          "from the systemd credential %s)\n",
+          haven::server::crypto::kMasterKeyCredential);
+    } else if (!std::filesystem::exists(c.master_key_file(), ec)) {
       auto key =
           haven::server::crypto::CreateMasterKeyFile(c.master_key_file());
       if (!key.ok()) return Fail(1, std::string(key.status().message()));

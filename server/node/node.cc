@@ -1,5 +1,6 @@
 #include "server/node/node.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -62,7 +63,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 absl::StatusOr<std::string> VerifierKeyFromMasterKey(
     const haven::v1::NodeConfig& config) {
   HAVEN_ASSIGN_OR_RETURN(crypto::SecretBytes master_key,
-                         crypto::LoadMasterKeyFile(config.master_key_file()));
+                         crypto::LoadNodeMasterKey(config.master_key_file(),
+                                                  std::getenv("CREDENTIALS_DIRECTORY")));
   HAVEN_ASSIGN_OR_RETURN(crypto::SecretBytes seed,
                          crypto::DeriveSigningSeed(master_key));
   HAVEN_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Ed25519Signer> signer,
@@ -178,7 +180,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->tls_key = *std::move(key);
   m->tls_ca = *std::move(ca);
 
-  auto master_key = crypto::LoadMasterKeyFile(c.master_key_file());
+  auto master_key = crypto::LoadNodeMasterKey(
+      c.master_key_file(), std::getenv("CREDENTIALS_DIRECTORY"));
   if (!master_key.ok()) {
     return absl::Status(master_key.status().code(),
                         absl::StrCat(node->config_.Where("master_key_file"),

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
@@ -143,6 +144,50 @@ TEST_F(HavendTest, LogNeverContainsTokensOrMasterKey) {
   for (const char* role : TestNode::kRoles) {
     EXPECT_THAT(log, Not(HasSubstr(node.token(role))));
   }
+}
+
+// The master key delivered as systemd delivers a credential
+// (LoadCredential=haven-master-key:FILE): the node serves with no
+// master_key_file, and the key is in neither its command line, its
+// environment, its config nor its log, in hex or raw.
+TEST_F(HavendTest, MasterKeyFromCredentialsDirectoryIsNowhereElse) {
+  TestNode::Options options = NodeOptions();
+  options.master_key_as_credential = true;
+  TestNode node(options);
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  std::string output;
+  EXPECT_EQ(node.Havenctl("caseworker", {"health"}, &output), 0) << output;
+
+  const std::string hex = node.master_key_hex();
+  ASSERT_EQ(hex.size(), 64u);
+  const std::string raw = absl::HexStringToBytes(hex);
+  const std::string proc = "/proc/" + std::to_string(node.pid());
+  const std::string cmdline = ReadFileOrEmpty(proc + "/cmdline");
+  const std::string environ = ReadFileOrEmpty(proc + "/environ");
+  ASSERT_THAT(cmdline, HasSubstr("--config"));
+  ASSERT_THAT(environ, HasSubstr("CREDENTIALS_DIRECTORY="));
+  const std::string config = ReadFileOrEmpty(node.config_path());
+  EXPECT_THAT(config, Not(HasSubstr("master_key_file")));
+  EXPECT_EQ(node.Stop(), 0);
+  const std::string log = node.Log() + ReadFileOrEmpty(node.dir() + "/havend.out");
+  EXPECT_THAT(log, HasSubstr("node_stopped"));
+  for (const std::string* place : {&cmdline, &environ, &config, &log}) {
+    EXPECT_THAT(*place, Not(HasSubstr(hex)));
+    EXPECT_THAT(*place, Not(HasSubstr(raw)));
+  }
+}
+
+// Without master_key_file and without a credential, the node says where a
+// key may come from, and does not start.
+TEST_F(HavendTest, NoMasterKeySourceIsExplained) {
+  TestNode::Options options = NodeOptions();
+  options.master_key_as_credential = true;
+  TestNode node(options);
+  std::string output;
+  EXPECT_NE(RunHavend(node.config_path(), &output), 0);
+  EXPECT_THAT(output, AllOf(HasSubstr("no master key"),
+                            HasSubstr("LoadCredential=haven-master-key")));
 }
 
 TEST_F(HavendTest, MalformedConfigNamesFileLineAndField) {

@@ -69,13 +69,25 @@ TestNode::TestNode(Options options) : options_(std::move(options)) {
   ca_file_ = options_.pki_dir + "/ca.crt";
   const std::string pki = options_.pki_dir + "/" + options_.agency_id;
 
-  WriteFile(dir_ + "/master.key", RandomHex(32) + "\n", 0600);
+  master_key_hex_ = RandomHex(32);
+  if (options_.master_key_as_credential) {
+    const std::string credentials = dir_ + "/credentials";
+    fs::create_directories(credentials);
+    WriteFile(credentials + "/haven-master-key", master_key_hex_ + "\n", 0400);
+    chmod(credentials.c_str(), 0500);
+    credentials_env_ = "CREDENTIALS_DIRECTORY=" + credentials;
+  } else {
+    WriteFile(dir_ + "/master.key", master_key_hex_ + "\n", 0600);
+  }
   std::string config = "agency_id: \"" + options_.agency_id + "\"\n" +
                        "listen_address: \"127.0.0.1:0\"\n";
   if (options_.peer_api) {
     config += "peer_listen_address: \"" + options_.peer_listen_address + "\"\n";
   }
-  config += "data_dir: \"data\"\nmaster_key_file: \"master.key\"\n";
+  config += "data_dir: \"data\"\n";
+  if (!options_.master_key_as_credential) {
+    config += "master_key_file: \"master.key\"\n";
+  }
   config += "tls { cert_file: \"" + pki + "/node.crt\" key_file: \"" + pki +
             "/node.key\" ca_file: \"" + ca_file_ + "\" }\n";
   for (const char* role : kRoles) {
@@ -114,9 +126,11 @@ std::unique_ptr<grpc::ClientContext> TestNode::ClientContext(
 bool TestNode::Start(std::string* error) {
   // The log is appended to across restarts: read only what this run writes.
   const size_t log_offset = Log().size();
+  std::vector<std::string> env = options_.env;
+  if (!credentials_env_.empty()) env.push_back(credentials_env_);
   process_ = std::make_unique<Subprocess>(
       std::vector<std::string>{HavendPath(), "--config", config_path_},
-      dir_ + "/havend.out", log_path_, options_.env);
+      dir_ + "/havend.out", log_path_, env);
   // Bounded wait for the start line; havend writes it once both ports are
   // bound.
   static const std::regex kStarted(R"(node_started .*local=(\S+) peer=(\S+))");

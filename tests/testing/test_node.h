@@ -55,6 +55,10 @@ class TestNode {
     // Extra environment variables for havend, "NAME=value" (e.g. an
     // LD_PRELOAD library that makes syncs fail).
     std::vector<std::string> env;
+    // Deliver the master key as systemd would with LoadCredential=: a file
+    // named haven-master-key in the directory $CREDENTIALS_DIRECTORY names,
+    // and no master_key_file in the config.
+    bool master_key_as_credential = false;
   };
   static constexpr const char* kRoles[] = {"caseworker", "advocate", "auditor",
                                            "admin"};
@@ -87,6 +91,9 @@ class TestNode {
   const std::string& local_address() const { return local_address_; }
   const std::string& peer_address() const { return peer_address_; }
   const std::string& agency_id() const { return options_.agency_id; }
+  // The master key as 64 hex digits (to prove it appears nowhere it must
+  // not).
+  const std::string& master_key_hex() const { return master_key_hex_; }
   std::string token(const std::string& role) const;
   std::string token_file(const std::string& role) const;
   std::string Log() const { return ReadFileOrEmpty(log_path_); }
@@ -112,6 +119,8 @@ class TestNode {
   std::string local_address_;
   std::string peer_address_;
   std::map<std::string, std::string> tokens_;
+  std::string master_key_hex_;
+  std::string credentials_env_;  // "CREDENTIALS_DIRECTORY=..." or empty
   std::unique_ptr<Subprocess> process_;
 };
 

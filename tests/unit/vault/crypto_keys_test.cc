@@ -54,6 +54,43 @@ TEST(MasterKeyTest, CreatedFileHasMode0600AndLoadsBack) {
   EXPECT_TRUE(loaded->Equals(*created));
 }
 
+// A systemd credential named haven-master-key stands in for the key file
+// when the config names none; the file wins when both exist.
+TEST(MasterKeyTest, NodeKeyComesFromTheFileOrTheSystemdCredential) {
+  ScopedTempDir dir;
+  const std::string file = dir.Join("master.key");
+  auto from_file = CreateMasterKeyFile(file);
+  ASSERT_THAT(from_file, IsOk());
+  const std::string credentials = dir.Join("credentials");
+  ASSERT_EQ(mkdir(credentials.c_str(), 0700), 0);
+  const std::string credential = credentials + "/" + kMasterKeyCredential;
+  auto from_credential = CreateMasterKeyFile(credential);
+  ASSERT_THAT(from_credential, IsOk());
+  ASSERT_EQ(chmod(credential.c_str(), 0400), 0);
+
+  auto loaded = LoadNodeMasterKey(file, credentials.c_str());
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_TRUE(loaded->Equals(*from_file));
+  loaded = LoadNodeMasterKey("", credentials.c_str());
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_TRUE(loaded->Equals(*from_credential));
+
+  // Group bits may carry systemd's ACL mask; "others" bits never.
+  ASSERT_EQ(chmod(credential.c_str(), 0440), 0);
+  EXPECT_THAT(LoadNodeMasterKey("", credentials.c_str()), IsOk());
+  ASSERT_EQ(chmod(credential.c_str(), 0404), 0);
+  EXPECT_THAT(LoadNodeMasterKey("", credentials.c_str()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("systemd credential haven-master-key")));
+
+  EXPECT_THAT(LoadNodeMasterKey("", nullptr),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("LoadCredential=haven-master-key")));
+  EXPECT_THAT(LoadNodeMasterKey("", dir.Join("none").c_str()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("cannot open master key file")));
+}
+
 TEST(MasterKeyTest, CreateNeverOverwrites) {
   ScopedTempDir dir;
   std::string path = dir.Join("master.key");
