@@ -10,10 +10,12 @@ PACKAGES=(
   g++ make cmake git pkg-config ca-certificates
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libsodium-dev librocksdb-dev libabsl-dev
+  libsodium-dev librocksdb-dev libabsl-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # certificates for the demo federation and tests
   openssl
+  # systemd-analyze, to check the shipped unit (deploy/systemd/)
+  systemd
   # the Python example client and the independent log verifier
   python3 python3-grpcio python3-protobuf python3-cryptography
   # Go's reference signed-note reader, for the cosigned-checkpoint test

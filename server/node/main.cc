@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/crypto/master_key.h"
+#include "server/node/service_manager.h"
 #include "server/node/config.h"
 #include "server/node/event_log.h"
 #include "server/node/node.h"
@@ -175,6 +176,11 @@ int main(int argc, char** argv) {
        {"local", (*node)->local_address()},
        {"peer", (*node)->peer_address().empty() ? "disabled"
                                                 : (*node)->peer_address()}});
+  // Both endpoints serve: only now may systemd order dependents after us.
+  haven::server::node::ServiceManager service_manager;
+  service_manager.Ready(absl::StrCat("serving on ", (*node)->local_address()));
+  haven::server::node::Node* running = node->get();
+  service_manager.StartWatchdog([running] { return !running->failed(); });
 
   int signal_number = 0;
   do {
@@ -184,12 +190,14 @@ int main(int argc, char** argv) {
     // The commit that failed first leaves word for the next start (which
     // undoes it if its bytes reached the disk after all); then nothing more
     // is written: the process exits as it is.
+    service_manager.Stopping();
     (*node)->SettleAfterFailure(absl::Seconds(5));
     haven::server::node::LogEvent("node_stopped_after_storage_failure");
     std::_Exit(3);
   }
   haven::server::node::LogEvent("node_stopping",
                                 {{"signal", strsignal(signal_number)}});
+  service_manager.Stopping();
   (*node)->Shutdown(absl::Seconds(5));
   node->reset();
   haven::server::node::LogEvent("node_stopped");

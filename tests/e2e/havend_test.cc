@@ -1,7 +1,14 @@
 // End-to-end tests of the havend process: configuration errors, TLS health,
 // reflection and clean shutdown, with real processes on 127.0.0.1.
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
 
 #include <fstream>
 #include <regex>
@@ -188,6 +195,62 @@ TEST_F(HavendTest, NoMasterKeySourceIsExplained) {
   EXPECT_NE(RunHavend(node.config_path(), &output), 0);
   EXPECT_THAT(output, AllOf(HasSubstr("no master key"),
                             HasSubstr("LoadCredential=haven-master-key")));
+}
+
+// A datagram socket standing in for systemd's notify socket.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    path.copy(address.sun_path, sizeof(address.sun_path) - 1);
+    bound_ = fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&address),
+                              sizeof(address)) == 0;
+    timeval timeout{0, 200'000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  ~NotifySocket() {
+    if (fd_ >= 0) close(fd_);
+  }
+  bool bound() const { return bound_; }
+  // Messages received within `wait` (bounded), in order.
+  std::vector<std::string> Receive(std::chrono::milliseconds wait) {
+    std::vector<std::string> out;
+    const auto end = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < end) {
+      char buffer[512];
+      ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
+      if (n > 0) out.emplace_back(buffer, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
+// Under systemd (Type=notify, WatchdogSec=) the node says READY=1 once it
+// serves, then pings the watchdog, and says STOPPING=1 on SIGTERM.
+TEST_F(HavendTest, TellsSystemdWhenReadyPingsTheWatchdogAndStops) {
+  NotifySocket notify(dir_.Join("notify.sock"));
+  ASSERT_TRUE(notify.bound());
+  TestNode::Options options = NodeOptions();
+  options.env = {"NOTIFY_SOCKET=" + dir_.Join("notify.sock"),
+                 "WATCHDOG_USEC=200000"};
+  TestNode node(options);
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  std::vector<std::string> first = notify.Receive(std::chrono::seconds(2));
+  ASSERT_FALSE(first.empty());
+  EXPECT_THAT(first.front(), AllOf(HasSubstr("READY=1"),
+                                   HasSubstr("STATUS=serving on 127.0.0.1:")));
+  EXPECT_GE(std::count(first.begin(), first.end(), "WATCHDOG=1"), 3);
+  EXPECT_EQ(node.Stop(), 0);
+  std::vector<std::string> last = notify.Receive(std::chrono::milliseconds(300));
+  EXPECT_THAT(last, ::testing::Contains("STOPPING=1"));
 }
 
 TEST_F(HavendTest, MalformedConfigNamesFileLineAndField) {
