@@ -86,26 +86,19 @@ int Refuse(const Invocation& in) {
 }
 
 int Lift(const Invocation& in) {
-  if (int rc = RequireFlags(in.args, {"refusal"})) return rc;
-  v1::LiftRefusalRequest request;
-  request.set_refusal_id(in.args.GetOr("refusal", ""));
-  return CallAndPrint(in, &NodeClient::LiftRefusal, request,
-                      PrintRefusalOf<v1::LiftRefusalResponse>);
+  return CallWithFlags(in, &NodeClient::LiftRefusal,
+                       {{"refusal", "refusal_id"}},
+                       PrintRefusalOf<v1::LiftRefusalResponse>);
 }
 
 int Get(const Invocation& in) {
-  if (int rc = RequireFlags(in.args, {"id"})) return rc;
-  v1::GetConsentRequest request;
-  request.set_consent_id(in.args.GetOr("id", ""));
-  return CallAndPrint(in, &NodeClient::GetConsent, request,
-                      PrintConsentHistory);
+  return CallWithFlags(in, &NodeClient::GetConsent, {{"id", "consent_id"}},
+                       PrintConsentHistory);
 }
 
 int List(const Invocation& in) {
-  if (int rc = RequireFlags(in.args, {"subject"})) return rc;
-  v1::ListConsentsRequest request;
-  request.set_subject_id(in.args.GetOr("subject", ""));
-  return CallAndPrint(in, &NodeClient::ListConsents, request, PrintConsentList);
+  return CallWithFlags(in, &NodeClient::ListConsents,
+                       {{"subject", "subject_id"}}, PrintConsentList);
 }
 
 // pause, resume and revoke: one call each, the reason required or not.

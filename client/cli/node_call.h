@@ -5,11 +5,13 @@
 #define HAVEN_CLIENT_CLI_NODE_CALL_H_
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <type_traits>
 
 #include "absl/status/statusor.h"
 #include "client/cli/command.h"
+#include "client/cli/decision_output.h"
 #include "client/node_client.h"
 #include "google/protobuf/message.h"
 
@@ -18,6 +20,11 @@ namespace haven::client::cli {
 // One line of JSON for `message` (proto3 JSON mapping, field names as in
 // the .proto).
 std::string ToJson(const google::protobuf::Message& message);
+
+// Sets the string field named `field` of `message`; a name that is not a
+// string field of it is a bug in havenctl and aborts.
+void SetStringField(const std::string& field, const std::string& value,
+                    google::protobuf::Message* message);
 
 // Calls `method` with `request` on the invocation's node client:
 //   CallNode(in, &NodeClient::GetStatus, v1::GetStatusRequest())
@@ -63,6 +70,29 @@ int CallAndPrint(const Invocation& in,
                      const,
                  const Request& request, PrintText print_text) {
   return PrintResponse(in, CallNode(in, method, request), print_text);
+}
+
+// A request field filled from a required flag: {"subject", "subject_id"}.
+struct FlagField {
+  const char* flag;
+  const char* field;  // a string field of the request, by its .proto name
+};
+
+// "Require flags, build request, call, print" for the calls whose request
+// is only string flags: every flag in `fields` must have a value (else a
+// usage error), and fills its field.
+template <typename Request, typename Response, typename PrintText>
+int CallWithFlags(const Invocation& in,
+                  absl::StatusOr<Response> (NodeClient::*method)(const Request&)
+                      const,
+                  std::initializer_list<FlagField> fields,
+                  PrintText print_text) {
+  Request request;
+  for (const FlagField& f : fields) {
+    if (int rc = RequireFlags(in.args, {f.flag})) return rc;
+    SetStringField(f.field, in.args.GetOr(f.flag, ""), &request);
+  }
+  return CallAndPrint(in, method, request, print_text);
 }
 
 }  // namespace haven::client::cli

@@ -68,35 +68,27 @@ int Put(const Invocation& in) {
 }
 
 int Get(const Invocation& in) {
-  if (int rc = RequireFlags(in.args, {"subject", "record"})) return rc;
-  v1::GetRecordRequest request;
-  request.set_subject_id(in.args.GetOr("subject", ""));
-  request.set_record_id(in.args.GetOr("record", ""));
-  return CallAndPrint(in, &NodeClient::GetRecord, request,
-                      [](const v1::GetRecordResponse& response) {
-                        PrintRecord(response.record());
-                      });
+  return CallWithFlags(in, &NodeClient::GetRecord,
+                       {{"subject", "subject_id"}, {"record", "record_id"}},
+                       [](const v1::GetRecordResponse& response) {
+                         PrintRecord(response.record());
+                       });
 }
 
 int List(const Invocation& in) {
-  if (int rc = RequireFlags(in.args, {"subject"})) return rc;
-  v1::ListRecordsRequest request;
-  request.set_subject_id(in.args.GetOr("subject", ""));
-  return CallAndPrint(in, &NodeClient::ListRecords, request,
-                      [](const v1::ListRecordsResponse& response) {
-                        for (const auto& record : response.records()) {
-                          PrintRecord(record);
-                        }
-                      });
+  return CallWithFlags(in, &NodeClient::ListRecords,
+                       {{"subject", "subject_id"}},
+                       [](const v1::ListRecordsResponse& response) {
+                         for (const auto& record : response.records()) {
+                           PrintRecord(record);
+                         }
+                       });
 }
 
 int Erase(const Invocation& in) {
-  if (int rc = RequireFlags(in.args, {"subject", "reason"})) return rc;
-  v1::EraseSubjectRequest request;
-  request.set_subject_id(in.args.GetOr("subject", ""));
-  request.set_reason(in.args.GetOr("reason", ""));
-  return CallAndPrint(
-      in, &NodeClient::EraseSubject, request,
+  return CallWithFlags(
+      in, &NodeClient::EraseSubject,
+      {{"subject", "subject_id"}, {"reason", "reason"}},
       [](const v1::EraseSubjectResponse& response) {
         std::printf("erased: %llu records are unreadable from now on\n",
                     static_cast<unsigned long long>(response.records_erased()));
