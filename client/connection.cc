@@ -35,8 +35,13 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
 }
 
 std::unique_ptr<grpc::ClientContext> Connection::NewContext() const {
+  return NewContext(std::chrono::system_clock::now() + options_.timeout);
+}
+
+std::unique_ptr<grpc::ClientContext> Connection::NewContext(
+    std::chrono::system_clock::time_point deadline) const {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  context->set_deadline(deadline);
   if (!options_.token.empty()) {
     context->AddMetadata("authorization", "Bearer " + options_.token);
   }

@@ -39,8 +39,13 @@ class Connection {
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   const ConnectionOptions& options() const { return options_; }
 
-  // A context with the deadline and credentials set, for one call.
+  // A context with the credentials and the per-call deadline set, for one
+  // call. The one place the bearer token is attached.
   std::unique_ptr<grpc::ClientContext> NewContext() const;
+  // The same with another deadline, for a stream that outlives one call's
+  // timeout (time_point::max() for a stream that runs until cancelled).
+  std::unique_ptr<grpc::ClientContext> NewContext(
+      std::chrono::system_clock::time_point deadline) const;
 
  private:
   Connection(ConnectionOptions options, std::shared_ptr<grpc::Channel> channel)

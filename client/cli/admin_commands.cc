@@ -1,69 +1,51 @@
 // havenctl admin …: node operation (admin role).
-#include <fstream>
-#include <sstream>
+#include <cstdio>
 
 #include "absl/strings/numbers.h"
 #include "client/cli/commands.h"
-#include "client/cli/rpc.h"
-#include "haven/v1/admin.grpc.pb.h"
+#include "client/cli/node_call.h"
 
 namespace haven::client::cli {
 namespace {
 
-using haven::v1::AdminService;
+namespace v1 = ::haven::v1;
+
+void PrintStatus(const v1::GetStatusResponse& status) {
+  std::printf(
+      "agency          %s\nversion         %s\npolicy version  %s\n"
+      "audit entries   %llu\n",
+      status.agency_id().c_str(), status.version().c_str(),
+      status.policy_version().empty() ? "(none loaded)"
+                                      : status.policy_version().c_str(),
+      static_cast<unsigned long long>(status.audit_tree_size()));
+}
+
+void PrintManifest(const v1::ReloadManifestResponse& manifest) {
+  std::printf("manifest serial %llu, %u members\n",
+              static_cast<unsigned long long>(manifest.serial()),
+              manifest.members());
+}
+
+void PrintRotation(const v1::RotateKeyResponse& rotation) {
+  std::printf(
+      "key-encryption key version %u is active; %llu data keys re-wrapped\n",
+      rotation.new_kek_version(),
+      static_cast<unsigned long long>(rotation.data_keys_rewrapped()));
+}
 
 int Status(const Invocation& in) {
-  haven::v1::GetStatusResponse response;
-  absl::Status s =
-      CallUnary<AdminService>(in, &AdminService::Stub::GetStatus,
-                              haven::v1::GetStatusRequest(), &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-  } else {
-    std::printf(
-        "agency          %s\nversion         %s\npolicy version  %s\n"
-        "audit entries   %llu\n",
-        response.agency_id().c_str(), response.version().c_str(),
-        response.policy_version().empty() ? "(none loaded)"
-                                          : response.policy_version().c_str(),
-        static_cast<unsigned long long>(response.audit_tree_size()));
-  }
-  return kExitOk;
+  return CallAndPrint(in, &NodeClient::GetStatus, v1::GetStatusRequest(),
+                      PrintStatus);
 }
 
 int ReloadManifest(const Invocation& in) {
-  haven::v1::ReloadManifestResponse response;
-  absl::Status s =
-      CallUnary<AdminService>(in, &AdminService::Stub::ReloadManifest,
-                              haven::v1::ReloadManifestRequest(), &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-  } else {
-    std::printf("manifest serial %llu, %u members\n",
-                static_cast<unsigned long long>(response.serial()),
-                response.members());
-  }
-  return kExitOk;
+  return CallAndPrint(in, &NodeClient::ReloadManifest,
+                      v1::ReloadManifestRequest(), PrintManifest);
 }
 
 int RotateKey(const Invocation& in) {
-  haven::v1::RotateKeyResponse response;
-  absl::Status s =
-      CallUnary<AdminService>(in, &AdminService::Stub::RotateKey,
-                              haven::v1::RotateKeyRequest(), &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-  } else {
-    std::printf(
-        "key-encryption key version %u is active; %llu data keys "
-        "re-wrapped\n",
-        response.new_kek_version(),
-        static_cast<unsigned long long>(response.data_keys_rewrapped()));
-  }
-  return kExitOk;
+  return CallAndPrint(in, &NodeClient::RotateKey, v1::RotateKeyRequest(),
+                      PrintRotation);
 }
 
 int RetireKey(const Invocation& in) {
@@ -73,15 +55,14 @@ int RetireKey(const Invocation& in) {
     std::fprintf(stderr, "havenctl: --version N is required\n");
     return kExitUsage;
   }
-  haven::v1::RetireKeyRequest request;
+  v1::RetireKeyRequest request;
   request.set_kek_version(version);
-  haven::v1::RetireKeyResponse response;
-  absl::Status s = CallUnary<AdminService>(in, &AdminService::Stub::RetireKey,
-                                           request, &response);
-  if (!s.ok()) return Report(s);
-  if (!in.json) std::printf("key-encryption key version %u retired\n", version);
-  if (in.json) std::puts("{}");
-  return kExitOk;
+  // The response is empty: --json prints {} as it always has.
+  return CallAndPrint(in, &NodeClient::RetireKey, request,
+                      [version](const v1::RetireKeyResponse&) {
+                        std::printf("key-encryption key version %u retired\n",
+                                    version);
+                      });
 }
 
 }  // namespace

@@ -12,26 +12,21 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/cli/commands.h"
+#include "client/cli/decision_output.h"
 #include "client/cli/json.h"
-#include "client/cli/rpc.h"
+#include "client/cli/node_call.h"
 #include "client/verify/proof_bundle.h"
 #include "client/verify/signed_note.h"
-#include "haven/v1/audit.grpc.pb.h"
 
 namespace haven::client::cli {
 namespace {
 
-using haven::v1::AuditService;
-
 int Usage(absl::string_view message) {
-  std::fprintf(stderr, "havenctl: %s\n", std::string(message).c_str());
-  return kExitUsage;
+  return UsageError(std::string(message));
 }
 
 int Failed(absl::string_view message) {
-  std::fprintf(stderr, "havenctl: verification failed: %s\n",
-               std::string(message).c_str());
-  return kExitVerifyFailed;
+  return ReportVerifyFailure("", absl::DataLossError(message));
 }
 
 int Bundle(const Invocation& in) {
@@ -42,11 +37,9 @@ int Bundle(const Invocation& in) {
   }
   haven::v1::GetProofBundleRequest request;
   request.set_leaf_index(index);
-  haven::v1::GetProofBundleResponse response;
-  absl::Status s = CallUnary<AuditService>(
-      in, &AuditService::Stub::GetProofBundle, request, &response);
-  if (!s.ok()) return Report(s);
-  const haven::v1::ProofBundle& served = response.bundle();
+  auto response = CallNode(in, &NodeClient::GetProofBundle, request);
+  if (!response.ok()) return Report(response.status());
+  const haven::v1::ProofBundle& served = response->bundle();
   if (served.entry().index() != index || served.proof().leaf_index() != index ||
       served.proof().tree_size() != served.checkpoint().tree_size()) {
     return Failed("the node's bundle is for another entry or tree size");

@@ -24,4 +24,11 @@ int Report(const absl::Status& status) {
   return ExitCodeFor(status);
 }
 
+int ReportVerifyFailure(absl::string_view what, const absl::Status& status) {
+  std::fprintf(stderr, "havenctl: verification failed: %s%s%s\n",
+               std::string(what).c_str(), what.empty() ? "" : ": ",
+               std::string(status.message()).c_str());
+  return kExitVerifyFailed;
+}
+
 }  // namespace haven::client::cli

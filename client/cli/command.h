@@ -8,8 +8,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "client/cli/args.h"
-#include "client/connection.h"
+#include "client/node_client.h"
 
 namespace haven::client::cli {
 
@@ -29,8 +30,8 @@ int ExitCodeFor(const absl::Status& status);
 struct Invocation {
   const Args& args;
   bool json = false;
-  // Builds the connection on first use from --node, --ca, --token-file ...
-  std::function<absl::StatusOr<const Connection*>()> connect;
+  // Builds the node client on first use from --node, --ca, --token-file ...
+  std::function<absl::StatusOr<const NodeClient*>()> client;
 };
 
 struct Command {
@@ -44,6 +45,11 @@ struct Command {
 
 // Prints "havenctl: <message>" to stderr and returns the exit code.
 int Report(const absl::Status& status);
+
+// A failed proof, signature or log check: prints "havenctl: verification
+// failed: <what>: <message>" (no "<what>: " when empty) and returns
+// kExitVerifyFailed whatever the status code.
+int ReportVerifyFailure(absl::string_view what, const absl::Status& status);
 
 }  // namespace haven::client::cli
 

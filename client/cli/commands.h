@@ -13,6 +13,11 @@ std::vector<Command> WitnessCommands();
 std::vector<Command> RecordsCommands();
 std::vector<Command> AdminCommands();
 std::vector<Command> AuditCommands();
+// Parts of AuditCommands() kept in their own files, listed there in help
+// order: audit proof and consistency, audit verify, audit export.
+std::vector<Command> AuditProofCommands();
+std::vector<Command> AuditVerifyCommands();
+std::vector<Command> AuditExportCommands();
 std::vector<Command> ReportCommands();
 std::vector<Command> BundleCommands();
 std::vector<Command> ConsentCommands();

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -12,9 +13,11 @@
 namespace haven::client::cli {
 namespace {
 
-template <typename Enum, typename ParseFn>
-absl::StatusOr<Enum> ParseEnum(ParseFn parse, const std::string& flag,
-                               const std::string& name, const char* examples) {
+// `parse` is a generated Enum_Parse function.
+template <typename Enum>
+absl::StatusOr<Enum> ParseEnum(bool (*parse)(const std::string&, Enum*),
+                               const std::string& flag, const std::string& name,
+                               const char* examples) {
   std::string upper = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(name));
   for (char& c : upper) {
     if (c == '-') c = '_';
@@ -43,53 +46,49 @@ std::vector<std::string> SplitValues(const std::vector<std::string>& values) {
 
 absl::StatusOr<haven::v1::Category> ParseCategory(const std::string& flag,
                                                   const std::string& name) {
-  return ParseEnum<haven::v1::Category>(
-      [](const std::string& s, haven::v1::Category* v) {
-        return haven::v1::Category_Parse(s, v);
-      },
-      flag, name, "CONTACT, IDENTITY, LOCATION, IMMIGRATION, LEGAL, MEDICAL");
+  return ParseEnum(&haven::v1::Category_Parse, flag, name,
+                   "CONTACT, IDENTITY, LOCATION, IMMIGRATION, LEGAL, MEDICAL");
 }
 
 absl::StatusOr<haven::v1::Purpose> ParsePurpose(const std::string& flag,
                                                 const std::string& name) {
-  return ParseEnum<haven::v1::Purpose>(
-      [](const std::string& s, haven::v1::Purpose* v) {
-        return haven::v1::Purpose_Parse(s, v);
-      },
-      flag, name,
-      "SERVICE_REFERRAL, CASE_COORDINATION, LEGAL_REPRESENTATION, "
-      "INVESTIGATION, EMERGENCY");
+  return ParseEnum(&haven::v1::Purpose_Parse, flag, name,
+                   "SERVICE_REFERRAL, CASE_COORDINATION, LEGAL_REPRESENTATION, "
+                   "INVESTIGATION, EMERGENCY");
 }
 
 absl::StatusOr<haven::v1::Sector> ParseSector(const std::string& flag,
                                               const std::string& name) {
-  return ParseEnum<haven::v1::Sector>(
-      [](const std::string& s, haven::v1::Sector* v) {
-        return haven::v1::Sector_Parse(s, v);
-      },
-      flag, name, "LEGAL_SERVICES, VICTIM_SERVICES, LAW_ENFORCEMENT, SHELTER");
+  return ParseEnum(&haven::v1::Sector_Parse, flag, name,
+                   "LEGAL_SERVICES, VICTIM_SERVICES, LAW_ENFORCEMENT, SHELTER");
 }
 
-absl::StatusOr<std::vector<haven::v1::Category>> ParseCategories(
-    const std::string& flag, const std::vector<std::string>& values) {
-  std::vector<haven::v1::Category> out;
+namespace {
+
+// Every value of a repeated flag parsed by `parse_one`.
+template <typename Enum>
+absl::StatusOr<std::vector<Enum>> ParseAll(
+    const std::string& flag, const std::vector<std::string>& values,
+    absl::StatusOr<Enum> (*parse_one)(const std::string&, const std::string&)) {
+  std::vector<Enum> out;
   for (const std::string& name : SplitValues(values)) {
-    absl::StatusOr<haven::v1::Category> value = ParseCategory(flag, name);
+    absl::StatusOr<Enum> value = parse_one(flag, name);
     if (!value.ok()) return value.status();
     out.push_back(*value);
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<haven::v1::Category>> ParseCategories(
+    const std::string& flag, const std::vector<std::string>& values) {
+  return ParseAll(flag, values, &ParseCategory);
 }
 
 absl::StatusOr<std::vector<haven::v1::Purpose>> ParsePurposes(
     const std::string& flag, const std::vector<std::string>& values) {
-  std::vector<haven::v1::Purpose> out;
-  for (const std::string& name : SplitValues(values)) {
-    absl::StatusOr<haven::v1::Purpose> value = ParsePurpose(flag, name);
-    if (!value.ok()) return value.status();
-    out.push_back(*value);
-  }
-  return out;
+  return ParseAll(flag, values, &ParsePurpose);
 }
 
 std::string FormatUnix(int64_t unix_seconds) {
@@ -126,6 +125,25 @@ int RequireFlags(const Args& args, const std::vector<std::string>& flags) {
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "havenctl: %s\n", message.c_str());
   return kExitUsage;
+}
+
+int UsageError(const absl::Status& status) {
+  return UsageError(std::string(status.message()));
+}
+
+absl::StatusOr<uint64_t> UintFlag(const Args& args, const std::string& flag,
+                                  std::optional<uint64_t> fallback) {
+  std::optional<std::string> value = args.Get(flag);
+  if (!value.has_value()) {
+    if (fallback.has_value()) return *fallback;
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " is required"));
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(*value, &n)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be a non-negative integer"));
+  }
+  return n;
 }
 
 void PrintDecision(const haven::v1::Decision& decision) {

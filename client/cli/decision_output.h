@@ -4,12 +4,14 @@
 #define HAVEN_CLIENT_CLI_DECISION_OUTPUT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "client/cli/args.h"
+#include "client/cli/command.h"
 #include "haven/v1/common.pb.h"
 #include "haven/v1/policy.pb.h"
 
@@ -50,6 +52,27 @@ std::string FormatUnix(int64_t unix_seconds);
 
 // Prints "havenctl: <message>" and returns kExitUsage.
 int UsageError(const std::string& message);
+int UsageError(const absl::Status& status);
+
+// --flag as a non-negative integer; `fallback` when absent, or
+// INVALID_ARGUMENT "--flag is required" without one.
+absl::StatusOr<uint64_t> UintFlag(const Args& args, const std::string& flag,
+                                  std::optional<uint64_t> fallback);
+
+// Checks that every flag in `required` has a value, then reads the ask
+// into a request for a decision (RequestDisclosureRequest,
+// ExplainDecisionRequest). kExitOk, or the usage error already reported.
+template <typename Request>
+int ReadAsk(const Args& args, const std::vector<std::string>& required,
+            Request* request) {
+  if (int rc = RequireFlags(args, required)) return rc;
+  absl::StatusOr<Ask> ask = ParseAsk(args);
+  if (!ask.ok()) return UsageError(ask.status());
+  request->set_purpose(ask->purpose);
+  for (haven::v1::Category c : ask->categories) request->add_categories(c);
+  request->set_justification(ask->justification);
+  return kExitOk;
+}
 
 // One line per category: ALLOWED/WITHHELD, reason, rule, consent and the
 // explanation, then the policy version.

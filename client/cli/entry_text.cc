@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/cli/json.h"
+#include "client/cli/node_call.h"
 
 namespace haven::client::cli {
 
@@ -60,6 +61,19 @@ std::string ReportKind(const haven::v1::AuditEntry& e) {
   }
 }
 
+void AddAskedAndGiven(const haven::v1::AuditEntry& e, JsonObject* out) {
+  out->Add("purpose", haven::v1::Purpose_Name(e.purpose()))
+      .Add("asked", CategoryNames(e.asked()))
+      .Add("given", CategoryNames(e.given()))
+      .AddRaw("withheld", WithheldJson(e));
+}
+
+void AddJustification(const haven::v1::AuditEntry& e, JsonObject* out) {
+  out->Add("break_glass", e.break_glass())
+      .Add("justification", e.justification())
+      .Add("request_id", e.request_id());
+}
+
 // Disclosures and refusals, one block each (or a JSON array).
 int PrintDecisions(
     const Invocation& in,
@@ -69,22 +83,16 @@ int PrintDecisions(
     std::vector<std::string> items;
     for (const auto& indexed : entries) {
       const haven::v1::AuditEntry& e = indexed.entry();
-      items.push_back(JsonObject()
-                          .Add("index", static_cast<uint64_t>(indexed.index()))
-                          .Add("time", FormatTime(e.time_unix_nanos()))
-                          .Add("kind", ReportKind(e))
-                          .Add("agency_id", e.agency_id())
-                          .Add("purpose", haven::v1::Purpose_Name(e.purpose()))
-                          .Add("asked", CategoryNames(e.asked()))
-                          .Add("given", CategoryNames(e.given()))
-                          .AddRaw("withheld", WithheldJson(e))
-                          .Add("consent_ids",
-                               std::vector<std::string>(e.consent_ids().begin(),
-                                                        e.consent_ids().end()))
-                          .Add("break_glass", e.break_glass())
-                          .Add("justification", e.justification())
-                          .Add("request_id", e.request_id())
-                          .str());
+      JsonObject item;
+      item.Add("index", static_cast<uint64_t>(indexed.index()))
+          .Add("time", FormatTime(e.time_unix_nanos()))
+          .Add("kind", ReportKind(e))
+          .Add("agency_id", e.agency_id());
+      AddAskedAndGiven(e, &item);
+      item.Add("consent_ids", std::vector<std::string>(e.consent_ids().begin(),
+                                                       e.consent_ids().end()));
+      AddJustification(e, &item);
+      items.push_back(item.str());
     }
     std::printf("[%s]\n", absl::StrJoin(items, ",").c_str());
     return kExitOk;
@@ -119,6 +127,37 @@ int PrintDecisions(
                 static_cast<unsigned long long>(indexed.index()));
   }
   return kExitOk;
+}
+
+void PrintEntry(const Invocation& in, const haven::v1::IndexedEntry& indexed) {
+  const haven::v1::AuditEntry& e = indexed.entry();
+  if (in.json) {
+    std::string line = JsonObject()
+                           .Add("index", static_cast<uint64_t>(indexed.index()))
+                           .AddRaw("entry", ToJson(e))
+                           .str();
+    std::printf("%s\n", line.c_str());
+  } else {
+    std::string line = absl::StrCat(
+        indexed.index(), "  ", FormatTime(e.time_unix_nanos()), "  ",
+        haven::v1::EntryKind_Name(e.kind()),
+        "  agency=", e.agency_id().empty() ? "-" : e.agency_id(),
+        "  principal=", e.principal().empty() ? "-" : e.principal());
+    if (e.purpose() != haven::v1::PURPOSE_UNSPECIFIED) {
+      absl::StrAppend(&line,
+                      "  purpose=", haven::v1::Purpose_Name(e.purpose()));
+    }
+    if (!e.given().empty()) {
+      absl::StrAppend(&line,
+                      "  given=", absl::StrJoin(CategoryNames(e.given()), ","));
+    }
+    if (!e.withheld().empty()) {
+      absl::StrAppend(&line, "  withheld=", WithheldText(e));
+    }
+    if (!e.detail().empty()) absl::StrAppend(&line, "  (", e.detail(), ")");
+    std::printf("%s\n", line.c_str());
+  }
+  std::fflush(stdout);
 }
 
 }  // namespace haven::client::cli

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "client/cli/command.h"
+#include "client/cli/json.h"
 #include "google/protobuf/repeated_field.h"
 #include "haven/v1/audit.pb.h"
 
@@ -24,8 +25,19 @@ std::vector<std::string> CategoryNames(
 std::string WithheldText(const haven::v1::AuditEntry& entry);
 std::string WithheldJson(const haven::v1::AuditEntry& entry);
 
+// The members the JSON forms of an entry share, in this order: "purpose",
+// "asked", "given", "withheld"; and "break_glass", "justification",
+// "request_id".
+void AddAskedAndGiven(const haven::v1::AuditEntry& e, JsonObject* out);
+void AddJustification(const haven::v1::AuditEntry& e, JsonObject* out);
+
 // "disclosure", "break-glass disclosure", "refused request", or the kind.
 std::string ReportKind(const haven::v1::AuditEntry& e);
+
+// One entry on one line (index, time, kind, agency, principal, purpose,
+// categories given and withheld), or one JSON object with --json; flushed
+// so that a follower sees it at once.
+void PrintEntry(const Invocation& in, const haven::v1::IndexedEntry& indexed);
 
 // Disclosures and refusals, one block each (or a JSON array); `none` when
 // there are none.

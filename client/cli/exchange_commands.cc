@@ -10,81 +10,21 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
 #include "client/cli/decision_output.h"
-#include "client/cli/rpc.h"
-#include "grpcpp/client_context.h"
-#include "haven/v1/exchange.grpc.pb.h"
+#include "client/cli/node_call.h"
+#include "client/paged_reads.h"
 
 namespace haven::client::cli {
 namespace {
 
-using haven::v1::ExchangeService;
+namespace v1 = ::haven::v1;
 
-// Every handle, following the node's pages. DATA_LOSS if the node's pages
-// do not move forward (so a broken node cannot keep this looping).
-absl::StatusOr<haven::v1::ListHandlesResponse> ListAllHandles(
-    const Invocation& in) {
-  haven::v1::ListHandlesResponse all;
-  haven::v1::ListHandlesRequest request;
-  while (true) {
-    haven::v1::ListHandlesResponse page;
-    absl::Status s = CallUnary<ExchangeService>(
-        in, &ExchangeService::Stub::ListHandles, request, &page);
-    if (!s.ok()) return s;
-    for (auto& h : *page.mutable_handles()) *all.add_handles() = std::move(h);
-    if (page.next_page_token().empty()) return all;
-    // Tokens name the next page's first handle, in key order.
-    if (page.handles().empty() ||
-        page.next_page_token() <= request.page_token()) {
-      return absl::DataLossError(
-          "the node's handle pages do not advance; listing stopped");
-    }
-    request.set_page_token(page.next_page_token());
-  }
-}
-
-int Handles(const Invocation& in) {
-  absl::StatusOr<haven::v1::ListHandlesResponse> listed = ListAllHandles(in);
-  if (!listed.ok()) return Report(listed.status());
-  const haven::v1::ListHandlesResponse& response = *listed;
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-    return kExitOk;
-  }
-  std::printf("%-24s %-34s %s\n", "HOLDER", "HANDLE", "ISSUED");
-  for (const haven::v1::SubjectHandle& h : response.handles()) {
-    std::printf("%-24s %-34s %s\n", h.holder_agency_id().c_str(),
-                h.handle().c_str(), FormatUnix(h.issued_unix()).c_str());
-  }
-  return kExitOk;
-}
-
-int Request(const Invocation& in) {
-  if (int rc = RequireFlags(in.args, {"holder", "handle", "purpose"})) {
-    return rc;
-  }
-  absl::StatusOr<Ask> ask = ParseAsk(in.args);
-  if (!ask.ok()) return UsageError(std::string(ask.status().message()));
-  haven::v1::RequestDisclosureRequest request;
-  request.set_holder_agency_id(in.args.GetOr("holder", ""));
-  request.set_handle(in.args.GetOr("handle", ""));
-  request.set_purpose(ask->purpose);
-  for (haven::v1::Category c : ask->categories) request.add_categories(c);
-  request.set_justification(ask->justification);
-
-  haven::v1::RequestDisclosureResponse response;
-  absl::Status s = CallUnary<ExchangeService>(
-      in, &ExchangeService::Stub::RequestDisclosure, request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-    return kExitOk;
-  }
-  // The node answered: every category withheld is still a success.
+// The node answered: every category withheld is still a success.
+void PrintDisclosure(const v1::RequestDisclosureResponse& response) {
   PrintDecision(response.decision());
   std::printf("\n%-20s %-16s %s\n", "FIELD", "CATEGORY", "VALUE");
-  for (const haven::v1::Field& field : response.fields()) {
+  for (const v1::Field& field : response.fields()) {
     std::printf("%-20s %-16s %s\n", field.name().c_str(),
-                haven::v1::Category_Name(field.category()).c_str(),
+                v1::Category_Name(field.category()).c_str(),
                 field.value().c_str());
   }
   if (response.fields().empty()) std::printf("(no fields disclosed)\n");
@@ -95,7 +35,31 @@ int Request(const Invocation& in) {
       static_cast<unsigned long long>(response.receipt_audit_index()),
       static_cast<long long>(response.data_life_seconds() / 86400),
       static_cast<long long>(response.data_life_seconds()));
-  return kExitOk;
+}
+
+int Handles(const Invocation& in) {
+  auto client = in.client();
+  if (!client.ok()) return Report(client.status());
+  return PrintResponse(
+      in, ListAllHandles(**client), [](const v1::ListHandlesResponse& all) {
+        std::printf("%-24s %-34s %s\n", "HOLDER", "HANDLE", "ISSUED");
+        for (const v1::SubjectHandle& h : all.handles()) {
+          std::printf("%-24s %-34s %s\n", h.holder_agency_id().c_str(),
+                      h.handle().c_str(), FormatUnix(h.issued_unix()).c_str());
+        }
+      });
+}
+
+int Request(const Invocation& in) {
+  haven::v1::RequestDisclosureRequest request;
+  if (int rc = ReadAsk(in.args, {"holder", "handle", "purpose"}, &request)) {
+    return rc;
+  }
+  request.set_holder_agency_id(in.args.GetOr("holder", ""));
+  request.set_handle(in.args.GetOr("handle", ""));
+
+  return CallAndPrint(in, &NodeClient::RequestDisclosure, request,
+                      PrintDisclosure);
 }
 
 int Watch(const Invocation& in) {
@@ -104,16 +68,13 @@ int Watch(const Invocation& in) {
       (!absl::SimpleAtoi(in.args.GetOr("count", ""), &count) || count <= 0)) {
     return UsageError("--count expects a positive whole number");
   }
-  auto connection = in.connect();
-  if (!connection.ok()) return Report(connection.status());
-  auto stub = ExchangeService::NewStub((*connection)->channel());
-  std::unique_ptr<grpc::ClientContext> context = (*connection)->NewContext();
+  auto client = in.client();
+  if (!client.ok()) return Report(client.status());
   // A watch runs until interrupted; with --count it must end in bounded time.
-  context->set_deadline(
+  auto reader = (*client)->WatchNotices(
+      v1::WatchNoticesRequest(),
       count > 0 ? std::chrono::system_clock::now() + std::chrono::seconds(30)
                 : std::chrono::system_clock::time_point::max());
-  auto reader =
-      stub->WatchNotices(context.get(), haven::v1::WatchNoticesRequest());
   haven::v1::WatchNoticesResponse response;
   int seen = 0;
   while ((count == 0 || seen < count) && reader->Read(&response)) {
@@ -140,11 +101,11 @@ int Watch(const Invocation& in) {
     std::fflush(stdout);
   }
   if (count > 0 && seen >= count) {
-    context->TryCancel();
+    reader->Cancel();
     (void)reader->Finish();
     return kExitOk;
   }
-  absl::Status s = FromGrpcStatus(reader->Finish());
+  absl::Status s = reader->Finish();
   if (!s.ok()) return Report(s);
   return kExitOk;
 }

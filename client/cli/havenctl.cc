@@ -14,6 +14,7 @@
 #include "client/cli/command.h"
 #include "client/cli/commands.h"
 #include "client/connection.h"
+#include "client/node_client.h"
 
 #ifndef HAVEN_VERSION
 #define HAVEN_VERSION "0.0.0"
@@ -150,10 +151,10 @@ int Main(int argc, char** argv) {
   }
   (void)consumed;
 
-  std::unique_ptr<Connection> connection;
+  std::unique_ptr<NodeClient> client;
   Invocation invocation{args, args.Has("json"), nullptr};
-  invocation.connect = [&]() -> absl::StatusOr<const Connection*> {
-    if (connection != nullptr) return connection.get();
+  invocation.client = [&]() -> absl::StatusOr<const NodeClient*> {
+    if (client != nullptr) return client.get();
     ConnectionOptions options;
     options.address = args.GetOr("node", Env("HAVEN_NODE", options.address));
     options.ca_file = args.GetOr("ca", Env("HAVEN_CA", ""));
@@ -177,10 +178,10 @@ int Main(int argc, char** argv) {
           "--timeout must be a positive number of seconds");
     }
     options.timeout = std::chrono::seconds(timeout_seconds);
-    auto created = Connection::Create(std::move(options));
+    auto created = NodeClient::Create(std::move(options));
     if (!created.ok()) return created.status();
-    connection = *std::move(created);
-    return connection.get();
+    client = *std::move(created);
+    return client.get();
   };
   return match->run(invocation);
 }

@@ -2,7 +2,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
 #include "client/cli/json.h"
-#include "grpc/health/v1/health.grpc.pb.h"
+#include "client/node_client.h"
 
 namespace haven::client::cli {
 namespace {
@@ -11,32 +11,32 @@ using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
 int RunHealth(const Invocation& in) {
-  auto connection = in.connect();
-  if (!connection.ok()) return Report(connection.status());
-  auto stub = grpc::health::v1::Health::NewStub((*connection)->channel());
+  auto client = in.client();
+  if (!client.ok()) return Report(client.status());
   HealthCheckRequest request;
   request.set_service(in.args.GetOr("service", ""));
-  HealthCheckResponse response;
-  auto context = (*connection)->NewContext();
-  grpc::Status status = stub->Check(context.get(), request, &response);
-  const std::string& node = (*connection)->options().address;
+  absl::StatusOr<HealthCheckResponse> response =
+      (*client)->CheckHealth(request);
+  const absl::Status& status = response.status();
+  const std::string& node = (*client)->options().address;
   std::string state =
-      status.ok() ? HealthCheckResponse::ServingStatus_Name(response.status())
+      status.ok() ? HealthCheckResponse::ServingStatus_Name(response->status())
                   : "UNREACHABLE";
   if (in.json) {
     JsonObject out;
     out.Add("node", node).Add("status", state);
-    if (!status.ok()) out.Add("error", status.error_message());
+    if (!status.ok()) out.Add("error", status.message());
     std::puts(out.str().c_str());
   } else {
     std::printf("%-24s %s\n", node.c_str(), state.c_str());
     if (!status.ok()) {
-      std::fprintf(stderr, "havenctl: %s\n", status.error_message().c_str());
+      std::fprintf(stderr, "havenctl: %s\n",
+                   std::string(status.message()).c_str());
     }
   }
   if (!status.ok()) return kExitUnavailable;
-  return response.status() == HealthCheckResponse::SERVING ? kExitOk
-                                                           : kExitUnavailable;
+  return response->status() == HealthCheckResponse::SERVING ? kExitOk
+                                                            : kExitUnavailable;
 }
 
 }  // namespace

@@ -12,15 +12,12 @@
 #include "client/cli/commands.h"
 #include "client/cli/decision_output.h"
 #include "client/cli/json.h"
-#include "client/cli/rpc.h"
+#include "client/cli/node_call.h"
 #include "google/protobuf/text_format.h"
-#include "haven/v1/admin.grpc.pb.h"
 #include "policy/loader.h"
 
 namespace haven::client::cli {
 namespace {
-
-using haven::v1::AdminService;
 
 // The one positional argument after "policy <verb>".
 int FileArgument(const Invocation& in, std::string* path) {
@@ -79,35 +76,21 @@ int Load(const Invocation& in) {
   request.set_format(policy::FormatForPath(path) == policy::PolicyFormat::kJson
                          ? "json"
                          : "textproto");
-  haven::v1::LoadPolicyResponse response;
-  absl::Status s = CallUnary<AdminService>(in, &AdminService::Stub::LoadPolicy,
-                                           request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-    return kExitOk;
-  }
-  std::printf(
-      "policy loaded, version %s (audit entry %llu); it stays in force across "
-      "restarts until the next load\n",
-      response.policy_version().c_str(),
-      static_cast<unsigned long long>(response.audit_index()));
-  for (const std::string& warning : response.warnings()) {
-    std::printf("warning: %s\n", warning.c_str());
-  }
-  return kExitOk;
+  return CallAndPrint(
+      in, &NodeClient::LoadPolicy, request,
+      [](const haven::v1::LoadPolicyResponse& response) {
+        std::printf(
+            "policy loaded, version %s (audit entry %llu); it stays in force "
+            "across restarts until the next load\n",
+            response.policy_version().c_str(),
+            static_cast<unsigned long long>(response.audit_index()));
+        for (const std::string& warning : response.warnings()) {
+          std::printf("warning: %s\n", warning.c_str());
+        }
+      });
 }
 
-int Show(const Invocation& in) {
-  haven::v1::GetPolicyResponse response;
-  absl::Status s =
-      CallUnary<AdminService>(in, &AdminService::Stub::GetPolicy,
-                              haven::v1::GetPolicyRequest(), &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-    return kExitOk;
-  }
+void PrintPolicy(const haven::v1::GetPolicyResponse& response) {
   std::string text;
   google::protobuf::TextFormat::PrintToString(response.policy(), &text);
   std::printf(
@@ -118,31 +101,25 @@ int Show(const Invocation& in) {
                        absl::UTCTimeZone())
           .c_str(),
       response.source().c_str(), text.c_str());
-  return kExitOk;
+}
+
+int Show(const Invocation& in) {
+  return CallAndPrint(in, &NodeClient::GetPolicy, haven::v1::GetPolicyRequest(),
+                      PrintPolicy);
 }
 
 int Explain(const Invocation& in) {
-  if (int rc = RequireFlags(in.args, {"subject", "requester", "purpose"})) {
+  haven::v1::ExplainDecisionRequest request;
+  if (int rc =
+          ReadAsk(in.args, {"subject", "requester", "purpose"}, &request)) {
     return rc;
   }
-  absl::StatusOr<Ask> ask = ParseAsk(in.args);
-  if (!ask.ok()) return UsageError(std::string(ask.status().message()));
-  haven::v1::ExplainDecisionRequest request;
   request.set_subject_id(in.args.GetOr("subject", ""));
   request.set_requester_agency_id(in.args.GetOr("requester", ""));
-  request.set_purpose(ask->purpose);
-  for (haven::v1::Category c : ask->categories) request.add_categories(c);
-  request.set_justification(ask->justification);
-  haven::v1::ExplainDecisionResponse response;
-  absl::Status s = CallUnary<AdminService>(
-      in, &AdminService::Stub::ExplainDecision, request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-    return kExitOk;
-  }
-  PrintDecision(response.decision());
-  return kExitOk;
+  return CallAndPrint(in, &NodeClient::ExplainDecision, request,
+                      [](const haven::v1::ExplainDecisionResponse& response) {
+                        PrintDecision(response.decision());
+                      });
 }
 
 }  // namespace

@@ -9,40 +9,27 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "client/cli/commands.h"
 #include "client/cli/decision_output.h"
 #include "client/cli/json.h"
-#include "client/cli/rpc.h"
+#include "client/cli/node_call.h"
+#include "client/cli/plain_words.h"
 #include "client/verify/consent_receipt.h"
 #include "client/verify/signed_note.h"
 #include "google/protobuf/util/json_util.h"
-#include "haven/v1/consent.grpc.pb.h"
 
 namespace haven::client::cli {
 namespace {
 
-using haven::v1::ConsentService;
-
 // A receipt file is one small JSON document; anything larger is not one.
 constexpr std::uintmax_t kMaxReceiptFileBytes = 64 * 1024;
-
-std::string Words(std::string enum_name) {
-  absl::AsciiStrToLower(&enum_name);
-  return absl::StrReplaceAll(enum_name, {{"_", " "}});
-}
 
 template <typename Repeated, typename NameFn>
 std::string List(const Repeated& values, NameFn name) {
   std::vector<std::string> words;
   for (int v : values) words.push_back(Words(name(v)));
-  if (words.size() <= 1) return absl::StrJoin(words, "");
-  std::string last = words.back();
-  words.pop_back();
-  return absl::StrCat(absl::StrJoin(words, ", "), " and ", last);
+  return JoinAsSentence(std::move(words));
 }
 
 // The receipt in plain words, then what makes it checkable.
@@ -85,16 +72,12 @@ int Receipt(const Invocation& in) {
   if (int rc = RequireFlags(in.args, {"id"})) return rc;
   haven::v1::GetConsentRequest request;
   request.set_consent_id(in.args.GetOr("id", ""));
-  haven::v1::GetConsentResponse response;
-  absl::Status s = CallUnary<ConsentService>(
-      in, &ConsentService::Stub::GetConsent, request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response.receipt()).c_str());
-  } else {
-    PrintPlainReceipt(response.receipt());
-  }
-  return kExitOk;
+  return PrintResponse(in,
+                       PartOf(CallNode(in, &NodeClient::GetConsent, request),
+                              [](const haven::v1::GetConsentResponse& r) {
+                                return r.receipt();
+                              }),
+                       PrintPlainReceipt);
 }
 
 int VerifyReceipt(const Invocation& in) {

@@ -2,13 +2,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/cli/commands.h"
-#include "client/cli/rpc.h"
-#include "haven/v1/records.grpc.pb.h"
+#include "client/cli/decision_output.h"
+#include "client/cli/node_call.h"
 
 namespace haven::client::cli {
 namespace {
 
-using haven::v1::RecordService;
+namespace v1 = ::haven::v1;
 
 // --field NAME:CATEGORY=VALUE, e.g. --field phone:CONTACT=555-0100
 absl::Status ParseField(const std::string& spec, haven::v1::Field* field) {
@@ -41,99 +41,58 @@ void PrintRecord(const haven::v1::Record& record) {
   }
 }
 
-int Require(const Invocation& in, const std::string& flag) {
-  if (in.args.GetOr(flag, "").empty()) {
-    std::fprintf(stderr, "havenctl: --%s is required\n", flag.c_str());
-    return kExitUsage;
-  }
-  return kExitOk;
-}
-
 int CreateSubject(const Invocation& in) {
-  haven::v1::CreateSubjectResponse response;
-  absl::Status s =
-      CallUnary<RecordService>(in, &RecordService::Stub::CreateSubject,
-                               haven::v1::CreateSubjectRequest(), &response);
-  if (!s.ok()) return Report(s);
-  std::puts(in.json ? ToJson(response).c_str() : response.subject_id().c_str());
-  return kExitOk;
+  return CallAndPrint(in, &NodeClient::CreateSubject,
+                      v1::CreateSubjectRequest(),
+                      [](const v1::CreateSubjectResponse& response) {
+                        std::puts(response.subject_id().c_str());
+                      });
 }
 
 int Put(const Invocation& in) {
-  if (int rc = Require(in, "subject")) return rc;
-  haven::v1::PutRecordRequest request;
+  if (int rc = RequireFlags(in.args, {"subject"})) return rc;
+  v1::PutRecordRequest request;
   request.set_subject_id(in.args.GetOr("subject", ""));
   request.set_record_id(in.args.GetOr("record", ""));
   for (const std::string& spec : in.args.GetAll("field")) {
     if (absl::Status s = ParseField(spec, request.add_fields()); !s.ok()) {
-      std::fprintf(stderr, "havenctl: %s\n", std::string(s.message()).c_str());
-      return kExitUsage;
+      return UsageError(std::string(s.message()));
     }
   }
-  haven::v1::PutRecordResponse response;
-  absl::Status s = CallUnary<RecordService>(in, &RecordService::Stub::PutRecord,
-                                            request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-  } else {
-    std::printf("record %s version %llu\n", response.record_id().c_str(),
-                static_cast<unsigned long long>(response.version()));
-  }
-  return kExitOk;
+  return CallAndPrint(
+      in, &NodeClient::PutRecord, request,
+      [](const v1::PutRecordResponse& response) {
+        std::printf("record %s version %llu\n", response.record_id().c_str(),
+                    static_cast<unsigned long long>(response.version()));
+      });
 }
 
 int Get(const Invocation& in) {
-  if (int rc = Require(in, "subject")) return rc;
-  if (int rc = Require(in, "record")) return rc;
-  haven::v1::GetRecordRequest request;
-  request.set_subject_id(in.args.GetOr("subject", ""));
-  request.set_record_id(in.args.GetOr("record", ""));
-  haven::v1::GetRecordResponse response;
-  absl::Status s = CallUnary<RecordService>(in, &RecordService::Stub::GetRecord,
-                                            request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-  } else {
-    PrintRecord(response.record());
-  }
-  return kExitOk;
+  return CallWithFlags(in, &NodeClient::GetRecord,
+                       {{"subject", "subject_id"}, {"record", "record_id"}},
+                       [](const v1::GetRecordResponse& response) {
+                         PrintRecord(response.record());
+                       });
 }
 
 int List(const Invocation& in) {
-  if (int rc = Require(in, "subject")) return rc;
-  haven::v1::ListRecordsRequest request;
-  request.set_subject_id(in.args.GetOr("subject", ""));
-  haven::v1::ListRecordsResponse response;
-  absl::Status s = CallUnary<RecordService>(
-      in, &RecordService::Stub::ListRecords, request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-  } else {
-    for (const auto& record : response.records()) PrintRecord(record);
-  }
-  return kExitOk;
+  return CallWithFlags(in, &NodeClient::ListRecords,
+                       {{"subject", "subject_id"}},
+                       [](const v1::ListRecordsResponse& response) {
+                         for (const auto& record : response.records()) {
+                           PrintRecord(record);
+                         }
+                       });
 }
 
 int Erase(const Invocation& in) {
-  if (int rc = Require(in, "subject")) return rc;
-  if (int rc = Require(in, "reason")) return rc;
-  haven::v1::EraseSubjectRequest request;
-  request.set_subject_id(in.args.GetOr("subject", ""));
-  request.set_reason(in.args.GetOr("reason", ""));
-  haven::v1::EraseSubjectResponse response;
-  absl::Status s = CallUnary<RecordService>(
-      in, &RecordService::Stub::EraseSubject, request, &response);
-  if (!s.ok()) return Report(s);
-  if (in.json) {
-    std::puts(ToJson(response).c_str());
-  } else {
-    std::printf("erased: %llu records are unreadable from now on\n",
-                static_cast<unsigned long long>(response.records_erased()));
-  }
-  return kExitOk;
+  return CallWithFlags(
+      in, &NodeClient::EraseSubject,
+      {{"subject", "subject_id"}, {"reason", "reason"}},
+      [](const v1::EraseSubjectResponse& response) {
+        std::printf("erased: %llu records are unreadable from now on\n",
+                    static_cast<unsigned long long>(response.records_erased()));
+      });
 }
 
 }  // namespace

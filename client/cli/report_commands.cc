@@ -6,187 +6,46 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "client/cli/commands.h"
 #include "client/cli/decision_output.h"
 #include "client/cli/entry_text.h"
 #include "client/cli/json.h"
-#include "client/cli/rpc.h"
-#include "haven/v1/audit.grpc.pb.h"
+#include "client/cli/node_call.h"
+#include "client/cli/report_text.h"
+#include "client/paged_reads.h"
 
 namespace haven::client::cli {
 namespace {
-
-using haven::v1::AuditService;
-
-bool IsDecision(const haven::v1::AuditEntry& e) {
-  return e.kind() == haven::v1::DISCLOSURE ||
-         e.kind() == haven::v1::REQUEST_REFUSED ||
-         e.kind() == haven::v1::BREAK_GLASS;
-}
-
-// "legal representation", "contact and immigration".
-std::string Words(std::string enum_name) {
-  absl::AsciiStrToLower(&enum_name);
-  return absl::StrReplaceAll(enum_name, {{"_", " "}});
-}
-std::string CategoryWords(
-    const google::protobuf::RepeatedField<int>& categories) {
-  std::vector<std::string> words;
-  for (const std::string& name : CategoryNames(categories)) {
-    words.push_back(Words(name));
-  }
-  if (words.size() <= 1) return absl::StrJoin(words, "");
-  std::string last = words.back();
-  words.pop_back();
-  return absl::StrCat(absl::StrJoin(words, ", "), " and ", last);
-}
-
-// What happened, in a few words, for the one-line form (local actions).
-std::string Action(const haven::v1::AuditEntry& e) {
-  switch (e.kind()) {
-    case haven::v1::RECORD_READ:
-      return "record read";
-    case haven::v1::RECORD_WRITTEN:
-      return "record written";
-    case haven::v1::SUBJECT_ERASED:
-      return "records erased";
-    case haven::v1::CONSENT_RECORDED:
-      return "consent recorded";
-    case haven::v1::CONSENT_AMENDED:
-      return "consent amended";
-    case haven::v1::CONSENT_PAUSED:
-      return "consent paused";
-    case haven::v1::CONSENT_RESUMED:
-      return "consent resumed";
-    case haven::v1::CONSENT_REVOKED:
-      return "consent revoked";
-    case haven::v1::REFUSAL_RECORDED:
-      return "do-not-share recorded";
-    case haven::v1::REFUSAL_LIFTED:
-      return "do-not-share lifted";
-    case haven::v1::HANDLE_ISSUED:
-      return "handle issued";
-    case haven::v1::HANDLE_WITHDRAWN:
-      return "handle withdrawn";
-    default:
-      return Words(haven::v1::EntryKind_Name(e.kind()));
-  }
-}
-
-// One sentence for the survivor. Names staff accounts and agencies as the
-// log has them; says nothing the log does not.
-std::string PlainSentence(const haven::v1::AuditEntry& e) {
-  const std::string when = absl::FormatTime(
-      "On %e %B %Y at %H:%M UTC, ", absl::FromUnixNanos(e.time_unix_nanos()),
-      absl::UTCTimeZone());
-  const std::string who = e.principal().empty()
-                              ? std::string("this agency")
-                              : absl::StrCat("staff account ", e.principal());
-  const std::string purpose = Words(haven::v1::Purpose_Name(e.purpose()));
-  switch (e.kind()) {
-    case haven::v1::RECORD_READ:
-      return absl::StrCat(when, who, " read your record here.");
-    case haven::v1::RECORD_WRITTEN:
-      return absl::StrCat(when, who, " added to or changed your record here.");
-    case haven::v1::SUBJECT_ERASED:
-      return absl::StrCat(when, who, " erased your records here.");
-    case haven::v1::CONSENT_RECORDED:
-      return absl::StrCat(when, "your consent to share was recorded by ", who,
-                          ".");
-    case haven::v1::CONSENT_AMENDED:
-      return absl::StrCat(when, "your consent was changed by ", who, ".");
-    case haven::v1::CONSENT_PAUSED:
-      return absl::StrCat(when, "your consent was paused by ", who, ".");
-    case haven::v1::CONSENT_RESUMED:
-      return absl::StrCat(when, "your consent was resumed by ", who, ".");
-    case haven::v1::CONSENT_REVOKED:
-      return absl::StrCat(when, "your consent was withdrawn by ", who,
-                          "; nothing more is shared under it.");
-    case haven::v1::REFUSAL_RECORDED:
-      return absl::StrCat(when, "your wish not to share was recorded by ", who,
-                          ".");
-    case haven::v1::REFUSAL_LIFTED:
-      return absl::StrCat(when, "your wish not to share was lifted by ", who,
-                          ".");
-    case haven::v1::HANDLE_ISSUED:
-      return absl::StrCat(when, "agency ", e.detail().substr(3),
-                          " was given a reference to ask about you, because "
-                          "of your consent.");
-    case haven::v1::HANDLE_WITHDRAWN:
-      return absl::StrCat(when, "agency ", e.detail().substr(5),
-                          " lost its reference to ask about you.");
-    case haven::v1::DISCLOSURE: {
-      std::string s = absl::StrCat(
-          when, "this agency shared your ", CategoryWords(e.given()),
-          " information with ", e.agency_id(), " for ", purpose);
-      if (e.break_glass()) {
-        absl::StrAppend(&s, ", in an emergency, with the reason \"",
-                        e.justification(), "\"");
-      }
-      if (!e.withheld().empty()) {
-        absl::StrAppend(&s, "; it did not share the rest they asked for");
-      }
-      return absl::StrCat(s, ".");
-    }
-    case haven::v1::REQUEST_REFUSED:
-      return absl::StrCat(when, e.agency_id(), " asked for your ",
-                          CategoryWords(e.asked()), " information for ",
-                          purpose, "; nothing was shared.");
-    default:
-      return absl::StrCat(when, Action(e), ".");
-  }
-}
 
 int SubjectReport(const Invocation& in) {
   std::string subject = in.args.GetOr("subject", "");
   if (subject.empty()) return UsageError("--subject is required");
   const bool plain = in.args.Has("plain");
+  auto client = in.client();
+  if (!client.ok()) return Report(client.status());
   // Every page: a node returns at most a bounded page and where to go on.
-  haven::v1::SubjectAccessReportResponse response;
-  for (uint64_t start = 0;;) {
-    haven::v1::SubjectAccessReportRequest request;
-    request.set_subject_id(subject);
-    request.set_start(start);
-    haven::v1::SubjectAccessReportResponse page;
-    absl::Status s = CallUnary<AuditService>(
-        in, &AuditService::Stub::SubjectAccessReport, request, &page);
-    if (!s.ok()) return Report(s);
-    for (auto& e : *page.mutable_entries()) {
-      *response.add_entries() = std::move(e);
-    }
-    if (page.next_start() == 0) break;
-    if (page.next_start() <= start) {
-      return Report(
-          absl::DataLossError("the node's report pages do not advance"));
-    }
-    start = page.next_start();
-  }
+  auto report = FetchSubjectAccessReport(**client, subject);
+  if (!report.ok()) return Report(report.status());
+  const haven::v1::SubjectAccessReportResponse& response = *report;
 
   if (in.json) {
     std::vector<std::string> items;
     for (const auto& indexed : response.entries()) {
       const haven::v1::AuditEntry& e = indexed.entry();
-      items.push_back(JsonObject()
-                          .Add("index", static_cast<uint64_t>(indexed.index()))
-                          .Add("time", FormatTime(e.time_unix_nanos()))
-                          .Add("kind", haven::v1::EntryKind_Name(e.kind()))
-                          .Add("principal", e.principal())
-                          .Add("agency_id", e.agency_id())
-                          .Add("detail", e.detail())
-                          .Add("purpose", haven::v1::Purpose_Name(e.purpose()))
-                          .Add("asked", CategoryNames(e.asked()))
-                          .Add("given", CategoryNames(e.given()))
-                          .AddRaw("withheld", WithheldJson(e))
-                          .Add("break_glass", e.break_glass())
-                          .Add("justification", e.justification())
-                          .Add("request_id", e.request_id())
-                          .str());
+      JsonObject item;
+      item.Add("index", static_cast<uint64_t>(indexed.index()))
+          .Add("time", FormatTime(e.time_unix_nanos()))
+          .Add("kind", haven::v1::EntryKind_Name(e.kind()))
+          .Add("principal", e.principal())
+          .Add("agency_id", e.agency_id())
+          .Add("detail", e.detail());
+      AddAskedAndGiven(e, &item);
+      AddJustification(e, &item);
+      items.push_back(item.str());
     }
     std::printf("[%s]\n", absl::StrJoin(items, ",").c_str());
     return kExitOk;
@@ -232,10 +91,9 @@ int SubjectReport(const Invocation& in) {
 int Review(const Invocation& in) {
   haven::v1::ListBreakGlassReviewsRequest request;
   request.set_include_signed_off(in.args.Has("all"));
-  haven::v1::ListBreakGlassReviewsResponse response;
-  absl::Status s = CallUnary<AuditService>(
-      in, &AuditService::Stub::ListBreakGlassReviews, request, &response);
-  if (!s.ok()) return Report(s);
+  auto called = CallNode(in, &NodeClient::ListBreakGlassReviews, request);
+  if (!called.ok()) return Report(called.status());
+  const haven::v1::ListBreakGlassReviewsResponse& response = *called;
   if (in.json) {
     std::vector<std::string> items;
     for (const auto& review : response.reviews()) {
@@ -297,10 +155,9 @@ int SignOff(const Invocation& in) {
   haven::v1::SignOffBreakGlassRequest request;
   request.set_index(index);
   request.set_note(in.args.GetOr("note", ""));
-  haven::v1::SignOffBreakGlassResponse response;
-  absl::Status s = CallUnary<AuditService>(
-      in, &AuditService::Stub::SignOffBreakGlass, request, &response);
-  if (!s.ok()) return Report(s);
+  auto called = CallNode(in, &NodeClient::SignOffBreakGlass, request);
+  if (!called.ok()) return Report(called.status());
+  const haven::v1::SignOffBreakGlassResponse& response = *called;
   if (in.json) {
     std::printf("%s\n", JsonObject()
                             .Add("index", index)

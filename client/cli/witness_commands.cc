@@ -12,17 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/cli/commands.h"
-#include "client/cli/indexed_entry.h"
 #include "client/cli/json.h"
-#include "client/cli/rpc.h"
+#include "client/cli/node_call.h"
+#include "client/paged_reads.h"
 #include "client/verify/reconcile.h"
-#include "haven/v1/admin.grpc.pb.h"
-#include "haven/v1/audit.grpc.pb.h"
 
 namespace haven::client::cli {
 namespace {
-
-using haven::v1::AuditService;
 
 // The peer checkpoints that failed this node's check (kept as evidence and
 // logged as WITNESS_FAILED entries), before what it verified.
@@ -62,10 +58,9 @@ void PrintWitnessFailures(const Invocation& in,
 int Witnessed(const Invocation& in) {
   haven::v1::GetWitnessedRequest request;
   request.set_agency_id(in.args.GetOr("agency", ""));
-  haven::v1::GetWitnessedResponse response;
-  absl::Status s = CallUnary<AuditService>(
-      in, &AuditService::Stub::GetWitnessed, request, &response);
-  if (!s.ok()) return Report(s);
+  auto witnessed = CallNode(in, &NodeClient::GetWitnessed, request);
+  if (!witnessed.ok()) return Report(witnessed.status());
+  const haven::v1::GetWitnessedResponse& response = *witnessed;
   if (!in.json && response.witnessed().empty()) {
     std::puts("no peer checkpoint witnessed yet");
   }
@@ -97,29 +92,14 @@ int Witnessed(const Invocation& in) {
 // The entries of one node's log that may be one side of an exchange (the
 // pairing itself, client/verify/reconcile.h, picks those naming the peer).
 absl::StatusOr<std::vector<haven::v1::IndexedEntry>> ExchangeEntries(
-    const Connection& node) {
-  auto stub = AuditService::NewStub(node.channel());
+    const NodeClient& node) {
   std::vector<haven::v1::IndexedEntry> out;
-  // A node may return fewer entries than asked (its reads are bounded by
-  // bytes): each read starts after the last entry the one before returned,
-  // and the log ends where a read returns none.
-  for (uint64_t start = 0;;) {
-    haven::v1::GetEntriesRequest request;
-    request.set_start(start);
-    request.set_count(1000);
-    haven::v1::GetEntriesResponse response;
-    auto context = node.NewContext();
-    absl::Status s =
-        FromGrpcStatus(stub->GetEntries(context.get(), request, &response));
-    if (!s.ok()) return s;
-    if (response.entries().empty()) break;
-    const uint64_t next = response.entries().rbegin()->index() + 1;
-    if (next <= start) {
-      return absl::DataLossError("the node's log pages do not advance");
-    }
-    start = next;
-    for (auto& e : *response.mutable_entries()) {
-      CompleteEntry(&e);
+  EntryPager pager(node, 0);
+  while (true) {
+    auto page = pager.NextPage();
+    if (!page.ok()) return page.status();
+    if (page->empty()) return out;
+    for (auto& e : *page) {
       const auto kind = e.entry().kind();
       if (kind == haven::v1::DISCLOSURE || kind == haven::v1::REQUEST_REFUSED ||
           kind == haven::v1::DISCLOSURE_RECEIVED) {
@@ -127,21 +107,16 @@ absl::StatusOr<std::vector<haven::v1::IndexedEntry>> ExchangeEntries(
       }
     }
   }
-  return out;
 }
 
-absl::StatusOr<std::string> AgencyOf(const Connection& node) {
-  auto stub = haven::v1::AdminService::NewStub(node.channel());
-  haven::v1::GetStatusResponse response;
-  auto context = node.NewContext();
-  absl::Status s = FromGrpcStatus(
-      stub->GetStatus(context.get(), haven::v1::GetStatusRequest(), &response));
-  if (!s.ok()) return s;
-  return response.agency_id();
+absl::StatusOr<std::string> AgencyOf(const NodeClient& node) {
+  auto status = node.GetStatus(haven::v1::GetStatusRequest());
+  if (!status.ok()) return status.status();
+  return status->agency_id();
 }
 
 int Reconcile(const Invocation& in) {
-  auto mine = in.connect();
+  auto mine = in.client();
   if (!mine.ok()) return Report(mine.status());
   ConnectionOptions other = (*mine)->options();
   other.address = in.args.GetOr("peer-node", "");
@@ -157,7 +132,7 @@ int Reconcile(const Invocation& in) {
     if (!token.ok()) return Report(token.status());
     other.token = *token;
   }
-  auto theirs = Connection::Create(other);
+  auto theirs = NodeClient::Create(other);
   if (!theirs.ok()) return Report(theirs.status());
 
   auto my_agency = AgencyOf(**mine);
@@ -212,35 +187,36 @@ int Reconcile(const Invocation& in) {
 }  // namespace
 
 std::vector<Command> WitnessCommands() {
-  return {{"audit",
-           "witnessed",
-           "peers' checkpoints this node verified (signature, consistency)",
-           "havenctl audit witnessed [--agency ID] [--json]\n"
-           "  Compare the output of two nodes for a third agency: one tree\n"
-           "  size must never show two roots. Peer checkpoints that failed\n"
-           "  the check (BAD_SIGNATURE, LOG_SHRANK, INCONSISTENT: a fork)\n"
-           "  come first as FAILED lines (--json: objects with a\n"
-           "  \"failure\" field), the newest 8 per peer; each is also a\n"
-           "  WITNESS_FAILED entry in this node's log.",
-           {"agency"},
-           Witnessed},
-          {"audit",
-           "reconcile",
-           "pair this node's exchange entries with a peer node's",
-           "havenctl audit reconcile --peer-node HOST:PORT "
-           "[--peer-token-file F] [--peer-server-name N] [--peer-ca FILE]\n"
-           "  Every disclosure and refusal logged by a holder must have the\n"
-           "  requester's receipt with the same request id, and the reverse;\n"
-           "  the two entries must have corresponding kinds and agree on\n"
-           "  purpose, categories asked, given and withheld, policy version\n"
-           "  and consent references, and their times may differ by at most\n"
-           "  --tolerance-seconds (default 300). Each unpaired entry, duplicate\n"
-           "  request id and disagreeing field is one finding, naming both\n"
-           "  entries and values (never record content). Exit 4 if any.\n"
-           "  Auditor tokens on both nodes.",
-           {"peer-node", "peer-token-file", "peer-server-name", "peer-ca",
-            "tolerance-seconds"},
-           Reconcile}};
+  return {
+      {"audit",
+       "witnessed",
+       "peers' checkpoints this node verified (signature, consistency)",
+       "havenctl audit witnessed [--agency ID] [--json]\n"
+       "  Compare the output of two nodes for a third agency: one tree\n"
+       "  size must never show two roots. Peer checkpoints that failed\n"
+       "  the check (BAD_SIGNATURE, LOG_SHRANK, INCONSISTENT: a fork)\n"
+       "  come first as FAILED lines (--json: objects with a\n"
+       "  \"failure\" field), the newest 8 per peer; each is also a\n"
+       "  WITNESS_FAILED entry in this node's log.",
+       {"agency"},
+       Witnessed},
+      {"audit",
+       "reconcile",
+       "pair this node's exchange entries with a peer node's",
+       "havenctl audit reconcile --peer-node HOST:PORT "
+       "[--peer-token-file F] [--peer-server-name N] [--peer-ca FILE]\n"
+       "  Every disclosure and refusal logged by a holder must have the\n"
+       "  requester's receipt with the same request id, and the reverse;\n"
+       "  the two entries must have corresponding kinds and agree on\n"
+       "  purpose, categories asked, given and withheld, policy version\n"
+       "  and consent references, and their times may differ by at most\n"
+       "  --tolerance-seconds (default 300). Each unpaired entry, duplicate\n"
+       "  request id and disagreeing field is one finding, naming both\n"
+       "  entries and values (never record content). Exit 4 if any.\n"
+       "  Auditor tokens on both nodes.",
+       {"peer-node", "peer-token-file", "peer-server-name", "peer-ca",
+        "tolerance-seconds"},
+       Reconcile}};
 }
 
 }  // namespace haven::client::cli

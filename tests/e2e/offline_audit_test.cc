@@ -179,15 +179,12 @@ TEST_F(OfflineBundleTest, ConsistencyFromTheEmptyTreeIsRefused) {
 
   auto stub = haven::v1::AuditService::NewStub(node_->LocalChannel());
   for (uint64_t old_size : {uint64_t{0}, uint64_t{1}}) {
-    grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + node_->token("auditor"));
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(30));
+    auto context = node_->ClientContext("auditor", std::chrono::seconds(30));
     haven::v1::GetConsistencyProofRequest request;
     request.set_old_size(old_size);
     haven::v1::GetConsistencyProofResponse response;
     grpc::Status status =
-        stub->GetConsistencyProof(&context, request, &response);
+        stub->GetConsistencyProof(context.get(), request, &response);
     if (old_size == 0) {
       EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
       EXPECT_THAT(status.error_message(), HasSubstr("empty tree"));
