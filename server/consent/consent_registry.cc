@@ -603,39 +603,40 @@ absl::StatusOr<ConsentReceipt> ConsentRegistry::Amend(
                        ConsentChange::Kind::kAmended, "", detail);
 }
 
+absl::StatusOr<ConsentReceipt> ConsentRegistry::ChangeStatus(
+    absl::string_view consent_id, const StatusChange& change,
+    absl::string_view reason, absl::string_view actor) {
+  absl::MutexLock write(&write_mu_);
+  HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
+  if (!change.allowed(next.status())) {
+    return absl::FailedPreconditionError(change.refused);
+  }
+  next.set_version(next.version() + 1);
+  next.set_status(change.to);
+  next.set_status_reason(std::string(reason));
+  next.set_recorded_by(std::string(actor));
+  return CommitVersion(std::move(next), change.entry, change.kind, reason, "");
+}
+
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Pause(
     absl::string_view consent_id, absl::string_view reason,
     absl::string_view actor) {
   HAVEN_RETURN_IF_ERROR(
       CheckPlainText(reason, "reason", kMaxReasonBytes, /*required=*/true));
-  absl::MutexLock write(&write_mu_);
-  HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
-  if (next.status() != haven::v1::ACTIVE) {
-    return absl::FailedPreconditionError(
-        "only an active consent can be paused");
-  }
-  next.set_version(next.version() + 1);
-  next.set_status(haven::v1::PAUSED);
-  next.set_status_reason(std::string(reason));
-  next.set_recorded_by(std::string(actor));
-  return CommitVersion(std::move(next), haven::v1::CONSENT_PAUSED,
-                       ConsentChange::Kind::kPaused, reason, "");
+  static constexpr StatusChange kPause{
+      [](haven::v1::ConsentStatus s) { return s == haven::v1::ACTIVE; },
+      "only an active consent can be paused", haven::v1::PAUSED,
+      haven::v1::CONSENT_PAUSED, ConsentChange::Kind::kPaused};
+  return ChangeStatus(consent_id, kPause, reason, actor);
 }
 
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Resume(
     absl::string_view consent_id, absl::string_view actor) {
-  absl::MutexLock write(&write_mu_);
-  HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
-  if (next.status() != haven::v1::PAUSED) {
-    return absl::FailedPreconditionError(
-        "only a paused consent can be resumed");
-  }
-  next.set_version(next.version() + 1);
-  next.set_status(haven::v1::ACTIVE);
-  next.set_status_reason("");
-  next.set_recorded_by(std::string(actor));
-  return CommitVersion(std::move(next), haven::v1::CONSENT_RESUMED,
-                       ConsentChange::Kind::kResumed, "", "");
+  static constexpr StatusChange kResume{
+      [](haven::v1::ConsentStatus s) { return s == haven::v1::PAUSED; },
+      "only a paused consent can be resumed", haven::v1::ACTIVE,
+      haven::v1::CONSENT_RESUMED, ConsentChange::Kind::kResumed};
+  return ChangeStatus(consent_id, kResume, "", actor);
 }
 
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Revoke(
@@ -643,17 +644,11 @@ absl::StatusOr<ConsentReceipt> ConsentRegistry::Revoke(
     absl::string_view actor) {
   HAVEN_RETURN_IF_ERROR(
       CheckPlainText(reason, "reason", kMaxReasonBytes, /*required=*/true));
-  absl::MutexLock write(&write_mu_);
-  HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
-  if (next.status() == haven::v1::REVOKED) {
-    return absl::FailedPreconditionError("the consent is already revoked");
-  }
-  next.set_version(next.version() + 1);
-  next.set_status(haven::v1::REVOKED);
-  next.set_status_reason(std::string(reason));
-  next.set_recorded_by(std::string(actor));
-  return CommitVersion(std::move(next), haven::v1::CONSENT_REVOKED,
-                       ConsentChange::Kind::kRevoked, reason, "");
+  static constexpr StatusChange kRevoke{
+      [](haven::v1::ConsentStatus s) { return s != haven::v1::REVOKED; },
+      "the consent is already revoked", haven::v1::REVOKED,
+      haven::v1::CONSENT_REVOKED, ConsentChange::Kind::kRevoked};
+  return ChangeStatus(consent_id, kRevoke, reason, actor);
 }
 
 absl::StatusOr<Refusal> ConsentRegistry::CommitRefusal(
