@@ -18,6 +18,24 @@
 namespace haven::server::consent {
 namespace {
 
+// 1 to `max` values of an enum (`name` in messages), each known and not its
+// unspecified 0.
+absl::Status CheckKnownValues(
+    const google::protobuf::RepeatedField<int>& values, int max,
+    bool (*is_valid)(int), absl::string_view name) {
+  if (values.empty() || values.size() > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consent: 1 to ", max, " ", name, " are required"));
+  }
+  for (int value : values) {
+    if (value == 0 || !is_valid(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("consent: ", name, " must be known ", name));
+    }
+  }
+  return absl::OkStatus();
+}
+
 using haven::v1::Consent;
 using haven::v1::ConsentReceipt;
 using haven::v1::Refusal;
@@ -318,27 +336,12 @@ absl::Status ConsentRegistry::ValidateTerms(const Consent& c,
     return absl::InvalidArgumentError(
         "consent: grantee (an agency id or a sector) is required");
   }
-  if (c.purposes_size() == 0 || c.purposes_size() > kMaxConsentPurposes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "consent: 1 to ", kMaxConsentPurposes, " purposes are required"));
-  }
-  for (int p : c.purposes()) {
-    if (p == haven::v1::PURPOSE_UNSPECIFIED || !haven::v1::Purpose_IsValid(p)) {
-      return absl::InvalidArgumentError(
-          "consent: purposes must be known purposes");
-    }
-  }
-  if (c.categories_size() == 0 || c.categories_size() > kMaxConsentCategories) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "consent: 1 to ", kMaxConsentCategories, " categories are required"));
-  }
-  for (int cat : c.categories()) {
-    if (cat == haven::v1::CATEGORY_UNSPECIFIED ||
-        !haven::v1::Category_IsValid(cat)) {
-      return absl::InvalidArgumentError(
-          "consent: categories must be known categories");
-    }
-  }
+  HAVEN_RETURN_IF_ERROR(CheckKnownValues(c.purposes(), kMaxConsentPurposes,
+                                         haven::v1::Purpose_IsValid,
+                                         "purposes"));
+  HAVEN_RETURN_IF_ERROR(CheckKnownValues(c.categories(), kMaxConsentCategories,
+                                         haven::v1::Category_IsValid,
+                                         "categories"));
   if (c.valid().until_unix() <= c.valid().from_unix()) {
     return absl::InvalidArgumentError(
         "consent: valid.until_unix is required and must be after "

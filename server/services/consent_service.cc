@@ -35,6 +35,25 @@ absl::Status ChangeExisting(const std::string& consent_id, Change change,
   return absl::OkStatus();
 }
 
+// A status change that states a reason (pause, revoke).
+using ReasonedChange = absl::StatusOr<haven::v1::ConsentReceipt> (
+    consent::ConsentRegistry::*)(absl::string_view consent_id,
+                                 absl::string_view reason,
+                                 absl::string_view actor);
+absl::Status ChangeWithReason(
+    ReasonedChange change, consent::ConsentRegistry& consents,
+    const auth::Principal& who,
+    const haven::v1::ChangeConsentStatusRequest& request,
+    haven::v1::ChangeConsentStatusResponse* response) {
+  return ChangeExisting(
+      request.consent_id(),
+      [&] {
+        return (consents.*change)(request.consent_id(), request.reason(),
+                                  who.name);
+      },
+      response->mutable_receipt());
+}
+
 }  // namespace
 
 // Each change is validated, committed with its audit entry and announced
@@ -67,13 +86,8 @@ absl::Status ConsentServiceImpl::DoPauseConsent(
     const auth::Principal& who,
     const haven::v1::ChangeConsentStatusRequest& request,
     haven::v1::ChangeConsentStatusResponse* response) {
-  return ChangeExisting(
-      request.consent_id(),
-      [&] {
-        return consents_->Pause(request.consent_id(), request.reason(),
-                                who.name);
-      },
-      response->mutable_receipt());
+  return ChangeWithReason(&consent::ConsentRegistry::Pause, *consents_, who,
+                          request, response);
 }
 
 absl::Status ConsentServiceImpl::DoResumeConsent(
@@ -93,13 +107,8 @@ absl::Status ConsentServiceImpl::DoRevokeConsent(
     const auth::Principal& who,
     const haven::v1::ChangeConsentStatusRequest& request,
     haven::v1::ChangeConsentStatusResponse* response) {
-  return ChangeExisting(
-      request.consent_id(),
-      [&] {
-        return consents_->Revoke(request.consent_id(), request.reason(),
-                                 who.name);
-      },
-      response->mutable_receipt());
+  return ChangeWithReason(&consent::ConsentRegistry::Revoke, *consents_, who,
+                          request, response);
 }
 
 absl::Status ConsentServiceImpl::DoRecordRefusal(

@@ -15,14 +15,8 @@ void ExchangeServiceImpl::DoRequestDisclosure(
     const auth::Principal& who,
     const haven::v1::RequestDisclosureRequest& request,
     haven::v1::RequestDisclosureResponse* response, FinishRpc finish) {
-  deps_.requester->RequestAsync(
-      who.name, request,
-      [response, finish = std::move(finish)](
-          absl::StatusOr<haven::v1::RequestDisclosureResponse> answer) mutable {
-        absl::Status status = answer.status();
-        if (status.ok()) *response = *std::move(answer);
-        finish(std::move(status));
-      });
+  deps_.requester->RequestAsync(who.name, request,
+                               FillThenFinish(response, std::move(finish)));
 }
 
 absl::Status ExchangeServiceImpl::DoListHandles(

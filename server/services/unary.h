@@ -38,6 +38,19 @@ inline FinishRpc Finisher(grpc::ServerUnaryReactor* reactor) {
   };
 }
 
+// The callback for a module's asynchronous answer: fills `response` when
+// there is one, then finishes the RPC with the answer's status.
+template <typename Response>
+absl::AnyInvocable<void(absl::StatusOr<Response>)> FillThenFinish(
+    Response* response, FinishRpc finish) {
+  return [response, finish = std::move(finish)](
+             absl::StatusOr<Response> answer) mutable {
+    absl::Status status = answer.status();
+    if (status.ok()) *response = *std::move(answer);
+    finish(std::move(status));
+  };
+}
+
 using AsyncUnaryBody =
     absl::AnyInvocable<void(const auth::Principal&, FinishRpc)>;
 
