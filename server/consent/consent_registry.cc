@@ -18,6 +18,24 @@
 namespace haven::server::consent {
 namespace {
 
+// 1 to `max` values of an enum (`name` in messages), each known and not its
+// unspecified 0.
+absl::Status CheckKnownValues(
+    const google::protobuf::RepeatedField<int>& values, int max,
+    bool (*is_valid)(int), absl::string_view name) {
+  if (values.empty() || values.size() > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consent: 1 to ", max, " ", name, " are required"));
+  }
+  for (int value : values) {
+    if (value == 0 || !is_valid(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("consent: ", name, " must be known ", name));
+    }
+  }
+  return absl::OkStatus();
+}
+
 using haven::v1::Consent;
 using haven::v1::ConsentReceipt;
 using haven::v1::Refusal;
@@ -318,27 +336,12 @@ absl::Status ConsentRegistry::ValidateTerms(const Consent& c,
     return absl::InvalidArgumentError(
         "consent: grantee (an agency id or a sector) is required");
   }
-  if (c.purposes_size() == 0 || c.purposes_size() > kMaxConsentPurposes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "consent: 1 to ", kMaxConsentPurposes, " purposes are required"));
-  }
-  for (int p : c.purposes()) {
-    if (p == haven::v1::PURPOSE_UNSPECIFIED || !haven::v1::Purpose_IsValid(p)) {
-      return absl::InvalidArgumentError(
-          "consent: purposes must be known purposes");
-    }
-  }
-  if (c.categories_size() == 0 || c.categories_size() > kMaxConsentCategories) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "consent: 1 to ", kMaxConsentCategories, " categories are required"));
-  }
-  for (int cat : c.categories()) {
-    if (cat == haven::v1::CATEGORY_UNSPECIFIED ||
-        !haven::v1::Category_IsValid(cat)) {
-      return absl::InvalidArgumentError(
-          "consent: categories must be known categories");
-    }
-  }
+  HAVEN_RETURN_IF_ERROR(CheckKnownValues(c.purposes(), kMaxConsentPurposes,
+                                         haven::v1::Purpose_IsValid,
+                                         "purposes"));
+  HAVEN_RETURN_IF_ERROR(CheckKnownValues(c.categories(), kMaxConsentCategories,
+                                         haven::v1::Category_IsValid,
+                                         "categories"));
   if (c.valid().until_unix() <= c.valid().from_unix()) {
     return absl::InvalidArgumentError(
         "consent: valid.until_unix is required and must be after "
@@ -603,39 +606,40 @@ absl::StatusOr<ConsentReceipt> ConsentRegistry::Amend(
                        ConsentChange::Kind::kAmended, "", detail);
 }
 
+absl::StatusOr<ConsentReceipt> ConsentRegistry::ChangeStatus(
+    absl::string_view consent_id, const StatusChange& change,
+    absl::string_view reason, absl::string_view actor) {
+  absl::MutexLock write(&write_mu_);
+  HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
+  if (!change.allowed(next.status())) {
+    return absl::FailedPreconditionError(change.refused);
+  }
+  next.set_version(next.version() + 1);
+  next.set_status(change.to);
+  next.set_status_reason(std::string(reason));
+  next.set_recorded_by(std::string(actor));
+  return CommitVersion(std::move(next), change.entry, change.kind, reason, "");
+}
+
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Pause(
     absl::string_view consent_id, absl::string_view reason,
     absl::string_view actor) {
   HAVEN_RETURN_IF_ERROR(
       CheckPlainText(reason, "reason", kMaxReasonBytes, /*required=*/true));
-  absl::MutexLock write(&write_mu_);
-  HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
-  if (next.status() != haven::v1::ACTIVE) {
-    return absl::FailedPreconditionError(
-        "only an active consent can be paused");
-  }
-  next.set_version(next.version() + 1);
-  next.set_status(haven::v1::PAUSED);
-  next.set_status_reason(std::string(reason));
-  next.set_recorded_by(std::string(actor));
-  return CommitVersion(std::move(next), haven::v1::CONSENT_PAUSED,
-                       ConsentChange::Kind::kPaused, reason, "");
+  static constexpr StatusChange kPause{
+      [](haven::v1::ConsentStatus s) { return s == haven::v1::ACTIVE; },
+      "only an active consent can be paused", haven::v1::PAUSED,
+      haven::v1::CONSENT_PAUSED, ConsentChange::Kind::kPaused};
+  return ChangeStatus(consent_id, kPause, reason, actor);
 }
 
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Resume(
     absl::string_view consent_id, absl::string_view actor) {
-  absl::MutexLock write(&write_mu_);
-  HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
-  if (next.status() != haven::v1::PAUSED) {
-    return absl::FailedPreconditionError(
-        "only a paused consent can be resumed");
-  }
-  next.set_version(next.version() + 1);
-  next.set_status(haven::v1::ACTIVE);
-  next.set_status_reason("");
-  next.set_recorded_by(std::string(actor));
-  return CommitVersion(std::move(next), haven::v1::CONSENT_RESUMED,
-                       ConsentChange::Kind::kResumed, "", "");
+  static constexpr StatusChange kResume{
+      [](haven::v1::ConsentStatus s) { return s == haven::v1::PAUSED; },
+      "only a paused consent can be resumed", haven::v1::ACTIVE,
+      haven::v1::CONSENT_RESUMED, ConsentChange::Kind::kResumed};
+  return ChangeStatus(consent_id, kResume, "", actor);
 }
 
 absl::StatusOr<ConsentReceipt> ConsentRegistry::Revoke(
@@ -643,17 +647,11 @@ absl::StatusOr<ConsentReceipt> ConsentRegistry::Revoke(
     absl::string_view actor) {
   HAVEN_RETURN_IF_ERROR(
       CheckPlainText(reason, "reason", kMaxReasonBytes, /*required=*/true));
-  absl::MutexLock write(&write_mu_);
-  HAVEN_ASSIGN_OR_RETURN(Consent next, Current(consent_id));
-  if (next.status() == haven::v1::REVOKED) {
-    return absl::FailedPreconditionError("the consent is already revoked");
-  }
-  next.set_version(next.version() + 1);
-  next.set_status(haven::v1::REVOKED);
-  next.set_status_reason(std::string(reason));
-  next.set_recorded_by(std::string(actor));
-  return CommitVersion(std::move(next), haven::v1::CONSENT_REVOKED,
-                       ConsentChange::Kind::kRevoked, reason, "");
+  static constexpr StatusChange kRevoke{
+      [](haven::v1::ConsentStatus s) { return s != haven::v1::REVOKED; },
+      "the consent is already revoked", haven::v1::REVOKED,
+      haven::v1::CONSENT_REVOKED, ConsentChange::Kind::kRevoked};
+  return ChangeStatus(consent_id, kRevoke, reason, actor);
 }
 
 absl::StatusOr<Refusal> ConsentRegistry::CommitRefusal(

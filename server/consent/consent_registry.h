@@ -211,6 +211,20 @@ class ConsentRegistry {
       haven::v1::Consent next, haven::v1::EntryKind kind,
       ConsentChange::Kind change, absl::string_view reason,
       absl::string_view detail) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // A change of a consent's status (pause, resume, revoke): allowed only
+  // from the statuses `allowed` accepts, else FAILED_PRECONDITION with
+  // `refused`; committed as the next version with `reason`.
+  struct StatusChange {
+    bool (*allowed)(haven::v1::ConsentStatus current);
+    const char* refused;
+    haven::v1::ConsentStatus to;
+    haven::v1::EntryKind entry;
+    ConsentChange::Kind kind;
+  };
+  absl::StatusOr<haven::v1::ConsentReceipt> ChangeStatus(
+      absl::string_view consent_id, const StatusChange& change,
+      absl::string_view reason, absl::string_view actor)
+      ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::StatusOr<haven::v1::Refusal> CommitRefusal(haven::v1::Refusal refusal,
                                                    haven::v1::EntryKind kind,
                                                    ConsentChange::Kind change,

@@ -37,6 +37,19 @@ const char* Why(ConsentChange::Kind kind) {
   }
 }
 
+// What a grantee whose handle stays is told of a change to a consent that
+// covered it (the notice's change), or nullptr if it is not told.
+const char* ToldWhileKept(ConsentChange::Kind kind) {
+  switch (kind) {
+    case ConsentChange::Kind::kPaused:
+      return "paused";
+    case ConsentChange::Kind::kRevoked:
+      return "revoked";
+    default:
+      return nullptr;
+  }
+}
+
 // Whether `consent` lets `member` hold a handle at `now`.
 bool KeepsHandle(const haven::v1::Consent& consent,
                  const haven::v1::Member& member, int64_t now) {
@@ -182,13 +195,10 @@ absl::Status ConsentFanout::OnConsentChange(const ConsentChange& change,
       if (by_agency || member == nullptr || !Grants(change.consent, *member)) {
         continue;
       }
-      if (existing.has_value() && change.kind == ConsentChange::Kind::kPaused) {
-        Notify(existing->handle(), change.consent.consent_id(), "paused", false,
-               action);
-      } else if (existing.has_value() &&
-                 change.kind == ConsentChange::Kind::kRevoked) {
-        Notify(existing->handle(), change.consent.consent_id(), "revoked",
-               false, action);
+      if (const char* told = ToldWhileKept(change.kind);
+          existing.has_value() && told != nullptr) {
+        Notify(existing->handle(), change.consent.consent_id(), told,
+               /*withdrawn=*/false, action);
       }
       continue;
     }

@@ -5,6 +5,7 @@
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
 #include "server/exchange/signing.h"
+#include "server/node/event_log.h"
 
 namespace haven::server::exchange {
 namespace {
@@ -92,6 +93,24 @@ std::string HandleSubject(const std::string& holder,
 absl::Status GranteeInbox::AcceptHandle(
     const haven::v1::Member& peer,
     const haven::v1::OfferHandleRequest& request) {
+  HAVEN_RETURN_IF_ERROR(KeepHandle(peer, request));
+  node::LogEvent("handle_received", {{"holder", peer.agency_id()}});
+  return absl::OkStatus();
+}
+
+absl::Status GranteeInbox::AcceptNotice(
+    const haven::v1::Member& peer,
+    const haven::v1::NotifyRevocationRequest& request) {
+  HAVEN_RETURN_IF_ERROR(KeepNotice(peer, request));
+  node::LogEvent(
+      "revocation_notice_received",
+      {{"holder", peer.agency_id()}, {"change", request.notice().change()}});
+  return absl::OkStatus();
+}
+
+absl::Status GranteeInbox::KeepHandle(
+    const haven::v1::Member& peer,
+    const haven::v1::OfferHandleRequest& request) {
   HAVEN_RETURN_IF_ERROR(CheckOfferBounds(request));
   HAVEN_RETURN_IF_ERROR(VerifySigned(peer.verifier_key(), kHandleContext,
                                      Deterministic(request.handle()),
@@ -130,7 +149,7 @@ absl::Status GranteeInbox::AcceptHandle(
   return deps_.audit->Commit(std::move(action)).status();
 }
 
-absl::Status GranteeInbox::AcceptNotice(
+absl::Status GranteeInbox::KeepNotice(
     const haven::v1::Member& peer,
     const haven::v1::NotifyRevocationRequest& request) {
   HAVEN_RETURN_IF_ERROR(CheckNoticeBounds(request));

@@ -47,13 +47,20 @@ class GranteeInbox {
   };
   explicit GranteeInbox(Deps deps) : deps_(std::move(deps)) {}
 
-  // From `peer` (the manifest member its certificate matched).
+  // From `peer` (the manifest member its certificate matched). Once
+  // accepted (or found already held / not held), a handle_received or
+  // revocation_notice_received event follows.
   absl::Status AcceptHandle(const haven::v1::Member& peer,
                             const haven::v1::OfferHandleRequest& request);
   absl::Status AcceptNotice(const haven::v1::Member& peer,
                             const haven::v1::NotifyRevocationRequest& request);
 
  private:
+  absl::Status KeepHandle(const haven::v1::Member& peer,
+                          const haven::v1::OfferHandleRequest& request);
+  absl::Status KeepNotice(const haven::v1::Member& peer,
+                          const haven::v1::NotifyRevocationRequest& request);
+
   const Deps deps_;
   // One change of the received handles at a time (check, then commit).
   absl::Mutex mu_;

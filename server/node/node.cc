@@ -12,35 +12,41 @@
 #include "grpcpp/server_builder.h"
 #include "haven/base/status_macros.h"
 #include "haven/base/clock.h"
-#include "policy/loader.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
+#include "server/audit/break_glass_reviews.h"
 #include "server/auth/authenticator.h"
 #include "server/consent/consent_registry.h"
+#include "server/consent/policy_in_force.h"
 #include "server/consent/policy_store.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/crypto/master_key.h"
 #include "server/crypto/node_keys.h"
 #include "server/crypto/state_sealer.h"
+#include "server/exchange/checkpoint_exchange.h"
 #include "server/exchange/consent_fanout.h"
+#include "server/exchange/federation_round.h"
 #include "server/exchange/grantee_inbox.h"
 #include "server/exchange/handle_store.h"
 #include "server/exchange/holder.h"
 #include "server/exchange/notice_board.h"
 #include "server/exchange/peer_client.h"
 #include "server/exchange/peer_outbox.h"
+#include "server/exchange/peer_sender.h"
 #include "server/exchange/replay_guard.h"
 #include "server/exchange/requester.h"
 #include "server/exchange/signing.h"
 #include "server/exchange/cosignature_store.h"
 #include "server/exchange/witness.h"
 #include "server/federation/manifest.h"
+#include "server/federation/membership.h"
 #include "server/node/event_log.h"
 #include "server/node/recovery.h"
 #include "server/services/services.h"
 #include "server/services/work_pool.h"
 #include "server/storage/rocksdb_storage.h"
+#include "server/vault/record_desk.h"
 #include "server/vault/record_vault.h"
 
 namespace haven::server::node {
@@ -77,46 +83,6 @@ absl::StatusOr<std::string> VerifierKeyFromMasterKey(
 
 namespace {
 
-// Whether an advocate may name `grantee` in a consent: a member of the
-// federation other than this node, and active (or any sector).
-absl::Status CheckGrantee(const federation::Manifest& manifest,
-                          const std::string& self,
-                          const haven::v1::Grantee& grantee) {
-  if (!grantee.has_agency_id()) return absl::OkStatus();
-  const std::string& id = grantee.agency_id();
-  if (id == self) {
-    return absl::InvalidArgumentError(
-        "consent: the grantee cannot be this node's own agency");
-  }
-  const haven::v1::Member* member = manifest.Find(id);
-  if (member == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("consent: grantee agency '", id,
-                     "' is not a member of the federation manifest"));
-  }
-  if (member->status() != haven::v1::MEMBER_ACTIVE) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("consent: grantee agency '", id, "' is suspended"));
-  }
-  return absl::OkStatus();
-}
-
-// Issues and withdraws the handles that membership changes of `agencies`
-// mean (ConsentRegistry::ReconcileMembers), and logs the outcome.
-void ReconcileMembers(consent::ConsentRegistry& consents,
-                      std::vector<std::string> agencies) {
-  if (agencies.empty()) return;
-  absl::StatusOr<int> reconciled =
-      consents.ReconcileMembers(std::move(agencies));
-  if (!reconciled.ok()) {
-    LogEvent("membership_handles_failed",
-             {{"code", absl::StatusCodeToString(reconciled.status().code())}});
-  } else {
-    LogEvent("membership_handles",
-             {{"subjects_changed", absl::StrCat(*reconciled)}});
-  }
-}
-
 // Replaces the port of "host:port" with `port`.
 std::string WithPort(const std::string& address, int port) {
   return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
@@ -135,8 +101,10 @@ struct Node::Modules {
   std::unique_ptr<crypto::StateSealer> sealer;
   crypto::SecretBytes pseudonym_key;
   std::unique_ptr<vault::RecordVault> vault;
+  std::unique_ptr<vault::RecordDesk> desk;
   std::unique_ptr<audit::AuditLog> audit_log;
   std::unique_ptr<audit::AuditRecorder> recorder;
+  std::unique_ptr<audit::BreakGlassReviews> reviews;
   std::unique_ptr<exchange::HandleStore> handles;
   std::unique_ptr<exchange::PeerOutbox> outbox;
   std::unique_ptr<exchange::ConsentFanout> fanout;
@@ -151,8 +119,14 @@ struct Node::Modules {
   std::unique_ptr<exchange::Requester> requester;
   std::unique_ptr<exchange::Witness> witness;
   std::unique_ptr<exchange::CosignatureStore> cosignatures;
-  exchange::PeerOutbox::Sender send_to_peer;
-  services::ServiceContext service_context;
+  std::unique_ptr<exchange::CheckpointExchange> checkpoints;
+  std::unique_ptr<consent::PolicyInForce> policy_in_force;
+  std::unique_ptr<exchange::PeerSender> sender;
+  std::unique_ptr<exchange::FederationRound> round;
+  // Runs one outbox pass on the pool, soon (after a consent change, or when
+  // a peer shows it is up).
+  std::function<void()> deliver_soon;
+  services::Modules service_modules;
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
@@ -170,15 +144,12 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   Modules* m = modules.get();
   const Clock* clock = SystemClock::Get();
 
-  auto cert = ReadFile(c.tls().cert_file(), "TLS certificate");
-  if (!cert.ok()) return cert.status();
-  auto key = ReadFile(c.tls().key_file(), "TLS private key");
-  if (!key.ok()) return key.status();
-  auto ca = ReadFile(c.tls().ca_file(), "task-force CA certificate");
-  if (!ca.ok()) return ca.status();
-  m->tls_cert = *std::move(cert);
-  m->tls_key = *std::move(key);
-  m->tls_ca = *std::move(ca);
+  HAVEN_ASSIGN_OR_RETURN(m->tls_cert,
+                         ReadFile(c.tls().cert_file(), "TLS certificate"));
+  HAVEN_ASSIGN_OR_RETURN(m->tls_key,
+                         ReadFile(c.tls().key_file(), "TLS private key"));
+  HAVEN_ASSIGN_OR_RETURN(
+      m->tls_ca, ReadFile(c.tls().ca_file(), "task-force CA certificate"));
 
   auto master_key = crypto::LoadNodeMasterKey(
       c.master_key_file(), std::getenv("CREDENTIALS_DIRECTORY"));
@@ -191,9 +162,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   if (storage == nullptr) {
     storage::Database::Options db_options;
     db_options.path = c.data_dir();
-    auto opened = storage::RocksDbStorage::Open(std::move(db_options));
-    if (!opened.ok()) return opened.status();
-    storage = *std::move(opened);
+    HAVEN_ASSIGN_OR_RETURN(storage,
+                           storage::RocksDbStorage::Open(std::move(db_options)));
   }
   m->storage = std::move(storage);
   // Fail-stop: the first failed write or sync stops every RPC at once (the
@@ -205,17 +175,13 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
     raw_node->OnFailStop();
   });
 
-  auto signing_seed = crypto::DeriveSigningSeed(*master_key);
-  if (!signing_seed.ok()) return signing_seed.status();
-  auto signer = crypto::Ed25519Signer::FromSeed(*signing_seed);
-  if (!signer.ok()) return signer.status();
-  m->signer = *std::move(signer);
-  auto pseudonym_key = crypto::DerivePseudonymKey(*master_key);
-  if (!pseudonym_key.ok()) return pseudonym_key.status();
-  m->pseudonym_key = *std::move(pseudonym_key);
-  auto sealer = crypto::StateSealer::Create(*master_key);
-  if (!sealer.ok()) return sealer.status();
-  m->sealer = *std::move(sealer);
+  HAVEN_ASSIGN_OR_RETURN(crypto::SecretBytes signing_seed,
+                         crypto::DeriveSigningSeed(*master_key));
+  HAVEN_ASSIGN_OR_RETURN(m->signer,
+                         crypto::Ed25519Signer::FromSeed(signing_seed));
+  HAVEN_ASSIGN_OR_RETURN(m->pseudonym_key,
+                         crypto::DerivePseudonymKey(*master_key));
+  HAVEN_ASSIGN_OR_RETURN(m->sealer, crypto::StateSealer::Create(*master_key));
 
   auto in_data_dir = [&c](const absl::Status& s) {
     return absl::Status(
@@ -253,9 +219,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->recorder = std::make_unique<audit::AuditRecorder>(
       c.agency_id(), m->audit_log.get(), &m->pseudonym_key, clock);
 
-  auto federation = federation::FederationRegistry::Create(c.manifest_file());
-  if (!federation.ok()) return federation.status();
-  m->federation = *std::move(federation);
+  HAVEN_ASSIGN_OR_RETURN(m->federation,
+                         federation::FederationRegistry::Create(c.manifest_file()));
   if (!c.manifest_file().empty() &&
       m->federation->current()->Find(c.agency_id()) == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -268,6 +233,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   // sync (group commit). Disclosures hold no pool thread while they wait
   // for a peer or for the audit log: those waits end in callbacks.
   m->pool = std::make_unique<services::WorkPool>(64);
+  m->deliver_soon = [m] {
+    m->pool->Schedule(
+        [m] { m->outbox->DeliverPending(m->sender->AsSender()); });
+  };
 
   m->handles = std::make_unique<exchange::HandleStore>(m->storage.get(),
                                                        m->sealer.get());
@@ -276,10 +245,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->fanout =
       std::make_unique<exchange::ConsentFanout>(exchange::ConsentFanout::Deps{
           c.agency_id(), clock, m->signer.get(), m->federation.get(),
-          m->handles.get(), m->outbox.get(), m->recorder.get(), [m] {
-            m->pool->Schedule(
-                [m] { m->outbox->DeliverPending(m->send_to_peer); });
-          }});
+          m->handles.get(), m->outbox.get(), m->recorder.get(), [m] { m->deliver_soon(); }});
 
   consent::ConsentRegistry::Options consent_options;
   consent_options.storage = m->storage.get();
@@ -291,26 +257,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   consent_options.issuer = c.agency_id();
   consent_options.check_grantee =
       [m, self = c.agency_id()](const haven::v1::Grantee& grantee) {
-        return CheckGrantee(*m->federation->current(), self, grantee);
+        return federation::CheckGrantee(*m->federation->current(), self,
+                                        grantee);
       };
-  // A refusal may name any member, suspended ones included (the survivor's
-  // wish outlasts a suspension), but not an agency outside the federation.
-  consent_options.check_refused_agency = [m, self = c.agency_id()](
-                                             absl::string_view agency_id) {
-    haven::v1::Grantee grantee;
-    grantee.set_agency_id(std::string(agency_id));
-    absl::Status checked =
-        CheckGrantee(*m->federation->current(), self, grantee);
-    if (checked.code() == absl::StatusCode::kFailedPrecondition) {
-      return absl::OkStatus();  // suspended
-    }
-    if (!checked.ok()) {
-      return absl::InvalidArgumentError(
-          "refusal: agency_id must be a member of the federation other than "
-          "this node");
-    }
-    return checked;
-  };
+  consent_options.check_refused_agency =
+      [m, self = c.agency_id()](absl::string_view agency_id) {
+        return federation::CheckRefusedAgency(*m->federation->current(), self,
+                                              agency_id);
+      };
   consent_options.check_subject = [m](absl::string_view subject_id) {
     return m->vault->CheckSubject(subject_id);
   };
@@ -323,8 +277,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->federation->SetInstallListener(
       [m](const std::shared_ptr<const federation::Manifest>& before,
           const std::shared_ptr<const federation::Manifest>& after) {
-        ReconcileMembers(*m->consents,
-                         federation::ChangedMembers(*before, *after));
+        m->round->ReconcileMembers(
+            federation::ChangedMembers(*before, *after));
       });
 
   m->replay = std::make_unique<exchange::ReplayGuard>(absl::Seconds(120));
@@ -337,50 +291,12 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->policy = std::make_unique<policy::PolicyHolder>();
   m->policy_store =
       std::make_unique<consent::PolicyStore>(m->storage.get(), m->sealer.get());
-  // A policy loaded at run time outlives restarts: it was the admin's last
-  // word, logged with its POLICY_LOADED entry. The config's policy_file
-  // applies only until the first run-time load.
-  auto stored_policy = m->policy_store->Load();
-  if (!stored_policy.ok()) return in_data_dir(stored_policy.status());
-  if (stored_policy->has_value()) {
-    const haven::v1::StoredPolicy& stored = **stored_policy;
-    auto compiled = policy::CompiledPolicy::Compile(stored.policy());
-    if (!compiled.ok()) return in_data_dir(compiled.status());
-    if (stored.policy().agency_id() != c.agency_id() ||
-        (*compiled)->version() != stored.policy_version()) {
-      return in_data_dir(absl::DataLossError(
-          "the stored run-time policy is not this node's or does not match "
-          "its recorded version"));
-    }
-    m->policy->Replace(
-        *compiled, {absl::StrCat("loaded at run time by ", stored.loaded_by()),
-                    stored.loaded_unix()});
-    LogEvent("policy_in_force", {{"source", "run-time load"},
-                                 {"version", stored.policy_version()}});
-    if (!c.policy_file().empty()) {
-      LogEvent("policy_file_not_applied",
-               {{"why",
-                 "a policy loaded at run time is in force; "
-                 "havenctl policy load replaces it"}});
-    }
-  } else if (!c.policy_file().empty()) {
-    auto loaded = policy::LoadPolicyFile(c.policy_file());
-    if (!loaded.ok()) return loaded.status();
-    if (loaded->policy.agency_id() != c.agency_id()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          node->config_.Where("policy_file"), ": ", c.policy_file(),
-          " is the policy of '", loaded->policy.agency_id(), "', not of '",
-          c.agency_id(), "'"));
-    }
-    auto compiled = policy::CompiledPolicy::Compile(loaded->policy);
-    if (!compiled.ok()) return compiled.status();
-    m->policy->Replace(
-        *compiled,
-        {absl::StrCat("policy_file ", c.policy_file()), clock->NowUnix()});
-    for (const auto& warning : loaded->warnings) {
-      LogEvent("policy_warning", {{"warning", warning}});
-    }
-  }
+  m->policy_in_force =
+      std::make_unique<consent::PolicyInForce>(consent::PolicyInForce::Deps{
+          c.agency_id(), m->policy_store.get(), m->policy.get(),
+          m->recorder.get(), clock});
+  HAVEN_RETURN_IF_ERROR(m->policy_in_force->Bootstrap(
+      {c.policy_file(), node->config_.Where("policy_file"), c.data_dir()}));
 
   m->peers = std::make_unique<exchange::PeerClient>(
       exchange::PeerClient::Tls{m->tls_cert, m->tls_key, m->tls_ca},
@@ -402,52 +318,40 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->cosignatures = std::make_unique<exchange::CosignatureStore>(
       exchange::CosignatureStore::Deps{m->storage.get(), m->audit_log.get(),
                                        clock});
-  m->send_to_peer = [m](const haven::v1::OutboxMessage& message) {
-    auto manifest = m->federation->current();
-    const haven::v1::Member* peer = manifest->Find(message.to_agency_id());
-    if (peer == nullptr) {
-      return absl::NotFoundError("peer is no longer in the federation");
-    }
-    if (peer->status() != haven::v1::MEMBER_ACTIVE) {
-      return absl::FailedPreconditionError("peer is suspended");
-    }
-    const bool offer = message.has_offer_handle();
-    absl::Status sent =
-        offer ? m->peers->OfferHandle(*peer, message.offer_handle())
-              : m->peers->NotifyRevocation(*peer, message.revocation_notice());
-    LogEvent(offer ? (sent.ok() ? "handle_sent" : "handle_send_failed")
-                   : (sent.ok() ? "revocation_notice_sent"
-                                : "revocation_notice_failed"),
-             {{"to", peer->agency_id()},
-              {"status", absl::StatusCodeToString(sent.code())}});
-    return sent;
-  };
-
+  m->sender =
+      std::make_unique<exchange::PeerSender>(m->federation.get(), m->peers.get());
+  m->round =
+      std::make_unique<exchange::FederationRound>(exchange::FederationRound::Deps{
+          m->federation.get(), m->witness.get(), m->consents.get(),
+          m->outbox.get(), m->sender->AsSender()});
   m->authenticator = std::make_unique<auth::Authenticator>(c.principals());
-  services::ServiceContext& context = m->service_context;
-  context.agency_id = c.agency_id();
-  context.authenticator = m->authenticator.get();
-  context.pool = m->pool.get();
-  context.federation = m->federation.get();
-  context.version = HAVEN_VERSION_STRING;
-  context.started = absl::Now();
-  context.vault = m->vault.get();
-  context.audit = m->recorder.get();
-  context.consents = m->consents.get();
-  context.policy = m->policy.get();
-  context.policy_store = m->policy_store.get();
-  context.holder = m->holder.get();
-  context.requester = m->requester.get();
-  context.handles = m->handles.get();
-  context.notices = m->notices.get();
-  context.witness = m->witness.get();
-  context.cosignatures = m->cosignatures.get();
-  context.inbox = m->inbox.get();
-  context.storage = m->storage.get();
+  services::Modules& services = m->service_modules;
+  services.env = {m->authenticator.get(), m->pool.get(), m->storage.get(),
+                  m->federation.get()};
+  m->desk = std::make_unique<vault::RecordDesk>(m->vault.get(),
+                                                m->recorder.get());
+  services.admin = {c.agency_id(),
+                    HAVEN_VERSION_STRING,
+                    absl::Now(),
+                    m->federation.get(),
+                    m->recorder.get(),
+                    m->policy.get(),
+                    m->policy_in_force.get(),
+                    m->desk.get(),
+                    m->consents.get()};
+  services.records = m->desk.get();
+  services.consents = m->consents.get();
+  services.exchange = {m->requester.get(), m->handles.get(),
+                       m->notices.get()};
+  m->reviews = std::make_unique<audit::BreakGlassReviews>(m->recorder.get());
+  services.audit = {m->recorder.get(), m->witness.get(),
+                    m->cosignatures.get(), m->reviews.get()};
   // A peer that exchanges checkpoints with us is up: give it what it is owed.
-  context.on_peer_contact = [m](const std::string&) {
-    m->pool->Schedule([m] { m->outbox->DeliverPending(m->send_to_peer); });
-  };
+  m->checkpoints = std::make_unique<exchange::CheckpointExchange>(
+      exchange::CheckpointExchange::Deps{
+          m->audit_log.get(), m->cosignatures.get(),
+          [m](const std::string&) { m->deliver_soon(); }});
+  services.peer = {m->holder.get(), m->inbox.get(), m->checkpoints.get()};
   node->modules_ = std::move(modules);
   return node;
 }
@@ -497,7 +401,7 @@ absl::Status Node::Start() {
       GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   local_tls.pem_key_cert_pairs.push_back(
       {modules_->tls_key, modules_->tls_cert});
-  auto local_services = services::MakeLocalServices(modules_->service_context);
+  auto local_services = services::MakeLocalServices(modules_->service_modules);
 
   grpc::ServerBuilder local_builder;
   int local_port = 0;
@@ -522,7 +426,7 @@ absl::Status Node::Start() {
     peer_tls.pem_root_certs = modules_->tls_ca;
     peer_tls.pem_key_cert_pairs.push_back(
         {modules_->tls_key, modules_->tls_cert});
-    auto peer_services = services::MakePeerServices(modules_->service_context);
+    auto peer_services = services::MakePeerServices(modules_->service_modules);
     grpc::ServerBuilder peer_builder;
     int peer_port = 0;
     peer_builder.AddListeningPort(c.peer_listen_address(),
@@ -564,50 +468,13 @@ void Node::WitnessLoop() {
   const absl::Duration kWitnessInterval =
       configured > 0 ? absl::Seconds(configured) : absl::Seconds(30);
   absl::Duration wait = configured > 0 ? kWitnessInterval : absl::Seconds(2);
-  // The manifest may have changed while the node was down: the first round
-  // brings every listed member's handles in line with it.
-  bool first_round = true;
   while (true) {
     {
       absl::MutexLock lock(&stop_mu_);
       if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait)) return;
     }
-    int verified = modules_->witness->WitnessAll();
-    LogEvent("peers_witnessed", {{"verified", absl::StrCat(verified)}});
-    // A consent that ran out withdraws its handles as a revocation would:
-    // otherwise the grantee could still name the survivor, and break-glass
-    // stays open to it for every survivor it ever had a handle for.
-    absl::StatusOr<int> expired = modules_->consents->SweepExpired();
-    if (!expired.ok()) {
-      LogEvent("consent_expiry_failed",
-               {{"code", absl::StatusCodeToString(expired.status().code())}});
-    } else if (*expired > 0) {
-      LogEvent("consents_expired",
-               {{"handles_changed", absl::StrCat(*expired)}});
-    }
-    // After the expiry sweep, so that a consent that ran out is reported
-    // as such rather than as a membership change.
-    if (first_round) {
-      first_round = false;
-      std::vector<std::string> members;
-      for (const auto& member :
-           modules_->federation->current()->proto().members()) {
-        members.push_back(member.agency_id());
-      }
-      ReconcileMembers(*modules_->consents, std::move(members));
-    }
-    DeliverOutbox();
+    modules_->round->RunOnce();
     wait = kWitnessInterval;
-  }
-}
-
-void Node::DeliverOutbox() {
-  exchange::PeerOutbox::PassResult pass =
-      modules_->outbox->DeliverPending(modules_->send_to_peer);
-  if (pass.delivered + pass.pending + pass.dropped > 0) {
-    LogEvent("peer_outbox", {{"delivered", absl::StrCat(pass.delivered)},
-                             {"pending", absl::StrCat(pass.pending)},
-                             {"dropped", absl::StrCat(pass.dropped)}});
   }
 }
 

@@ -64,10 +64,8 @@ class Node {
 
  private:
   explicit Node(LoadedConfig config);
-  // Checks peers' checkpoints until Shutdown.
+  // Runs a federation round every interval until Shutdown.
   void WitnessLoop();
-  // Runs one pass of the peer outbox on the calling thread and logs it.
-  void DeliverOutbox();
   void OnFailStop();
   struct Modules;
 

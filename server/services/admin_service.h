@@ -2,18 +2,36 @@
 #ifndef HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 #define HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 
-#include "absl/synchronization/mutex.h"
 #include "haven/v1/admin.grpc.pb.h"
 #include "server/services/rpc_macros.h"
-#include "server/services/service_context.h"
-#include "server/storage/storage.h"
+#include "absl/time/time.h"
+#include "policy/policy_holder.h"
+#include "server/audit/audit_recorder.h"
+#include "server/consent/consent_registry.h"
+#include "server/consent/policy_in_force.h"
+#include "server/federation/manifest.h"
+#include "server/services/rpc_env.h"
+#include "server/vault/record_desk.h"
 
 namespace haven::server::services {
 
 class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
  public:
-  explicit AdminServiceImpl(const ServiceContext& context)
-      : context_(context) {}
+  // A facade over the node's operation: what it adapts, borrowed; each
+  // outlives the service.
+  struct Deps {
+    std::string agency_id;
+    std::string version;
+    absl::Time started;
+    federation::FederationRegistry* federation = nullptr;
+    const audit::AuditRecorder* audit = nullptr;
+    const policy::PolicyHolder* policy = nullptr;
+    consent::PolicyInForce* policy_in_force = nullptr;
+    vault::RecordDesk* desk = nullptr;
+    consent::ConsentRegistry* consents = nullptr;
+  };
+  AdminServiceImpl(const RpcEnv& env, Deps deps)
+      : env_(env), deps_(std::move(deps)) {}
 
   HAVEN_UNARY_RPC(GetStatus, GetStatusRequest, GetStatusResponse,
                   haven::v1::ADMIN, haven::v1::AUDITOR);
@@ -32,11 +50,8 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
                   haven::v1::ADVOCATE);
 
  private:
-  absl::Status CommitKeyChange(const auth::Principal& who, std::string detail,
-                               storage::WriteBatch state);
-
-  const ServiceContext& context_;
-  absl::Mutex policy_load_mu_;
+  const RpcEnv& env_;
+  const Deps deps_;
 };
 
 }  // namespace haven::server::services

@@ -1,8 +1,5 @@
 #include "server/services/audit_service.h"
 
-#include <map>
-#include <optional>
-
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "client/verify/cosignature.h"
@@ -12,6 +9,7 @@
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
 #include "server/audit/audit_recorder.h"
+#include "server/audit/break_glass_reviews.h"
 #include "server/exchange/cosignature_store.h"
 #include "server/exchange/witness.h"
 #include "server/services/polling_writer.h"
@@ -96,39 +94,18 @@ bool InAccessReport(haven::v1::EntryKind kind) {
   }
 }
 
-// A decision made under an emergency rule, which an auditor must review.
-bool IsBreakGlassDecision(const haven::v1::AuditEntry& e) {
-  return e.kind() == haven::v1::BREAK_GLASS ||
-         (e.break_glass() && (e.kind() == haven::v1::DISCLOSURE ||
-                              e.kind() == haven::v1::REQUEST_REFUSED));
-}
-
-constexpr size_t kMinSignOffNoteChars = 10;
-
 }  // namespace
 
 absl::Status AuditServiceImpl::Scan(
     const std::function<bool(const haven::v1::IndexedEntry&)>& visit,
     uint64_t start) const {
-  const audit::AuditLog& log = *context_.audit->log();
-  uint64_t size = log.Size();
-  // Reads are bounded by bytes too: each continues after the last entry
-  // the one before returned.
-  while (start < size) {
-    HAVEN_ASSIGN_OR_RETURN(auto page, log.GetEntries(start, kPage));
-    if (page.empty()) break;
-    start += page.size();
-    for (const auto& entry : page) {
-      if (!visit(entry)) return absl::OkStatus();
-    }
-  }
-  return absl::OkStatus();
+  return audit::ScanLog(*deps_.audit->log(), visit, start);
 }
 
 absl::Status AuditServiceImpl::DoGetCheckpoint(
     const auth::Principal&, const haven::v1::GetCheckpointRequest& request,
     haven::v1::GetCheckpointResponse* response) {
-  const audit::AuditLog& log = *context_.audit->log();
+  const audit::AuditLog& log = *deps_.audit->log();
   if (request.min_cosignatures() >
       static_cast<uint32_t>(limits::kMaxCosignaturesPerCheckpoint)) {
     return absl::InvalidArgumentError(
@@ -137,7 +114,7 @@ absl::Status AuditServiceImpl::DoGetCheckpoint(
   }
   if (request.cosigned()) {
     HAVEN_ASSIGN_OR_RETURN(*response->mutable_checkpoint(),
-                           context_.cosignatures->Cosigned(
+                           deps_.cosignatures->Cosigned(
                                static_cast<int>(request.min_cosignatures())));
   } else {
     *response->mutable_checkpoint() = log.LatestCheckpoint();
@@ -162,7 +139,7 @@ absl::Status AuditServiceImpl::DoGetEntries(
   }
   // At most kMaxReadBytes, or one entry alone.
   HAVEN_ASSIGN_OR_RETURN(
-      auto entries, context_.audit->log()->GetEntries(request.start(), count));
+      auto entries, deps_.audit->log()->GetEntries(request.start(), count));
   for (auto& entry : entries) {
     HAVEN_RETURN_IF_ERROR(FitForResponse(&entry));
     *response->add_entries() = std::move(entry);
@@ -181,7 +158,7 @@ absl::Status AuditServiceImpl::DoFindEntries(
   uint32_t limit =
       request.limit() == 0 ? 1000 : std::min(request.limit(), 10000u);
   return Scan([&](const haven::v1::IndexedEntry& entry) {
-    if (Matches(*context_.audit, request, entry.entry()))
+    if (Matches(*deps_.audit, request, entry.entry()))
       *response->add_entries() = entry;
     return static_cast<uint32_t>(response->entries_size()) < limit;
   });
@@ -191,7 +168,7 @@ absl::Status AuditServiceImpl::DoGetInclusionProof(
     const auth::Principal&, const haven::v1::GetInclusionProofRequest& request,
     haven::v1::GetInclusionProofResponse* response) {
   HAVEN_ASSIGN_OR_RETURN(*response->mutable_proof(),
-                         context_.audit->log()->InclusionProof(
+                         deps_.audit->log()->InclusionProof(
                              request.leaf_index(), request.tree_size()));
   return absl::OkStatus();
 }
@@ -209,7 +186,7 @@ absl::Status AuditServiceImpl::DoGetConsistencyProof(
         "empty tree");
   }
   HAVEN_ASSIGN_OR_RETURN(*response->mutable_proof(),
-                         context_.audit->log()->ConsistencyProof(
+                         deps_.audit->log()->ConsistencyProof(
                              request.old_size(), request.new_size()));
   return absl::OkStatus();
 }
@@ -217,7 +194,7 @@ absl::Status AuditServiceImpl::DoGetConsistencyProof(
 absl::Status AuditServiceImpl::DoGetProofBundle(
     const auth::Principal&, const haven::v1::GetProofBundleRequest& request,
     haven::v1::GetProofBundleResponse* response) {
-  const audit::AuditLog& log = *context_.audit->log();
+  const audit::AuditLog& log = *deps_.audit->log();
   haven::v1::Checkpoint checkpoint = log.LatestCheckpoint();
   if (request.leaf_index() >= checkpoint.tree_size()) {
     return absl::OutOfRangeError("leaf index is beyond the latest checkpoint");
@@ -242,7 +219,7 @@ absl::Status AuditServiceImpl::DoSubjectAccessReport(
     haven::v1::SubjectAccessReportResponse* response) {
   HAVEN_RETURN_IF_ERROR(
       CheckNodeId(request.subject_id(), "subject_id", /*required=*/true));
-  const std::string pseudonym = context_.audit->Pseudonym(request.subject_id());
+  const std::string pseudonym = deps_.audit->Pseudonym(request.subject_id());
   // A subject read every day for years has thousands of entries: pages
   // bounded like every read, continued from next_start.
   PageBudget budget(limits::kMaxEntriesPerRead, limits::kMaxReadBytes);
@@ -251,12 +228,12 @@ absl::Status AuditServiceImpl::DoSubjectAccessReport(
       [&](const haven::v1::IndexedEntry& entry) {
         const haven::v1::AuditEntry& e = entry.entry();
         const bool about_her =
-            context_.audit->IsAbout(e, pseudonym) && InAccessReport(e.kind());
+            deps_.audit->IsAbout(e, pseudonym) && InAccessReport(e.kind());
         // A sign-off names no subject; it is hers if the decision was.
         const bool her_review = e.kind() == haven::v1::BREAK_GLASS_REVIEWED &&
                                 her_break_glass.contains(e.reviewed_index());
         if (!about_her && !her_review) return true;
-        if (IsBreakGlassDecision(e)) her_break_glass.insert(entry.index());
+        if (audit::IsBreakGlassDecision(e)) her_break_glass.insert(entry.index());
         if (!budget.Take(entry.ByteSizeLong())) {
           response->set_next_start(entry.index());
           return false;
@@ -273,10 +250,10 @@ absl::Status AuditServiceImpl::DoGetWitnessed(
   HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.agency_id(), "agency_id",
                                       limits::kMaxAgencyIdBytes));
   HAVEN_ASSIGN_OR_RETURN(auto witnessed,
-                         context_.witness->Witnessed(request.agency_id()));
+                         deps_.witness->Witnessed(request.agency_id()));
   for (auto& w : witnessed) *response->add_witnessed() = std::move(w);
   HAVEN_ASSIGN_OR_RETURN(auto failures,
-                         context_.witness->Failures(request.agency_id()));
+                         deps_.witness->Failures(request.agency_id()));
   for (auto& f : failures) *response->add_failures() = std::move(f);
   return absl::OkStatus();
 }
@@ -285,23 +262,9 @@ absl::Status AuditServiceImpl::DoListBreakGlassReviews(
     const auth::Principal&,
     const haven::v1::ListBreakGlassReviewsRequest& request,
     haven::v1::ListBreakGlassReviewsResponse* response) {
-  std::map<uint64_t, haven::v1::BreakGlassReview> reviews;
-  HAVEN_RETURN_IF_ERROR(Scan([&](const haven::v1::IndexedEntry& entry) {
-    const haven::v1::AuditEntry& e = entry.entry();
-    if (IsBreakGlassDecision(e)) {
-      *reviews[entry.index()].mutable_decision() = entry;
-    } else if (e.kind() == haven::v1::BREAK_GLASS_REVIEWED) {
-      auto it = reviews.find(e.reviewed_index());
-      if (it != reviews.end()) *it->second.mutable_sign_off() = entry;
-    }
-    return true;
-  }));
-  PageBudget budget(limits::kMaxEntriesPerRead, limits::kMaxReadBytes);
-  for (auto& [index, review] : reviews) {
-    if (review.has_sign_off() && !request.include_signed_off()) continue;
-    if (!budget.Take(review.ByteSizeLong())) break;
-    *response->add_reviews() = std::move(review);
-  }
+  HAVEN_ASSIGN_OR_RETURN(auto reviews,
+                         deps_.reviews->List(request.include_signed_off()));
+  for (auto& review : reviews) *response->add_reviews() = std::move(review);
   return absl::OkStatus();
 }
 
@@ -309,47 +272,9 @@ absl::Status AuditServiceImpl::DoSignOffBreakGlass(
     const auth::Principal& who,
     const haven::v1::SignOffBreakGlassRequest& request,
     haven::v1::SignOffBreakGlassResponse* response) {
-  HAVEN_RETURN_IF_ERROR(CheckPlainText(request.note(), "note",
-                                       limits::kMaxJustificationBytes,
-                                       /*required=*/true));
-  if (request.note().size() < kMinSignOffNoteChars) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("note must say what the review found (at least ",
-                     kMinSignOffNoteChars, " characters)"));
-  }
-  absl::MutexLock lock(&sign_off_mu_);
-  const audit::AuditLog& log = *context_.audit->log();
-  if (request.index() >= log.Size()) {
-    return absl::NotFoundError(
-        absl::StrCat("the log has no entry ", request.index()));
-  }
-  HAVEN_ASSIGN_OR_RETURN(auto page, log.GetEntries(request.index(), 1));
-  if (page.empty() || !IsBreakGlassDecision(page[0].entry())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "entry ", request.index(), " is not a break-glass decision"));
-  }
-  std::optional<uint64_t> signed_off;
-  HAVEN_RETURN_IF_ERROR(Scan(
-      [&](const haven::v1::IndexedEntry& entry) {
-        if (entry.entry().kind() == haven::v1::BREAK_GLASS_REVIEWED &&
-            entry.entry().reviewed_index() == request.index()) {
-          signed_off = entry.index();
-          return false;
-        }
-        return true;
-      },
-      request.index() + 1));
-  if (signed_off.has_value()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "entry ", request.index(), " was signed off in entry ", *signed_off));
-  }
-  haven::v1::AuditEntry entry;
-  entry.set_kind(haven::v1::BREAK_GLASS_REVIEWED);
-  entry.set_reviewed_index(request.index());
-  entry.set_justification(request.note());
-  entry.set_detail(absl::StrCat("sign-off of entry ", request.index()));
   HAVEN_ASSIGN_OR_RETURN(
-      uint64_t index, context_.audit->Record(std::move(entry), who.name, ""));
+      uint64_t index,
+      deps_.reviews->SignOff(who.name, request.index(), request.note()));
   response->set_audit_index(index);
   return absl::OkStatus();
 }
@@ -358,13 +283,11 @@ grpc::ServerWriteReactor<haven::v1::FollowResponse>* AuditServiceImpl::Follow(
     grpc::CallbackServerContext* call,
     const haven::v1::FollowRequest* request) {
   absl::StatusOr<auth::Principal> principal =
-      CheckServing(context_).ok()
-          ? context_.authenticator->Require(*call, {haven::v1::AUDITOR})
-          : absl::StatusOr<auth::Principal>(CheckServing(context_));
+      Authenticate(call, env_, {haven::v1::AUDITOR});
   if (!principal.ok()) {
     return new RefusedStream<haven::v1::FollowResponse>(principal.status());
   }
-  const audit::AuditLog* log = context_.audit->log();
+  const audit::AuditLog* log = deps_.audit->log();
   // Entries from `start`, then new ones as the log grows (polled: the log
   // has no change feed, and an auditor's follow need not be instant).
   using Writer = PollingWriter<haven::v1::FollowResponse>;

@@ -3,17 +3,26 @@
 #ifndef HAVEN_SERVER_SERVICES_AUDIT_SERVICE_H_
 #define HAVEN_SERVER_SERVICES_AUDIT_SERVICE_H_
 
-#include "absl/synchronization/mutex.h"
 #include "haven/v1/audit.grpc.pb.h"
 #include "server/services/rpc_macros.h"
-#include "server/services/service_context.h"
+#include "server/audit/audit_recorder.h"
+#include "server/audit/break_glass_reviews.h"
+#include "server/exchange/cosignature_store.h"
+#include "server/exchange/witness.h"
+#include "server/services/rpc_env.h"
 
 namespace haven::server::services {
 
 class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
  public:
-  explicit AuditServiceImpl(const ServiceContext& context)
-      : context_(context) {}
+  // The modules it adapts; borrowed, they outlive the service.
+  struct Deps {
+    const audit::AuditRecorder* audit = nullptr;
+    exchange::Witness* witness = nullptr;
+    exchange::CosignatureStore* cosignatures = nullptr;
+    audit::BreakGlassReviews* reviews = nullptr;
+  };
+  AuditServiceImpl(const RpcEnv& env, Deps deps) : env_(env), deps_(deps) {}
 
   HAVEN_UNARY_RPC(GetCheckpoint, GetCheckpointRequest, GetCheckpointResponse,
                   haven::v1::AUDITOR, haven::v1::ADMIN);
@@ -48,10 +57,8 @@ class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
       const std::function<bool(const haven::v1::IndexedEntry&)>& visit,
       uint64_t start = 0) const;
 
-  const ServiceContext& context_;
-  // One sign-off at a time, so that "not yet signed off" and the sign-off
-  // entry are one step.
-  absl::Mutex sign_off_mu_;
+  const RpcEnv& env_;
+  const Deps deps_;
 };
 
 }  // namespace haven::server::services

@@ -24,6 +24,36 @@ absl::Status CheckConsentBounds(const haven::v1::Consent& c) {
                        limits::kMaxReasonBytes);
 }
 
+// A change of the existing consent `consent_id` (checked first), whose
+// receipt goes to `receipt`.
+template <typename Change>
+absl::Status ChangeExisting(const std::string& consent_id, Change change,
+                            haven::v1::ConsentReceipt* receipt) {
+  HAVEN_RETURN_IF_ERROR(
+      CheckNodeId(consent_id, "consent_id", /*required=*/true));
+  HAVEN_ASSIGN_OR_RETURN(*receipt, change());
+  return absl::OkStatus();
+}
+
+// A status change that states a reason (pause, revoke).
+using ReasonedChange = absl::StatusOr<haven::v1::ConsentReceipt> (
+    consent::ConsentRegistry::*)(absl::string_view consent_id,
+                                 absl::string_view reason,
+                                 absl::string_view actor);
+absl::Status ChangeWithReason(
+    ReasonedChange change, consent::ConsentRegistry& consents,
+    const auth::Principal& who,
+    const haven::v1::ChangeConsentStatusRequest& request,
+    haven::v1::ChangeConsentStatusResponse* response) {
+  return ChangeExisting(
+      request.consent_id(),
+      [&] {
+        return (consents.*change)(request.consent_id(), request.reason(),
+                                  who.name);
+      },
+      response->mutable_receipt());
+}
+
 }  // namespace
 
 // Each change is validated, committed with its audit entry and announced
@@ -35,66 +65,57 @@ absl::Status ConsentServiceImpl::DoRecordConsent(
   HAVEN_RETURN_IF_ERROR(CheckConsentBounds(request.consent()));
   HAVEN_ASSIGN_OR_RETURN(
       *response->mutable_receipt(),
-      context_.consents->Record(request.consent(), who.name));
+      consents_->Record(request.consent(), who.name));
   return absl::OkStatus();
 }
 
 absl::Status ConsentServiceImpl::DoAmendConsent(
     const auth::Principal& who, const haven::v1::AmendConsentRequest& request,
     haven::v1::AmendConsentResponse* response) {
-  HAVEN_RETURN_IF_ERROR(
-      CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
   HAVEN_RETURN_IF_ERROR(CheckConsentBounds(request.consent()));
-  HAVEN_ASSIGN_OR_RETURN(*response->mutable_receipt(),
-                         context_.consents->Amend(request.consent_id(),
-                                                  request.consent(), who.name));
-  return absl::OkStatus();
+  return ChangeExisting(
+      request.consent_id(),
+      [&] {
+        return consents_->Amend(request.consent_id(), request.consent(),
+                                who.name);
+      },
+      response->mutable_receipt());
 }
 
 absl::Status ConsentServiceImpl::DoPauseConsent(
     const auth::Principal& who,
     const haven::v1::ChangeConsentStatusRequest& request,
     haven::v1::ChangeConsentStatusResponse* response) {
-  HAVEN_RETURN_IF_ERROR(
-      CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
-  HAVEN_ASSIGN_OR_RETURN(*response->mutable_receipt(),
-                         context_.consents->Pause(request.consent_id(),
-                                                  request.reason(), who.name));
-  return absl::OkStatus();
+  return ChangeWithReason(&consent::ConsentRegistry::Pause, *consents_, who,
+                          request, response);
 }
 
 absl::Status ConsentServiceImpl::DoResumeConsent(
     const auth::Principal& who,
     const haven::v1::ChangeConsentStatusRequest& request,
     haven::v1::ChangeConsentStatusResponse* response) {
-  HAVEN_RETURN_IF_ERROR(
-      CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
   // A resumption states no reason, but one sent is bounded all the same.
   HAVEN_RETURN_IF_ERROR(
       CheckMaxBytes(request.reason(), "reason", limits::kMaxReasonBytes));
-  HAVEN_ASSIGN_OR_RETURN(
-      *response->mutable_receipt(),
-      context_.consents->Resume(request.consent_id(), who.name));
-  return absl::OkStatus();
+  return ChangeExisting(
+      request.consent_id(),
+      [&] { return consents_->Resume(request.consent_id(), who.name); },
+      response->mutable_receipt());
 }
 
 absl::Status ConsentServiceImpl::DoRevokeConsent(
     const auth::Principal& who,
     const haven::v1::ChangeConsentStatusRequest& request,
     haven::v1::ChangeConsentStatusResponse* response) {
-  HAVEN_RETURN_IF_ERROR(
-      CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
-  HAVEN_ASSIGN_OR_RETURN(*response->mutable_receipt(),
-                         context_.consents->Revoke(request.consent_id(),
-                                                   request.reason(), who.name));
-  return absl::OkStatus();
+  return ChangeWithReason(&consent::ConsentRegistry::Revoke, *consents_, who,
+                          request, response);
 }
 
 absl::Status ConsentServiceImpl::DoRecordRefusal(
     const auth::Principal& who, const haven::v1::RecordRefusalRequest& request,
     haven::v1::RecordRefusalResponse* response) {
   HAVEN_ASSIGN_OR_RETURN(*response->mutable_refusal(),
-                         context_.consents->RecordRefusal(
+                         consents_->RecordRefusal(
                              request.subject_id(), request.evidence_sha256(),
                              who.name, request.agency_id()));
   return absl::OkStatus();
@@ -107,7 +128,7 @@ absl::Status ConsentServiceImpl::DoLiftRefusal(
       CheckNodeId(request.refusal_id(), "refusal_id", /*required=*/true));
   HAVEN_ASSIGN_OR_RETURN(
       *response->mutable_refusal(),
-      context_.consents->LiftRefusal(request.refusal_id(), who.name));
+      consents_->LiftRefusal(request.refusal_id(), who.name));
   return absl::OkStatus();
 }
 
@@ -117,9 +138,9 @@ absl::Status ConsentServiceImpl::DoGetConsent(
   HAVEN_RETURN_IF_ERROR(
       CheckNodeId(request.consent_id(), "consent_id", /*required=*/true));
   HAVEN_ASSIGN_OR_RETURN(auto history,
-                         context_.consents->Get(request.consent_id()));
+                         consents_->Get(request.consent_id()));
   if (!history.empty()) {
-    *response->mutable_receipt() = context_.consents->Receipt(history.back());
+    *response->mutable_receipt() = consents_->Receipt(history.back());
   }
   for (auto& version : history) *response->add_history() = std::move(version);
   return absl::OkStatus();
@@ -130,7 +151,7 @@ absl::Status ConsentServiceImpl::DoListConsents(
     haven::v1::ListConsentsResponse* response) {
   HAVEN_RETURN_IF_ERROR(
       CheckNodeId(request.subject_id(), "subject_id", /*required=*/true));
-  *response = context_.consents->List(request.subject_id());
+  *response = consents_->List(request.subject_id());
   return absl::OkStatus();
 }
 

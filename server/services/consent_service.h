@@ -6,16 +6,18 @@
 
 #include "haven/v1/audit.pb.h"
 #include "haven/v1/consent.grpc.pb.h"
+#include "server/consent/consent_registry.h"
 #include "server/services/rpc_macros.h"
-#include "server/services/service_context.h"
+#include "server/services/rpc_env.h"
 
 namespace haven::server::services {
 
 class ConsentServiceImpl final
     : public haven::v1::ConsentService::CallbackService {
  public:
-  explicit ConsentServiceImpl(const ServiceContext& context)
-      : context_(context) {}
+  // Both borrowed; they outlive the service.
+  ConsentServiceImpl(const RpcEnv& env, consent::ConsentRegistry* consents)
+      : env_(env), consents_(consents) {}
 
   HAVEN_UNARY_RPC(RecordConsent, RecordConsentRequest, RecordConsentResponse,
                   haven::v1::ADVOCATE);
@@ -37,7 +39,8 @@ class ConsentServiceImpl final
                   haven::v1::ADVOCATE, haven::v1::AUDITOR);
 
  private:
-  const ServiceContext& context_;
+  const RpcEnv& env_;
+  consent::ConsentRegistry* const consents_;
 };
 
 }  // namespace haven::server::services

@@ -15,14 +15,8 @@ void ExchangeServiceImpl::DoRequestDisclosure(
     const auth::Principal& who,
     const haven::v1::RequestDisclosureRequest& request,
     haven::v1::RequestDisclosureResponse* response, FinishRpc finish) {
-  context_.requester->RequestAsync(
-      who.name, request,
-      [response, finish = std::move(finish)](
-          absl::StatusOr<haven::v1::RequestDisclosureResponse> answer) mutable {
-        absl::Status status = answer.status();
-        if (status.ok()) *response = *std::move(answer);
-        finish(std::move(status));
-      });
+  deps_.requester->RequestAsync(who.name, request,
+                               FillThenFinish(response, std::move(finish)));
 }
 
 absl::Status ExchangeServiceImpl::DoListHandles(
@@ -38,7 +32,7 @@ absl::Status ExchangeServiceImpl::DoListHandles(
           : std::min<size_t>(request.page_size(), limits::kMaxHandlesPerPage);
   HAVEN_ASSIGN_OR_RETURN(
       exchange::HandleStore::ReceivedPage page,
-      context_.handles->ListReceived(request.page_token(), page_size,
+      deps_.handles->ListReceived(request.page_token(), page_size,
                                      limits::kMaxReadBytes));
   for (auto& handle : page.handles) {
     *response->add_handles() = std::move(handle);
@@ -51,14 +45,12 @@ grpc::ServerWriteReactor<haven::v1::WatchNoticesResponse>*
 ExchangeServiceImpl::WatchNotices(grpc::CallbackServerContext* call,
                                   const haven::v1::WatchNoticesRequest*) {
   absl::StatusOr<auth::Principal> principal =
-      CheckServing(context_).ok()
-          ? context_.authenticator->Require(*call, {haven::v1::CASEWORKER})
-          : absl::StatusOr<auth::Principal>(CheckServing(context_));
+      Authenticate(call, env_, {haven::v1::CASEWORKER});
   if (!principal.ok()) {
     return new RefusedStream<haven::v1::WatchNoticesResponse>(
         principal.status());
   }
-  exchange::NoticeBoard* board = context_.notices;
+  exchange::NoticeBoard* board = deps_.notices;
   using Writer = PollingWriter<haven::v1::WatchNoticesResponse>;
   // The notices the board still holds, then new ones. Where the board
   // dropped some this watch never got, the next notice says how many.

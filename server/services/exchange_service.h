@@ -6,15 +6,23 @@
 
 #include "haven/v1/exchange.grpc.pb.h"
 #include "server/services/rpc_macros.h"
-#include "server/services/service_context.h"
+#include "server/exchange/handle_store.h"
+#include "server/exchange/notice_board.h"
+#include "server/exchange/requester.h"
+#include "server/services/rpc_env.h"
 
 namespace haven::server::services {
 
 class ExchangeServiceImpl final
     : public haven::v1::ExchangeService::CallbackService {
  public:
-  explicit ExchangeServiceImpl(const ServiceContext& context)
-      : context_(context) {}
+  // The modules it adapts; borrowed, they outlive the service.
+  struct Deps {
+    exchange::Requester* requester = nullptr;
+    exchange::HandleStore* handles = nullptr;
+    exchange::NoticeBoard* notices = nullptr;
+  };
+  ExchangeServiceImpl(const RpcEnv& env, Deps deps) : env_(env), deps_(deps) {}
 
   HAVEN_ASYNC_UNARY_RPC(RequestDisclosure, RequestDisclosureRequest,
                         RequestDisclosureResponse, haven::v1::CASEWORKER);
@@ -26,7 +34,8 @@ class ExchangeServiceImpl final
       const haven::v1::WatchNoticesRequest* request) override;
 
  private:
-  const ServiceContext& context_;
+  const RpcEnv& env_;
+  const Deps deps_;
 };
 
 }  // namespace haven::server::services

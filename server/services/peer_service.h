@@ -6,13 +6,22 @@
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
 #include "haven/v1/exchange.grpc.pb.h"
+#include "server/exchange/checkpoint_exchange.h"
+#include "server/exchange/grantee_inbox.h"
+#include "server/exchange/holder.h"
 #include "server/services/peer_unary.h"
 
 namespace haven::server::services {
 
 class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {
  public:
-  explicit PeerServiceImpl(const ServiceContext& context) : context_(context) {}
+  // The modules it adapts; borrowed, they outlive the service.
+  struct Deps {
+    exchange::Holder* holder = nullptr;
+    exchange::GranteeInbox* inbox = nullptr;
+    const exchange::CheckpointExchange* checkpoints = nullptr;
+  };
+  PeerServiceImpl(const RpcEnv& env, Deps deps) : env_(env), deps_(deps) {}
 
   HAVEN_PEER_RPC(Echo, EchoRequest, EchoResponse) {
     HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.payload(), "payload",
@@ -28,7 +37,8 @@ class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {
                  ExchangeCheckpointResponse);
 
  private:
-  const ServiceContext& context_;
+  const RpcEnv& env_;
+  const Deps deps_;
 };
 
 }  // namespace haven::server::services

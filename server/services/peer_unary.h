@@ -17,7 +17,7 @@
 #include "haven/v1/federation.pb.h"
 #include "server/federation/peer_identity.h"
 #include "haven/base/grpc_status.h"
-#include "server/services/service_context.h"
+#include "server/services/rpc_env.h"
 #include "server/services/unary.h"
 
 namespace haven::server::services {
@@ -26,15 +26,15 @@ using AsyncPeerBody =
     absl::AnyInvocable<void(const haven::v1::Member&, FinishRpc)>;
 
 inline grpc::ServerUnaryReactor* RunAsyncPeerUnary(
-    grpc::CallbackServerContext* call, const ServiceContext& services,
+    grpc::CallbackServerContext* call, const RpcEnv& env,
     AsyncPeerBody body) {
   grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
-  if (absl::Status serving = CheckServing(services); !serving.ok()) {
+  if (absl::Status serving = CheckServing(env); !serving.ok()) {
     reactor->Finish(ToGrpcStatus(serving));
     return reactor;
   }
   auto auth = call->auth_context();
-  auto manifest = services.federation->current();
+  auto manifest = env.federation->current();
   absl::StatusOr<haven::v1::Member> peer =
       auth == nullptr ? absl::UnauthenticatedError("no TLS client certificate")
                       : federation::IdentifyPeer(*auth, *manifest);
@@ -42,7 +42,7 @@ inline grpc::ServerUnaryReactor* RunAsyncPeerUnary(
     reactor->Finish(ToGrpcStatus(peer.status()));
     return reactor;
   }
-  services.pool->Schedule([peer = *std::move(peer), body = std::move(body),
+  env.pool->Schedule([peer = *std::move(peer), body = std::move(body),
                            finish = Finisher(reactor)]() mutable {
     body(peer, std::move(finish));
   });
@@ -52,10 +52,10 @@ inline grpc::ServerUnaryReactor* RunAsyncPeerUnary(
 using PeerBody = std::function<absl::Status(const haven::v1::Member&)>;
 
 inline grpc::ServerUnaryReactor* RunPeerUnary(grpc::CallbackServerContext* call,
-                                              const ServiceContext& services,
+                                              const RpcEnv& env,
                                               PeerBody body) {
   return RunAsyncPeerUnary(
-      call, services,
+      call, env,
       [body = std::move(body)](const haven::v1::Member& peer,
                                FinishRpc finish) { finish(body(peer)); });
 }
@@ -67,7 +67,7 @@ inline grpc::ServerUnaryReactor* RunPeerUnary(grpc::CallbackServerContext* call,
                                    const haven::v1::Request* request,        \
                                    haven::v1::Response* response) override { \
     return ::haven::server::services::RunPeerUnary(                          \
-        call, context_,                                                      \
+        call, env_,                                                      \
         [this, request, response](const haven::v1::Member& peer) {           \
           return Do##Method(peer, *request, response);                       \
         });                                                                  \
@@ -84,7 +84,7 @@ inline grpc::ServerUnaryReactor* RunPeerUnary(grpc::CallbackServerContext* call,
                                    const haven::v1::Request* request,          \
                                    haven::v1::Response* response) override {   \
     return ::haven::server::services::RunAsyncPeerUnary(                       \
-        call, context_,                                                        \
+        call, env_,                                                        \
         [this, request, response](const haven::v1::Member& peer,               \
                                   ::haven::server::services::FinishRpc done) { \
           Do##Method(peer, *request, response, std::move(done));               \

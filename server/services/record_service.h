@@ -6,15 +6,17 @@
 
 #include "haven/v1/records.grpc.pb.h"
 #include "server/services/rpc_macros.h"
-#include "server/services/service_context.h"
+#include "server/services/rpc_env.h"
+#include "server/vault/record_desk.h"
 
 namespace haven::server::services {
 
 class RecordServiceImpl final
     : public haven::v1::RecordService::CallbackService {
  public:
-  explicit RecordServiceImpl(const ServiceContext& context)
-      : context_(context) {}
+  // Both borrowed; they outlive the service.
+  RecordServiceImpl(const RpcEnv& env, vault::RecordDesk* desk)
+      : env_(env), desk_(desk) {}
 
   HAVEN_UNARY_RPC(CreateSubject, CreateSubjectRequest, CreateSubjectResponse,
                   haven::v1::CASEWORKER);
@@ -28,7 +30,8 @@ class RecordServiceImpl final
                   haven::v1::CASEWORKER, haven::v1::ADMIN);
 
  private:
-  const ServiceContext& context_;
+  const RpcEnv& env_;
+  vault::RecordDesk* const desk_;
 };
 
 }  // namespace haven::server::services

@@ -2,7 +2,7 @@
 // it through RunUnary: authenticate, check the role, then run
 // `absl::Status Do<Method>(const auth::Principal&, const Req&, Resp*)` on the
 // work pool. Keeping this in one macro means no RPC can forget the role
-// check. The class must have a `const ServiceContext& context_` member.
+// check. The class must have a `const RpcEnv& env_` member.
 #ifndef HAVEN_SERVER_SERVICES_RPC_MACROS_H_
 #define HAVEN_SERVER_SERVICES_RPC_MACROS_H_
 
@@ -13,7 +13,7 @@
                                    const haven::v1::Request* request,        \
                                    haven::v1::Response* response) override { \
     return ::haven::server::services::RunUnary(                              \
-        call, context_, {__VA_ARGS__},                                       \
+        call, env_, {__VA_ARGS__},                                       \
         [this, request,                                                      \
          response](const ::haven::server::auth::Principal& who) {            \
           return Do##Method(who, *request, response);                        \
@@ -31,7 +31,7 @@
                                    const haven::v1::Request* request,        \
                                    haven::v1::Response* response) override { \
     return ::haven::server::services::RunAsyncUnary(                         \
-        call, context_, {__VA_ARGS__},                                       \
+        call, env_, {__VA_ARGS__},                                       \
         [this, request, response](                                           \
             const ::haven::server::auth::Principal& who,                     \
             ::haven::server::services::FinishRpc finish) {                   \

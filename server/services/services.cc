@@ -1,34 +1,22 @@
 #include "server/services/services.h"
 
-#include "haven/v1/admin.grpc.pb.h"
-#include "haven/v1/audit.grpc.pb.h"
-#include "haven/v1/consent.grpc.pb.h"
-#include "haven/v1/exchange.grpc.pb.h"
-#include "haven/v1/records.grpc.pb.h"
-#include "server/services/admin_service.h"
-#include "server/services/audit_service.h"
-#include "server/services/consent_service.h"
-#include "server/services/exchange_service.h"
-#include "server/services/peer_service.h"
-#include "server/services/record_service.h"
-
 namespace haven::server::services {
 
 std::vector<std::unique_ptr<grpc::Service>> MakeLocalServices(
-    const ServiceContext& context) {
+    const Modules& m) {
   std::vector<std::unique_ptr<grpc::Service>> services;
-  services.push_back(std::make_unique<RecordServiceImpl>(context));
-  services.push_back(std::make_unique<ConsentServiceImpl>(context));
-  services.push_back(std::make_unique<ExchangeServiceImpl>(context));
-  services.push_back(std::make_unique<AuditServiceImpl>(context));
-  services.push_back(std::make_unique<AdminServiceImpl>(context));
+  services.push_back(std::make_unique<RecordServiceImpl>(m.env, m.records));
+  services.push_back(std::make_unique<ConsentServiceImpl>(m.env, m.consents));
+  services.push_back(std::make_unique<ExchangeServiceImpl>(m.env, m.exchange));
+  services.push_back(std::make_unique<AuditServiceImpl>(m.env, m.audit));
+  services.push_back(std::make_unique<AdminServiceImpl>(m.env, m.admin));
   return services;
 }
 
 std::vector<std::unique_ptr<grpc::Service>> MakePeerServices(
-    const ServiceContext& context) {
+    const Modules& m) {
   std::vector<std::unique_ptr<grpc::Service>> services;
-  services.push_back(std::make_unique<PeerServiceImpl>(context));
+  services.push_back(std::make_unique<PeerServiceImpl>(m.env, m.peer));
   return services;
 }
 

@@ -23,7 +23,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "server/auth/authenticator.h"
 #include "haven/base/grpc_status.h"
-#include "server/services/service_context.h"
+#include "server/services/rpc_env.h"
 #include "server/services/work_pool.h"
 #include "server/storage/storage.h"
 
@@ -38,29 +38,47 @@ inline FinishRpc Finisher(grpc::ServerUnaryReactor* reactor) {
   };
 }
 
+// The callback for a module's asynchronous answer: fills `response` when
+// there is one, then finishes the RPC with the answer's status.
+template <typename Response>
+absl::AnyInvocable<void(absl::StatusOr<Response>)> FillThenFinish(
+    Response* response, FinishRpc finish) {
+  return [response, finish = std::move(finish)](
+             absl::StatusOr<Response> answer) mutable {
+    absl::Status status = answer.status();
+    if (status.ok()) *response = *std::move(answer);
+    finish(std::move(status));
+  };
+}
+
 using AsyncUnaryBody =
     absl::AnyInvocable<void(const auth::Principal&, FinishRpc)>;
 
 // UNAVAILABLE once the node's storage has stopped after a failed write:
 // the node is going down and answers nothing until it has restarted.
-inline absl::Status CheckServing(const ServiceContext& services) {
-  if (services.storage != nullptr && services.storage->stopped()) {
+inline absl::Status CheckServing(const RpcEnv& env) {
+  if (env.storage != nullptr && env.storage->stopped()) {
     return absl::UnavailableError(
         "the node stopped after a storage failure and is restarting");
   }
   return absl::OkStatus();
 }
 
+// The caller of a local RPC, once the node is known to be serving and the
+// caller holds one of `roles`. For streaming RPCs too.
+inline absl::StatusOr<auth::Principal> Authenticate(
+    grpc::CallbackServerContext* context, const RpcEnv& env,
+    std::initializer_list<haven::v1::Role> roles) {
+  if (absl::Status serving = CheckServing(env); !serving.ok()) return serving;
+  return env.authenticator->Require(*context, roles);
+}
+
 inline grpc::ServerUnaryReactor* RunAsyncUnary(
-    grpc::CallbackServerContext* context, const ServiceContext& services,
+    grpc::CallbackServerContext* context, const RpcEnv& env,
     std::initializer_list<haven::v1::Role> roles, AsyncUnaryBody body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status serving = CheckServing(services); !serving.ok()) {
-    reactor->Finish(ToGrpcStatus(serving));
-    return reactor;
-  }
   absl::StatusOr<auth::Principal> principal =
-      services.authenticator->Require(*context, roles);
+      Authenticate(context, env, roles);
   if (!principal.ok()) {
     reactor->Finish(ToGrpcStatus(principal.status()));
     return reactor;
@@ -72,11 +90,11 @@ inline grpc::ServerUnaryReactor* RunAsyncUnary(
 using UnaryBody = std::function<absl::Status(const auth::Principal&)>;
 
 inline grpc::ServerUnaryReactor* RunUnary(
-    grpc::CallbackServerContext* context, const ServiceContext& services,
+    grpc::CallbackServerContext* context, const RpcEnv& env,
     std::initializer_list<haven::v1::Role> roles, UnaryBody body) {
-  WorkPool* pool = services.pool;
+  WorkPool* pool = env.pool;
   return RunAsyncUnary(
-      context, services, roles,
+      context, env, roles,
       [pool, body = std::move(body)](const auth::Principal& who,
                                      FinishRpc finish) mutable {
         pool->Schedule(

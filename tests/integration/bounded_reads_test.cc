@@ -29,7 +29,7 @@
 #include "server/exchange/notice_board.h"
 #include "server/services/audit_service.h"
 #include "server/services/exchange_service.h"
-#include "server/services/service_context.h"
+#include "server/services/rpc_env.h"
 #include "server/services/work_pool.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_log.h"
@@ -65,17 +65,15 @@ class BoundedReadsTest : public ::testing::Test {
           absl::BytesToHexString(crypto::Sha256(absl::StrCat(kToken, role))));
     }
     authenticator_ = std::make_unique<auth::Authenticator>(principals);
-    context_.agency_id = "legal-aid";
-    context_.authenticator = authenticator_.get();
-    context_.pool = &pool_;
-    context_.audit = &log_->recorder();
-    context_.notices = &notices_;
+    env_.authenticator = authenticator_.get();
+    env_.pool = &pool_;
+    env_.storage = &log_->storage();
     handles_ = std::make_unique<exchange::HandleStore>(&log_->storage(),
                                                        &log_->sealer());
-    context_.handles = handles_.get();
-    context_.storage = &log_->storage();
-    exchange_ = std::make_unique<ExchangeServiceImpl>(context_);
-    audit_ = std::make_unique<AuditServiceImpl>(context_);
+    exchange_ = std::make_unique<ExchangeServiceImpl>(
+        env_, ExchangeServiceImpl::Deps{nullptr, handles_.get(), &notices_});
+    audit_ = std::make_unique<AuditServiceImpl>(
+        env_, AuditServiceImpl::Deps{&log_->recorder()});
 
     grpc::ServerBuilder builder;
     int port = 0;
@@ -105,7 +103,7 @@ class BoundedReadsTest : public ::testing::Test {
   WorkPool pool_{2};
   exchange::NoticeBoard notices_{/*keep=*/3};
   std::unique_ptr<exchange::HandleStore> handles_;
-  ServiceContext context_;
+  RpcEnv env_;
   std::unique_ptr<ExchangeServiceImpl> exchange_;
   std::unique_ptr<AuditServiceImpl> audit_;
   std::unique_ptr<grpc::Server> server_;

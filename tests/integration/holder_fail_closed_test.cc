@@ -274,9 +274,9 @@ TEST_F(HolderFailClosedTest, AccessReportListsOnlyThatSubjectsExchanges) {
   handle_ = other_handle;
   ASSERT_THAT(holder_->Disclose(peer_, Request("b1")), IsOk());
 
-  services::ServiceContext context;
-  context.audit = recorder_;
-  services::AuditServiceImpl audit_service(context);
+  services::RpcEnv env;
+  services::AuditServiceImpl audit_service(
+      env, services::AuditServiceImpl::Deps{recorder_});
   haven::v1::SubjectAccessReportRequest request;
   request.set_subject_id(subject_);
   haven::v1::SubjectAccessReportResponse report;

@@ -1,15 +1,13 @@
 #include "server/node/event_log.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/stderr_capture.h"
 
 namespace haven::server::node {
 namespace {
@@ -18,38 +16,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
-// Sends what this process writes to fd 2 into a temporary file until
-// Release(), so a test sees exactly the bytes LogEvent wrote.
-class StderrCapture {
- public:
-  StderrCapture() : file_(std::tmpfile()) {
-    std::fflush(stderr);
-    saved_ = dup(STDERR_FILENO);
-    if (file_ != nullptr) dup2(fileno(file_), STDERR_FILENO);
-  }
-  ~StderrCapture() { Release(); }
-
-  std::string Release() {
-    if (file_ == nullptr) return "";
-    std::fflush(stderr);
-    dup2(saved_, STDERR_FILENO);
-    close(saved_);
-    std::string out;
-    std::rewind(file_);
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), file_)) > 0) {
-      out.append(buffer, n);
-    }
-    std::fclose(file_);
-    file_ = nullptr;
-    return out;
-  }
-
- private:
-  FILE* file_;
-  int saved_ = -1;
-};
+using ::haven::testing::StderrCapture;
 
 std::string Capture(absl::string_view event, const EventFields& fields) {
   StderrCapture capture;

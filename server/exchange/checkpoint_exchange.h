@@ -1,0 +1,49 @@
+// CheckpointExchange: this node's side of a peer's checkpoint exchange (the
+// peer's Witness calls it). In order: the caller's checkpoint and note are
+// bounded like everything a peer sends, before the contact counts for
+// anything; the contact is reported (the peer is up, so what the outbox
+// holds for it can go); this node's latest checkpoint is answered with a
+// consistency proof from the size the caller saw; and the caller's
+// cosignature of that checkpoint is kept if it verifies
+// (CosignatureStore::Accept).
+//
+// Thread-safe; borrows the log and the store, which must outlive it.
+#ifndef HAVEN_SERVER_EXCHANGE_CHECKPOINT_EXCHANGE_H_
+#define HAVEN_SERVER_EXCHANGE_CHECKPOINT_EXCHANGE_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "haven/v1/exchange.pb.h"
+#include "haven/v1/federation.pb.h"
+#include "server/audit/audit_log.h"
+#include "server/exchange/cosignature_store.h"
+
+namespace haven::server::exchange {
+
+class CheckpointExchange {
+ public:
+  struct Deps {
+    const audit::AuditLog* log = nullptr;
+    CosignatureStore* cosignatures = nullptr;
+    // A member agency called to exchange checkpoints (it is up); may be
+    // empty.
+    std::function<void(const std::string& agency_id)> on_contact;
+  };
+  explicit CheckpointExchange(Deps deps) : deps_(std::move(deps)) {}
+
+  // INVALID_ARGUMENT for an oversized checkpoint or note;
+  // FAILED_PRECONDITION if the caller saw a larger tree than this node has;
+  // CosignatureStore::Accept's errors for a cosignature it does not keep.
+  absl::StatusOr<haven::v1::ExchangeCheckpointResponse> Answer(
+      const haven::v1::Member& peer,
+      const haven::v1::ExchangeCheckpointRequest& request) const;
+
+ private:
+  const Deps deps_;
+};
+
+}  // namespace haven::server::exchange
+
+#endif  // HAVEN_SERVER_EXCHANGE_CHECKPOINT_EXCHANGE_H_

@@ -1,0 +1,81 @@
+#include "server/exchange/checkpoint_exchange.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "haven/base/limits.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_log.h"
+
+namespace haven::server::exchange {
+namespace {
+
+using ::haven::testing::IsOk;
+using ::haven::testing::StatusIs;
+
+class CheckpointExchangeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto log = haven::testing::TestLog::Create();
+    ASSERT_THAT(log, IsOk());
+    log_ = *std::move(log);
+    cosignatures_ = std::make_unique<CosignatureStore>(CosignatureStore::Deps{
+        &log_->storage(), &log_->log(), &log_->clock()});
+    exchange_ = std::make_unique<CheckpointExchange>(CheckpointExchange::Deps{
+        &log_->log(), cosignatures_.get(),
+        [this](const std::string& agency) { contacts_.push_back(agency); }});
+    peer_.set_agency_id("legal-aid");
+    for (int i = 0; i < 3; ++i) {
+      haven::v1::AuditEntry entry;
+      entry.set_kind(haven::v1::RECORD_READ);
+      ASSERT_THAT(log_->recorder().Record(entry, "caseworker", ""), IsOk());
+    }
+  }
+
+  std::unique_ptr<haven::testing::TestLog> log_;
+  std::unique_ptr<CosignatureStore> cosignatures_;
+  std::unique_ptr<CheckpointExchange> exchange_;
+  haven::v1::Member peer_;
+  std::vector<std::string> contacts_;
+};
+
+TEST_F(CheckpointExchangeTest, AnswersLatestCheckpointWithProofFromWhatPeerSaw) {
+  haven::v1::ExchangeCheckpointRequest request;
+  request.set_seen_size(1);
+  auto answer = exchange_->Answer(peer_, request);
+  ASSERT_THAT(answer, IsOk());
+  EXPECT_EQ(answer->checkpoint().tree_size(),
+            log_->log().LatestCheckpoint().tree_size());
+  EXPECT_EQ(contacts_, std::vector<std::string>{"legal-aid"});
+  if (answer->checkpoint().tree_size() > 1) {
+    EXPECT_TRUE(answer->has_proof());
+  }
+}
+
+TEST_F(CheckpointExchangeTest, FirstContactGetsNoProof) {
+  auto answer = exchange_->Answer(peer_, {});
+  ASSERT_THAT(answer, IsOk());
+  EXPECT_FALSE(answer->has_proof());
+}
+
+TEST_F(CheckpointExchangeTest, OversizedNoteIsRefusedBeforeContactCounts) {
+  haven::v1::ExchangeCheckpointRequest request;
+  request.mutable_checkpoint()->set_note(
+      std::string(limits::kMaxCheckpointNoteBytes + 1, 'x'));
+  EXPECT_THAT(exchange_->Answer(peer_, request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(contacts_.empty());
+}
+
+TEST_F(CheckpointExchangeTest, PeerThatSawALargerTreeIsRefused) {
+  haven::v1::ExchangeCheckpointRequest request;
+  request.set_seen_size(log_->log().LatestCheckpoint().tree_size() + 1);
+  EXPECT_THAT(exchange_->Answer(peer_, request),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+}  // namespace
+}  // namespace haven::server::exchange
