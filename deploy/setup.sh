@@ -8,6 +8,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   g++ make cmake git pkg-config ca-certificates
+  # clang++ for the thread-safety preset (-Wthread-safety), run by .ci/run
+  clang
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsodium-dev librocksdb-dev libabsl-dev libsystemd-dev

@@ -204,6 +204,7 @@ absl::Status ConsentRegistry::Load() {
   HAVEN_RETURN_IF_ERROR(options_.storage->Scan(
       Family::kConsent, kConsentPrefix,
       [&](absl::string_view key, absl::string_view value) {
+        mu_.AssertHeld();  // Scan calls back on this thread, under Load's lock.
         std::optional<std::string> plain = open(key, value, "a stored consent");
         Consent c;
         if (plain.has_value() && !c.ParseFromString(*plain)) {
@@ -227,6 +228,7 @@ absl::Status ConsentRegistry::Load() {
   HAVEN_RETURN_IF_ERROR(options_.storage->Scan(
       Family::kConsent, kUsePrefix,
       [&](absl::string_view key, absl::string_view value) {
+        mu_.AssertHeld();
         std::optional<std::string> plain =
             open(key, value, "a stored consent use count");
         if (!plain.has_value()) return false;
@@ -244,6 +246,7 @@ absl::Status ConsentRegistry::Load() {
   HAVEN_RETURN_IF_ERROR(options_.storage->Scan(
       Family::kConsent, kRefusalPrefix,
       [&](absl::string_view key, absl::string_view value) {
+        mu_.AssertHeld();
         std::optional<std::string> plain = open(key, value, "a stored refusal");
         Refusal r;
         if (plain.has_value() &&
