@@ -1,15 +1,14 @@
 #include "server/services/audit_service.h"
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "client/verify/cosignature.h"
 #include "client/verify/signed_note.h"
 #include "haven/base/limits.h"
-#include "haven/base/page_budget.h"
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
 #include "server/audit/audit_recorder.h"
 #include "server/audit/break_glass_reviews.h"
+#include "server/audit/log_queries.h"
 #include "server/exchange/cosignature_store.h"
 #include "server/exchange/witness.h"
 #include "server/services/polling_writer.h"
@@ -19,88 +18,7 @@ namespace {
 
 constexpr uint64_t kPage = limits::kMaxEntriesPerRead;
 
-// Makes one entry fit in a response under gRPC's message limit. The parsed
-// `entry` is a copy of the leaf's bytes for the reader's convenience; an
-// entry whose leaf and copy together pass kMaxItemReadBytes is sent as its
-// leaf alone (the reader parses it). RESOURCE_EXHAUSTED if even the leaf
-// is larger.
-absl::Status FitForResponse(haven::v1::IndexedEntry* entry) {
-  if (entry->ByteSizeLong() <= limits::kMaxItemReadBytes) {
-    return absl::OkStatus();
-  }
-  entry->clear_entry();
-  if (entry->ByteSizeLong() <= limits::kMaxItemReadBytes) {
-    return absl::OkStatus();
-  }
-  return absl::ResourceExhaustedError(
-      absl::StrCat("audit entry ", entry->index(), " is ", entry->leaf().size(),
-                   " bytes, more than one response carries (",
-                   limits::kMaxItemReadBytes, ")"));
-}
-
-bool Matches(const audit::AuditRecorder& audit,
-             const haven::v1::FindEntriesRequest& filter,
-             const haven::v1::AuditEntry& entry) {
-  // A node-wide pseudonym also finds the entries about peers' requests,
-  // which carry the one scoped to that peer; a scoped one finds those.
-  if (!filter.subject_pseudonym().empty() &&
-      entry.subject_pseudonym() != filter.subject_pseudonym() &&
-      !audit.IsAbout(entry, filter.subject_pseudonym())) {
-    return false;
-  }
-  if (!filter.agency_id().empty() && entry.agency_id() != filter.agency_id()) {
-    return false;
-  }
-  if (filter.break_glass() && !entry.break_glass()) return false;
-  if (filter.kind() != haven::v1::ENTRY_KIND_UNSPECIFIED &&
-      entry.kind() != filter.kind()) {
-    return false;
-  }
-  int64_t seconds = entry.time_unix_nanos() / 1'000'000'000;
-  if (filter.time().from_unix() != 0 && seconds < filter.time().from_unix()) {
-    return false;
-  }
-  if (filter.time().until_unix() != 0 &&
-      seconds >= filter.time().until_unix()) {
-    return false;
-  }
-  return true;
-}
-
-// A survivor's "who has seen my data": her agency's own staff reading,
-// writing and erasing her records, consent and do-not-share changes, the
-// handles that let other agencies ask, and every peer request and its
-// answer (break-glass included). Not node housekeeping (start, stop, keys).
-bool InAccessReport(haven::v1::EntryKind kind) {
-  switch (kind) {
-    case haven::v1::DISCLOSURE:
-    case haven::v1::REQUEST_REFUSED:
-    case haven::v1::BREAK_GLASS:
-    case haven::v1::RECORD_READ:
-    case haven::v1::RECORD_WRITTEN:
-    case haven::v1::SUBJECT_ERASED:
-    case haven::v1::CONSENT_RECORDED:
-    case haven::v1::CONSENT_AMENDED:
-    case haven::v1::CONSENT_PAUSED:
-    case haven::v1::CONSENT_RESUMED:
-    case haven::v1::CONSENT_REVOKED:
-    case haven::v1::REFUSAL_RECORDED:
-    case haven::v1::REFUSAL_LIFTED:
-    case haven::v1::HANDLE_ISSUED:
-    case haven::v1::HANDLE_WITHDRAWN:
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
-
-absl::Status AuditServiceImpl::Scan(
-    const std::function<bool(const haven::v1::IndexedEntry&)>& visit,
-    uint64_t start) const {
-  return audit::ScanLog(*deps_.audit->log(), visit, start);
-}
 
 absl::Status AuditServiceImpl::DoGetCheckpoint(
     const auth::Principal&, const haven::v1::GetCheckpointRequest& request,
@@ -132,19 +50,8 @@ absl::Status AuditServiceImpl::DoGetCheckpoint(
 absl::Status AuditServiceImpl::DoGetEntries(
     const auth::Principal&, const haven::v1::GetEntriesRequest& request,
     haven::v1::GetEntriesResponse* response) {
-  uint64_t count = request.count() == 0 ? 100 : request.count();
-  if (count > kPage) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("count must be at most ", kPage, " per call"));
-  }
-  // At most kMaxReadBytes, or one entry alone.
-  HAVEN_ASSIGN_OR_RETURN(
-      auto entries, deps_.audit->log()->GetEntries(request.start(), count));
-  for (auto& entry : entries) {
-    HAVEN_RETURN_IF_ERROR(FitForResponse(&entry));
-    *response->add_entries() = std::move(entry);
-  }
-  return absl::OkStatus();
+  return audit::GetEntries(*deps_.audit, request.start(), request.count(),
+                           response);
 }
 
 absl::Status AuditServiceImpl::DoFindEntries(
@@ -155,13 +62,7 @@ absl::Status AuditServiceImpl::DoFindEntries(
                                       limits::kPseudonymChars));
   HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.agency_id(), "agency_id",
                                       limits::kMaxAgencyIdBytes));
-  uint32_t limit =
-      request.limit() == 0 ? 1000 : std::min(request.limit(), 10000u);
-  return Scan([&](const haven::v1::IndexedEntry& entry) {
-    if (Matches(*deps_.audit, request, entry.entry()))
-      *response->add_entries() = entry;
-    return static_cast<uint32_t>(response->entries_size()) < limit;
-  });
+  return audit::FindEntries(*deps_.audit, request, response);
 }
 
 absl::Status AuditServiceImpl::DoGetInclusionProof(
@@ -194,23 +95,8 @@ absl::Status AuditServiceImpl::DoGetConsistencyProof(
 absl::Status AuditServiceImpl::DoGetProofBundle(
     const auth::Principal&, const haven::v1::GetProofBundleRequest& request,
     haven::v1::GetProofBundleResponse* response) {
-  const audit::AuditLog& log = *deps_.audit->log();
-  haven::v1::Checkpoint checkpoint = log.LatestCheckpoint();
-  if (request.leaf_index() >= checkpoint.tree_size()) {
-    return absl::OutOfRangeError("leaf index is beyond the latest checkpoint");
-  }
-  HAVEN_ASSIGN_OR_RETURN(auto entries, log.GetEntries(request.leaf_index(), 1));
-  if (entries.empty()) return absl::DataLossError("entry missing from the log");
-  HAVEN_RETURN_IF_ERROR(FitForResponse(&entries[0]));
-  HAVEN_ASSIGN_OR_RETURN(
-      auto proof,
-      log.InclusionProof(request.leaf_index(), checkpoint.tree_size()));
-  auto* bundle = response->mutable_bundle();
-  *bundle->mutable_checkpoint() = std::move(checkpoint);
-  *bundle->mutable_entry() = std::move(entries[0]);
-  *bundle->mutable_proof() = std::move(proof);
-  bundle->set_verifier_key(log.VerifierKey());
-  return absl::OkStatus();
+  return audit::GetProofBundle(*deps_.audit, request.leaf_index(),
+                               response->mutable_bundle());
 }
 
 absl::Status AuditServiceImpl::DoSubjectAccessReport(
@@ -219,29 +105,8 @@ absl::Status AuditServiceImpl::DoSubjectAccessReport(
     haven::v1::SubjectAccessReportResponse* response) {
   HAVEN_RETURN_IF_ERROR(
       CheckNodeId(request.subject_id(), "subject_id", /*required=*/true));
-  const std::string pseudonym = deps_.audit->Pseudonym(request.subject_id());
-  // A subject read every day for years has thousands of entries: pages
-  // bounded like every read, continued from next_start.
-  PageBudget budget(limits::kMaxEntriesPerRead, limits::kMaxReadBytes);
-  absl::flat_hash_set<uint64_t> her_break_glass;
-  return Scan(
-      [&](const haven::v1::IndexedEntry& entry) {
-        const haven::v1::AuditEntry& e = entry.entry();
-        const bool about_her =
-            deps_.audit->IsAbout(e, pseudonym) && InAccessReport(e.kind());
-        // A sign-off names no subject; it is hers if the decision was.
-        const bool her_review = e.kind() == haven::v1::BREAK_GLASS_REVIEWED &&
-                                her_break_glass.contains(e.reviewed_index());
-        if (!about_her && !her_review) return true;
-        if (audit::IsBreakGlassDecision(e)) her_break_glass.insert(entry.index());
-        if (!budget.Take(entry.ByteSizeLong())) {
-          response->set_next_start(entry.index());
-          return false;
-        }
-        *response->add_entries() = entry;
-        return true;
-      },
-      request.start());
+  return audit::SubjectAccessReport(*deps_.audit, request.subject_id(),
+                                    request.start(), response);
 }
 
 absl::Status AuditServiceImpl::DoGetWitnessed(
@@ -305,7 +170,7 @@ grpc::ServerWriteReactor<haven::v1::FollowResponse>* AuditServiceImpl::Follow(
         HAVEN_ASSIGN_OR_RETURN(auto entries, log->GetEntries(next, kPage));
         batch.items.resize(entries.size());
         for (size_t i = 0; i < entries.size(); ++i) {
-          HAVEN_RETURN_IF_ERROR(FitForResponse(&entries[i]));
+          HAVEN_RETURN_IF_ERROR(audit::FitForResponse(&entries[i]));
           *batch.items[i].mutable_entry() = std::move(entries[i]);
         }
         return batch;

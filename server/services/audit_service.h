@@ -51,12 +51,6 @@ class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
       const haven::v1::FollowRequest* request) override;
 
  private:
-  // Calls `visit` for every entry from index `start` in index order until
-  // it returns false.
-  absl::Status Scan(
-      const std::function<bool(const haven::v1::IndexedEntry&)>& visit,
-      uint64_t start = 0) const;
-
   const RpcEnv& env_;
   const Deps deps_;
 };
