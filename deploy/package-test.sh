@@ -16,6 +16,8 @@ command -v debootstrap >/dev/null || {
 }
 
 TARGET="$(mktemp -d /tmp/haven-bookworm.XXXXXX)"
+# The new root must be enterable by the non-root user of the last check.
+chmod 755 "$TARGET"
 cleanup() {
   umount "$TARGET/proc" 2>/dev/null || true
   rm -rf "$TARGET"

@@ -11,12 +11,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/crypto/master_key.h"
+#include "server/federation/peer_identity.h"
+#include "server/node/node_setup.h"
 #include "server/node/service_manager.h"
 #include "server/node/config.h"
 #include "server/node/event_log.h"
@@ -29,6 +33,7 @@
 namespace {
 
 constexpr char kUsage[] = R"(Usage: havend --config FILE [--init]
+       havend --setup DIR --agency AGENCY_ID
 
 Runs a Haven node: the agency's encrypted record vault, consent registry
 and audit log, served over gRPC with TLS.
@@ -40,6 +45,12 @@ Options:
                   do not exist, print the node's verifier key (for the
                   federation manifest), initialise the database if the
                   other files the config names exist, and exit 0
+  --setup DIR --agency AGENCY_ID
+                  set up a new node in DIR (absent or empty) in one step:
+                  data dir, master key, TLS key, a certificate signing
+                  request for the task-force CA, an admin token and the
+                  config; prints what to hand the task force. Refuses a
+                  DIR that holds anything, and changes nothing then
   --help          show this help
   --version       print the version
 
@@ -55,6 +66,29 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
+int SetUp(const std::string& dir, const std::string& agency_id) {
+  auto setup = haven::server::node::SetUpNode(dir, agency_id);
+  if (!setup.ok()) {
+    return Fail(absl::IsInvalidArgument(setup.status()) ? 2 : 1,
+                std::string(setup.status().message()));
+  }
+  std::printf(
+      "node %s set up: %s\n"
+      "\n"
+      "Hand the task force's operator:\n"
+      "  agency id:    %s\n"
+      "  verifier key: %s\n"
+      "  certificate signing request (%s/node.csr):\n%s\n"
+      "Then place the issued node.crt and the task force's ca.crt beside the\n"
+      "config, and run havend --config %s --init: it prints the certificate\n"
+      "fingerprint (cert_sha256) the manifest must list. Back master.key up\n"
+      "offline; admin.token is the admin's bearer token.\n",
+      agency_id.c_str(), setup->config_path.c_str(), agency_id.c_str(),
+      setup->verifier_key.c_str(), dir.c_str(), setup->csr_pem.c_str(),
+      setup->config_path.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +99,8 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 #endif
   std::string config_path;
+  std::string setup_dir;
+  std::string setup_agency;
   bool init = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -78,6 +114,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--init") {
       init = true;
+    } else if (arg == "--setup" && i + 1 < argc) {
+      setup_dir = argv[++i];
+    } else if (arg == "--agency" && i + 1 < argc) {
+      setup_agency = argv[++i];
     } else if (arg == "--config" && i + 1 < argc) {
       config_path = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
@@ -86,6 +126,13 @@ int main(int argc, char** argv) {
       return Fail(
           2, absl::StrCat("unknown argument '", arg, "' (see havend --help)"));
     }
+  }
+  if (!setup_dir.empty() || !setup_agency.empty()) {
+    if (setup_dir.empty() || setup_agency.empty() || !config_path.empty() ||
+        init) {
+      return Fail(2, "--setup DIR goes with --agency AGENCY_ID alone");
+    }
+    return SetUp(setup_dir, setup_agency);
   }
   if (config_path.empty()) {
     return Fail(2, "missing --config FILE (see havend --help)");
@@ -134,6 +181,14 @@ int main(int argc, char** argv) {
       return Fail(1, std::string(verifier_key.status().message()));
     }
     std::printf("verifier_key: %s\n", verifier_key->c_str());
+    std::ifstream cert_file(loaded->config.tls().cert_file());
+    std::stringstream cert;
+    cert << cert_file.rdbuf();
+    if (auto fingerprint =
+            haven::server::federation::CertificateFingerprint(cert.str());
+        fingerprint.ok()) {
+      std::printf("cert_sha256: %s\n", fingerprint->c_str());
+    }
     if (absl::Status s = haven::server::node::CheckConfigFiles(*loaded);
         !s.ok()) {
       std::printf(

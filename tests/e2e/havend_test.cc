@@ -10,7 +10,10 @@
 #include <chrono>
 #include <vector>
 
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <thread>
 #include <regex>
 #include <set>
 #include <string>
@@ -21,6 +24,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "haven/v1/admin.grpc.pb.h"
 #include "proto/reflection_client.grpc.pb.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
@@ -251,6 +255,125 @@ TEST_F(HavendTest, TellsSystemdWhenReadyPingsTheWatchdogAndStops) {
   EXPECT_EQ(node.Stop(), 0);
   std::vector<std::string> last = notify.Receive(std::chrono::milliseconds(300));
   EXPECT_THAT(last, ::testing::Contains("STOPPING=1"));
+}
+
+// Every file under `dir` with its mode and content, to show that a refused
+// setup changed nothing.
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(dir)) {
+    struct stat st;
+    stat(entry.path().c_str(), &st);
+    files[entry.path().string()] =
+        std::to_string(st.st_mode) + ":" +
+        (entry.is_regular_file() ? ReadFileOrEmpty(entry.path()) : "");
+  }
+  return files;
+}
+
+// havend --setup makes a whole node in one step; once the task-force CA
+// issues its certificate from the request, it starts and its admin token
+// works. Run again, setup refuses and touches nothing.
+TEST_F(HavendTest, SetupMakesANodeThatStartsOnceItsCertificateIsIssued) {
+  const std::string dir = dir_.Join("bay-legal");
+  std::string output;
+  ASSERT_EQ(RunCommand({HavendPath(), "--setup", dir, "--agency", "bay-legal"},
+                       &output),
+            0)
+      << output;
+  EXPECT_THAT(output, HasSubstr("verifier key: bay-legal.haven/log+"));
+  EXPECT_THAT(output, HasSubstr("-----BEGIN CERTIFICATE REQUEST-----"));
+  const std::string master_key = ReadFileOrEmpty(dir + "/master.key");
+  const std::string token = ReadFileOrEmpty(dir + "/admin.token");
+  ASSERT_EQ(master_key.size(), 65u);
+  ASSERT_EQ(token.size(), 65u);
+  EXPECT_THAT(output, Not(HasSubstr(master_key.substr(0, 64))));
+  EXPECT_THAT(output, Not(HasSubstr(token.substr(0, 64))));
+  for (const auto& [file, mode] :
+       std::vector<std::pair<std::string, unsigned>>{{"data", 0700},
+                                                     {"master.key", 0600},
+                                                     {"node.key", 0600},
+                                                     {"admin.token", 0600},
+                                                     {"node.textproto", 0600}}) {
+    struct stat st;
+    ASSERT_EQ(stat((dir + "/" + file).c_str(), &st), 0) << file;
+    EXPECT_EQ(st.st_mode & 0777, mode) << file;
+  }
+
+  // Without its certificate the node does not start, and says why.
+  EXPECT_NE(RunHavend(dir + "/node.textproto", &output), 0);
+  EXPECT_THAT(output, HasSubstr("node.crt"));
+
+  // The CA signs the request as it is (CN and subjectAltName bay-legal).
+  const std::string pki = pki_->path();
+  ASSERT_EQ(RunCommand({"/usr/bin/openssl", "x509", "-req", "-in",
+                        dir + "/node.csr", "-CA", pki + "/ca.crt", "-CAkey",
+                        pki + "/ca.key", "-CAcreateserial", "-days", "1",
+                        "-sha256", "-copy_extensions", "copy", "-out",
+                        dir + "/node.crt"},
+                       &output),
+            0)
+      << output;
+  std::filesystem::copy_file(pki + "/ca.crt", dir + "/ca.crt");
+  // The ports the skeleton names are an agency's choice; here the kernel's.
+  std::string config = ReadFileOrEmpty(dir + "/node.textproto");
+  config = std::regex_replace(config, std::regex("127\\.0\\.0\\.1:7443"),
+                              "127.0.0.1:0");
+  config = std::regex_replace(config, std::regex("0\\.0\\.0\\.0:7444"),
+                              "127.0.0.1:0");
+  std::ofstream(dir + "/node.textproto") << config;
+
+  ASSERT_EQ(RunCommand({HavendPath(), "--config", dir + "/node.textproto",
+                        "--init"},
+                       &output),
+            0)
+      << output;
+  EXPECT_THAT(output, ::testing::ContainsRegex("cert_sha256: [0-9a-f]{64}"));
+
+  Subprocess havend({HavendPath(), "--config", dir + "/node.textproto"},
+                    dir + "/havend.out", dir + "/havend.log");
+  std::smatch started;
+  static const std::regex kStarted(R"(node_started .*local=(\S+))");
+  std::string log;
+  for (int attempt = 0; attempt < 300; ++attempt) {
+    log = ReadFileOrEmpty(dir + "/havend.log");
+    if (std::regex_search(log, started, kStarted)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(std::regex_search(log, started, kStarted)) << log;
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFileOrEmpty(dir + "/ca.crt");
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("bay-legal");
+  auto channel = grpc::CreateCustomChannel(
+      started[1].str(), grpc::SslCredentials(tls), args);
+  auto admin = haven::v1::AdminService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(In(std::chrono::seconds(10)));
+  context.AddMetadata("authorization", "Bearer " + token.substr(0, 64));
+  haven::v1::GetStatusResponse status;
+  grpc::Status called =
+      admin->GetStatus(&context, haven::v1::GetStatusRequest(), &status);
+  EXPECT_TRUE(called.ok()) << called.error_message();
+  EXPECT_EQ(status.agency_id(), "bay-legal");
+  havend.Signal(SIGTERM);
+  EXPECT_EQ(havend.Wait(std::chrono::seconds(20)), 0);
+
+  const auto before = Snapshot(dir);
+  EXPECT_NE(RunCommand({HavendPath(), "--setup", dir, "--agency", "bay-legal"},
+                       &output),
+            0);
+  EXPECT_THAT(output, HasSubstr("not empty"));
+  EXPECT_EQ(Snapshot(dir), before);
+  // Nothing is left beside it either.
+  int entries = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(dir_.path())) {
+    entries += entry.path().filename().string().find(".setup-") !=
+               std::string::npos;
+  }
+  EXPECT_EQ(entries, 0);
 }
 
 TEST_F(HavendTest, MalformedConfigNamesFileLineAndField) {
