@@ -50,29 +50,7 @@ fi
 
 # The libraries Haven builds against, then the compiler and libFuzzer
 # runtime: installed only when missing, as deploy/setup.sh does.
-"$ROOT/deploy/setup.sh"
-FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
-missing=()
-for pkg in "${FUZZ_PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$pkg")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-      SUDO="sudo"
-    else
-      echo "fuzz: need root (or sudo) to install: ${missing[*]}" >&2
-      exit 1
-    fi
-  fi
-  echo "fuzz: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+"$ROOT/deploy/setup.sh" clang-14 libclang-rt-14-dev
 
 # -fsanitize=fuzzer-no-link adds libFuzzer's coverage instrumentation to
 # every library; only the *_libfuzzer executables link libFuzzer itself.

@@ -1,20 +1,15 @@
 #!/usr/bin/env bash
 # Builds haven_<version>_amd64.deb into build-package/: havend and havenctl
 # (Release, stripped), the systemd unit, the system user and a sample
-# config. Installs what it needs first (deploy/setup.sh, dpkg-dev).
+# config. Installs what it needs first (deploy/setup.sh, with dpkg-dev for
+# dpkg-shlibdeps).
 #   deploy/package.sh            # -> build-package/haven_<version>_amd64.deb
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$ROOT/build-package"
 JOBS="${HAVEN_JOBS:-2}"
 
-"$ROOT/deploy/setup.sh"
-if ! dpkg-query -W -f='${Status}' dpkg-dev 2>/dev/null | grep -q "install ok installed"; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  echo "package: installing dpkg-dev (dpkg-shlibdeps)"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends dpkg-dev
-fi
+"$ROOT/deploy/setup.sh" dpkg-dev
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
   -DHAVEN_BUILD_TESTS=OFF -DHAVEN_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX=/usr

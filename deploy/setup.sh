@@ -2,7 +2,8 @@
 # Installs what Haven needs to build, test and run, from Debian 12's
 # packages only. Idempotent: packages already present are left alone, and
 # the package lists are refreshed at most once, only when something is
-# missing.
+# missing. Scripts that need more (fuzzing, packaging) name their extra
+# packages as arguments: deploy/setup.sh clang-14 libclang-rt-14-dev
 set -euo pipefail
 
 PACKAGES=(
@@ -22,6 +23,7 @@ PACKAGES=(
   python3 python3-grpcio python3-protobuf python3-cryptography
   # Go's reference signed-note reader, for the cosigned-checkpoint test
   golang-go golang-golang-x-mod-dev
+  "$@"
 )
 
 missing=()

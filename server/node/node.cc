@@ -332,7 +332,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
                                                 m->recorder.get());
   services.admin = {c.agency_id(),
                     HAVEN_VERSION_STRING,
-                    absl::Now(),
+                    absl::FromUnixSeconds(clock->NowUnix()),
                     m->federation.get(),
                     m->recorder.get(),
                     m->policy.get(),
