@@ -25,17 +25,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string JsonField(const std::string& json, const std::string& name) {
-  std::smatch match;
-  std::regex pattern("\"" + name + "\":\"([^\"]*)\"");
-  return std::regex_search(json, match, pattern) ? match[1].str() : "";
-}
-
-std::string Trimmed(std::string s) {
-  s.erase(s.find_last_not_of("\n") + 1);
-  return s;
-}
-
 // The line of a decision table for `category`, or "".
 std::string DecisionLine(const std::string& out, const std::string& category) {
   std::smatch match;
@@ -95,12 +84,10 @@ class CliTest : public ::testing::Test {
   void SetUp() override {
     federation_ = std::make_unique<TestFederation>(dir_.path());
     std::string error;
-    ASSERT_TRUE(federation_->Create(
-        {{"safe-harbor", "VICTIM_SERVICES",
-          SourceDir() + "/policy/examples/safe-harbor.textproto"},
-         {"legal-aid", "LEGAL_SERVICES",
-          SourceDir() + "/policy/examples/legal-aid.textproto"}},
-        &error))
+    ASSERT_TRUE(
+        federation_->Create({ExampleMember("safe-harbor", "VICTIM_SERVICES"),
+                             ExampleMember("legal-aid", "LEGAL_SERVICES")},
+                            &error))
         << error;
     ASSERT_TRUE(federation_->Start(&error)) << error;
   }
@@ -125,6 +112,23 @@ class CliTest : public ::testing::Test {
               0)
         << out;
     return subject;
+  }
+
+  // Polls `havenctl exchange handles --json` at Legal Aid (bounded, 10 s)
+  // until it lists a handle, which goes to `handle` (left empty if none
+  // came); `out` gets the last output. The holder offers handles
+  // asynchronously.
+  void WaitForCliHandle(std::string* handle, std::string* out) {
+    for (int attempt = 0; attempt < 100 && handle->empty(); ++attempt) {
+      ASSERT_EQ(requester().Havenctl("caseworker",
+                                     {"exchange", "handles", "--json"}, out),
+                0)
+          << *out;
+      *handle = JsonField(*out, "handle");
+      if (handle->empty()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
   }
 
   // Consent for Legal Aid to get contact and immigration data for legal
@@ -406,16 +410,7 @@ TEST_F(CliTest, ExchangeRequestShowsWhatWasSharedAndWhy) {
   // The holder offers Legal Aid a handle once the consent is recorded.
   std::string handle;
   std::string out;
-  for (int attempt = 0; attempt < 100 && handle.empty(); ++attempt) {
-    ASSERT_EQ(requester().Havenctl("caseworker",
-                                   {"exchange", "handles", "--json"}, &out),
-              0)
-        << out;
-    handle = JsonField(out, "handle");
-    if (handle.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(WaitForCliHandle(&handle, &out));
   ASSERT_FALSE(handle.empty()) << out;
   ASSERT_EQ(requester().Havenctl("caseworker", {"exchange", "handles"}, &out),
             0);
@@ -469,16 +464,7 @@ TEST_F(CliTest, ExchangeRequestShowsWhatWasSharedAndWhy) {
   // issues a new handle.)
   ASSERT_FALSE(RecordConsent(subject).empty());
   handle.clear();
-  for (int attempt = 0; attempt < 100 && handle.empty(); ++attempt) {
-    ASSERT_EQ(requester().Havenctl("caseworker",
-                                   {"exchange", "handles", "--json"}, &out),
-              0)
-        << out;
-    handle = JsonField(out, "handle");
-    if (handle.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(WaitForCliHandle(&handle, &out));
   ASSERT_FALSE(handle.empty()) << out;
   std::vector<std::string> medical = ask;
   medical[5] = handle;

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -23,11 +22,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "client/verify/signed_batch.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "haven/v1/admin.grpc.pb.h"
 #include "haven/v1/audit.grpc.pb.h"
@@ -36,11 +32,8 @@
 #include "haven/v1/records.grpc.pb.h"
 #include "rocksdb/db.h"
 #include "server/crypto/ed25519_signer.h"
-#include "server/crypto/master_key.h"
-#include "server/crypto/node_keys.h"
-#include "server/crypto/secret_bytes.h"
-#include "server/exchange/signing.h"
 #include "server/storage/database.h"
+#include "tests/testing/federation_calls.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_federation.h"
@@ -158,21 +151,22 @@ StartOutcome TryStart(TestNode& node) {
   return outcome;
 }
 
-class DurabilityTest : public ::testing::Test {
+class DurabilityTest : public ::testing::Test, public FederationCalls {
  protected:
+  DurabilityTest() : FederationCalls(kHolder) {}
+
   // Creates and starts safe-harbor and legal-aid (and metro-pd if
   // `with_police`); the holder runs with `holder_env` added to its
   // environment.
   void StartFederation(bool with_police,
                        std::vector<std::string> holder_env = {}) {
     federation_ = std::make_unique<TestFederation>(dir_.path());
-    const std::string policies = SourceDir() + "/policy/examples/";
+    set_federation(federation_.get());
     std::vector<TestFederation::Member> members = {
-        {kHolder, "VICTIM_SERVICES", policies + "safe-harbor.textproto"},
-        {kLegalAid, "LEGAL_SERVICES", policies + "legal-aid.textproto"}};
+        ExampleMember(kHolder, "VICTIM_SERVICES"),
+        ExampleMember(kLegalAid, "LEGAL_SERVICES")};
     if (with_police) {
-      members.push_back(
-          {kPolice, "LAW_ENFORCEMENT", policies + "metro-pd.textproto"});
+      members.push_back(ExampleMember(kPolice, "LAW_ENFORCEMENT"));
     }
     std::string error;
     ASSERT_TRUE(federation_->Create(members, &error)) << error;
@@ -195,19 +189,6 @@ class DurabilityTest : public ::testing::Test {
     return node(agency).dir() + "/data";
   }
 
-  // (Re)opens the channel to `agency`'s local API (its port changes when
-  // the node restarts).
-  void Connect(const std::string& agency) {
-    channels_[agency] = node(agency).LocalChannel();
-  }
-
-  // A call to `agency`'s local API as its `role`, bounded.
-  std::unique_ptr<grpc::ClientContext> Call(
-      const std::string& agency, const std::string& role,
-      std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-    return node(agency).ClientContext(role, timeout);
-  }
-
   struct Survivor {
     std::string subject_id;
     std::string record_id;
@@ -215,33 +196,18 @@ class DurabilityTest : public ::testing::Test {
 
   // A survivor at the holder with one record: a name and a phone number.
   Survivor CreateSurvivor() {
-    auto records = haven::v1::RecordService::NewStub(channels_.at(kHolder));
-    haven::v1::CreateSubjectResponse created;
-    grpc::Status status =
-        records->CreateSubject(Call(kHolder, "caseworker").get(),
-                               haven::v1::CreateSubjectRequest(), &created);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    haven::v1::PutRecordRequest put;
-    put.set_subject_id(created.subject_id());
-    haven::v1::Field* name = put.add_fields();
-    name->set_name("full_name");
-    name->set_category(haven::v1::IDENTITY);
-    name->set_value("A. Survivor");
-    haven::v1::Field* phone = put.add_fields();
-    phone->set_name("phone");
-    phone->set_category(haven::v1::CONTACT);
-    phone->set_value(kPhone);
-    haven::v1::PutRecordResponse stored;
-    status =
-        records->PutRecord(Call(kHolder, "caseworker").get(), put, &stored);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return {created.subject_id(), stored.record_id()};
+    Survivor survivor;
+    survivor.subject_id = CreateSubject(
+        {NewField("full_name", haven::v1::IDENTITY, "A. Survivor"),
+         NewField("phone", haven::v1::CONTACT, kPhone)},
+        &survivor.record_id);
+    return survivor;
   }
 
   // The holder's caseworker reads the record, then writes a new one: two
   // logged actions, each its own write-ahead log record.
   void CaseworkerActivity(const Survivor& survivor) {
-    auto records = haven::v1::RecordService::NewStub(channels_.at(kHolder));
+    auto records = haven::v1::RecordService::NewStub(channel(kHolder));
     haven::v1::GetRecordRequest get;
     get.set_subject_id(survivor.subject_id);
     get.set_record_id(survivor.record_id);
@@ -266,19 +232,10 @@ class DurabilityTest : public ::testing::Test {
                              const std::string& grantee, Purpose purpose,
                              const std::vector<Category>& categories,
                              std::string* consent_id = nullptr) {
-    haven::v1::RecordConsentRequest request;
-    haven::v1::Consent* consent = request.mutable_consent();
-    consent->set_subject_id(subject);
-    consent->mutable_grantee()->set_agency_id(grantee);
-    consent->add_purposes(purpose);
-    for (Category c : categories) consent->add_categories(c);
-    consent->mutable_valid()->set_from_unix(NowUnix() - 60);
-    consent->mutable_valid()->set_until_unix(NowUnix() + 90 * 86400);
-    consent->set_data_life_seconds(30 * 86400);
-    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
     haven::v1::RecordConsentResponse response;
-    grpc::Status status = stub->RecordConsent(Call(kHolder, "advocate").get(),
-                                              request, &response);
+    grpc::Status status = FederationCalls::RecordConsent(
+        NewConsent(subject, grantee, purpose, categories, 30 * 86400),
+        &response);
     if (consent_id != nullptr) {
       *consent_id = response.receipt().consent().consent_id();
     }
@@ -286,20 +243,14 @@ class DurabilityTest : public ::testing::Test {
   }
 
   grpc::Status Revoke(const std::string& consent_id) {
-    haven::v1::ChangeConsentStatusRequest request;
-    request.set_consent_id(consent_id);
-    request.set_reason(kRevokeReason);
-    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
-    haven::v1::ChangeConsentStatusResponse response;
-    return stub->RevokeConsent(Call(kHolder, "advocate").get(), request,
-                               &response);
+    return FederationCalls::Revoke(consent_id, kRevokeReason);
   }
 
   // The consent's current version, as the holder's advocate sees it.
   haven::v1::Consent CurrentConsent(const std::string& consent_id) {
     haven::v1::GetConsentRequest request;
     request.set_consent_id(consent_id);
-    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
+    auto stub = haven::v1::ConsentService::NewStub(channel(kHolder));
     haven::v1::GetConsentResponse response;
     grpc::Status status =
         stub->GetConsent(Call(kHolder, "advocate").get(), request, &response);
@@ -308,84 +259,6 @@ class DurabilityTest : public ::testing::Test {
     return response.history_size() > 0
                ? response.history(response.history_size() - 1)
                : haven::v1::Consent();
-  }
-
-  // The handles `agency` holds from the holder.
-  std::vector<std::string> HandlesFromHolder(const std::string& agency) {
-    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
-    haven::v1::ListHandlesResponse response;
-    grpc::Status status =
-        stub->ListHandles(Call(agency, "caseworker").get(),
-                          haven::v1::ListHandlesRequest(), &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    std::vector<std::string> handles;
-    for (const auto& handle : response.handles()) {
-      if (handle.holder_agency_id() == kHolder) {
-        handles.push_back(handle.handle());
-      }
-    }
-    return handles;
-  }
-
-  // Polls `agency`'s handles from the holder (bounded, 10 s) until `done`
-  // holds for them; returns the last list seen.
-  std::vector<std::string> WaitForHandles(
-      const std::string& agency,
-      const std::function<bool(const std::vector<std::string>&)>& done) {
-    const auto give_up = In(std::chrono::seconds(10));
-    std::vector<std::string> handles = HandlesFromHolder(agency);
-    while (!done(handles) && std::chrono::system_clock::now() < give_up) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      handles = HandlesFromHolder(agency);
-    }
-    return handles;
-  }
-
-  // The handle the holder pushed to `agency` (asynchronously), waited for a
-  // bounded time; "" if none arrived.
-  std::string WaitForHandle(const std::string& agency) {
-    std::vector<std::string> handles = WaitForHandles(
-        agency, [](const std::vector<std::string>& h) { return !h.empty(); });
-    if (handles.empty()) {
-      ADD_FAILURE() << agency << " received no handle within 10 s";
-      return "";
-    }
-    return handles.front();
-  }
-
-  // `agency`'s caseworker asks the holder through its own node.
-  grpc::Status Request(const std::string& agency, const std::string& handle,
-                       Purpose purpose, const std::vector<Category>& categories,
-                       haven::v1::RequestDisclosureResponse* response) {
-    haven::v1::RequestDisclosureRequest request;
-    request.set_holder_agency_id(kHolder);
-    request.set_handle(handle);
-    request.set_purpose(purpose);
-    for (Category c : categories) request.add_categories(c);
-    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
-    return stub->RequestDisclosure(Call(agency, "caseworker").get(), request,
-                                   response);
-  }
-
-  // `agency`'s whole audit log, read by its auditor.
-  std::vector<IndexedEntry> Entries(const std::string& agency) {
-    auto stub = haven::v1::AuditService::NewStub(channels_.at(agency));
-    std::vector<IndexedEntry> entries;
-    constexpr uint64_t kPage = 1000;
-    for (int page = 0; page < 100; ++page) {
-      haven::v1::GetEntriesRequest request;
-      request.set_start(entries.size());
-      request.set_count(kPage);
-      haven::v1::GetEntriesResponse response;
-      grpc::Status status =
-          stub->GetEntries(Call(agency, "auditor").get(), request, &response);
-      if (!status.ok() && !entries.empty()) break;  // past the end
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      for (const auto& entry : response.entries()) entries.push_back(entry);
-      // Reads are bounded by bytes too: fewer than asked is not the end.
-      if (!status.ok() || response.entries().empty()) break;
-    }
-    return entries;
   }
 
   // Receipts at legal-aid of answers that gave it something.
@@ -401,7 +274,7 @@ class DurabilityTest : public ::testing::Test {
 
   // The size of `agency`'s log, from its latest signed checkpoint.
   uint64_t TreeSize(const std::string& agency) {
-    auto stub = haven::v1::AuditService::NewStub(channels_.at(agency));
+    auto stub = haven::v1::AuditService::NewStub(channel(agency));
     haven::v1::GetCheckpointResponse response;
     grpc::Status status =
         stub->GetCheckpoint(Call(agency, "auditor").get(),
@@ -423,36 +296,12 @@ class DurabilityTest : public ::testing::Test {
         << "the checkpoint file did not reach " << size << " entries in 5 s";
   }
 
-  // The signing key of `agency`'s node, derived from its master key file as
-  // the node derives it.
-  std::unique_ptr<server::crypto::Ed25519Signer> SignerOf(
-      const std::string& agency) {
-    auto master =
-        server::crypto::LoadMasterKeyFile(federation_->master_key_file(agency));
-    EXPECT_TRUE(master.ok()) << master.status();
-    if (!master.ok()) return nullptr;
-    auto seed = server::crypto::DeriveSigningSeed(*master);
-    EXPECT_TRUE(seed.ok()) << seed.status();
-    if (!seed.ok()) return nullptr;
-    auto signer = server::crypto::Ed25519Signer::FromSeed(*seed);
-    EXPECT_TRUE(signer.ok()) << signer.status();
-    if (!signer.ok()) return nullptr;
-    return *std::move(signer);
-  }
-
   // A mutual-TLS stub on the holder's peer API presenting `agency`'s
   // certificate (a new channel: the holder may have restarted).
   std::unique_ptr<haven::v1::PeerService::Stub> PeerStubAs(
       const std::string& agency) {
-    const std::string pki = federation_->pki_dir();
-    grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = ReadFileOrEmpty(pki + "/ca.crt");
-    tls.pem_private_key = ReadFileOrEmpty(pki + "/" + agency + "/node.key");
-    tls.pem_cert_chain = ReadFileOrEmpty(pki + "/" + agency + "/node.crt");
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride(kHolder);
-    return haven::v1::PeerService::NewStub(grpc::CreateCustomChannel(
-        node(kHolder).peer_address(), grpc::SslCredentials(tls), args));
+    return haven::v1::PeerService::NewStub(
+        PeerChannel(*federation_, agency, kHolder));
   }
 
   static haven::v1::DisclosureRequest NewPeerRequest(const std::string& handle,
@@ -469,50 +318,19 @@ class DurabilityTest : public ::testing::Test {
     return request;
   }
 
-  // `requests` as one batch signed with `signer`, as a requester's node
-  // sends it.
-  static haven::v1::DiscloseRequest SignedBatch(
-      const server::crypto::Ed25519Signer& signer,
-      const std::vector<haven::v1::DisclosureRequest>& requests) {
-    haven::v1::DiscloseRequest batch;
-    for (const auto& r : requests) {
-      batch.add_requests(server::exchange::Deterministic(r));
-    }
-    batch.set_signature(server::exchange::SignBatch(
-        signer, client::kRequestBatchContext, batch.requests()));
-    return batch;
-  }
-
-  // Sends `batch` to the holder's peer API. On OK, `answers` holds the
-  // holder's answers, whose batch signature is checked against the holder's
-  // manifest key.
+  // Sends `batch` to the holder's peer API (see SendBatch).
   grpc::Status SendBatch(haven::v1::PeerService::Stub& stub,
                          const haven::v1::DiscloseRequest& batch,
                          std::vector<haven::v1::DisclosureAnswer>* answers) {
-    grpc::ClientContext context;
-    context.set_deadline(In(std::chrono::seconds(15)));
-    haven::v1::DiscloseResponse response;
-    grpc::Status status = stub.Disclose(&context, batch, &response);
-    answers->clear();
-    if (!status.ok()) return status;
-    EXPECT_TRUE(
-        client::VerifyBatchSignature(federation_->verifier_key(kHolder),
-                                     client::kAnswerBatchContext,
-                                     client::BatchDigests(response.answers()),
-                                     response.signature(), kHolder)
-            .ok());
-    for (const std::string& bytes : response.answers()) {
-      EXPECT_TRUE(answers->emplace_back().ParseFromString(bytes));
-    }
-    EXPECT_EQ(answers->size(), static_cast<size_t>(batch.requests_size()));
-    return status;
+    return haven::testing::SendBatch(stub, *federation_, kHolder, batch,
+                                     answers);
   }
 
   // Legal-aid's key and certificate, used directly on the holder's peer
   // API, ask for CONTACT with `handle`; returns whether a phone number came
   // back.
   bool PeerRequestDisclosesPhone(const std::string& handle) {
-    auto signer = SignerOf(kLegalAid);
+    auto signer = NodeSigner(*federation_, kLegalAid);
     EXPECT_NE(signer, nullptr);
     if (signer == nullptr) return false;
     auto peer = PeerStubAs(kLegalAid);
@@ -552,7 +370,6 @@ class DurabilityTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<TestFederation> federation_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
 };
 
 // What a user would notice: a disk that flips a bit in the write-ahead log
@@ -714,7 +531,7 @@ TEST_F(DurabilityTest, FailedFdatasyncDuringRecordConsentLeavesNoConsent) {
   Connect(kHolder);
   EXPECT_THAT(restart.log, HasSubstr("recovered_failed_commit"));
 
-  auto consents = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
+  auto consents = haven::v1::ConsentService::NewStub(channel(kHolder));
   haven::v1::ListConsentsRequest list;
   list.set_subject_id(survivor.subject_id);
   haven::v1::ListConsentsResponse listed;
@@ -724,7 +541,7 @@ TEST_F(DurabilityTest, FailedFdatasyncDuringRecordConsentLeavesNoConsent) {
   EXPECT_THAT(listed.consents(), IsEmpty()) << listed.ShortDebugString();
 
   // The record written before the failure is still there.
-  auto records = haven::v1::RecordService::NewStub(channels_.at(kHolder));
+  auto records = haven::v1::RecordService::NewStub(channel(kHolder));
   haven::v1::GetRecordRequest get;
   get.set_subject_id(survivor.subject_id);
   get.set_record_id(survivor.record_id);
@@ -764,7 +581,7 @@ TEST_F(DurabilityTest, FailedFdatasyncDuringRecordConsentLeavesNoConsent) {
   // outbox holds for it (oldest first); revoking that consent withdraws the
   // new handle again. What legal-aid holds then came from the failed
   // commit.
-  EXPECT_THAT(HandlesFromHolder(kLegalAid), IsEmpty());
+  EXPECT_THAT(Handles(kLegalAid), IsEmpty());
   const Survivor other = CreateSurvivor();
   std::string other_consent;
   status = RecordConsent(other.subject_id, kLegalAid,
@@ -823,7 +640,7 @@ TEST_F(DurabilityTest,
   ASSERT_TRUE(Revoke(revoked_consent).ok());
   // A refusal for another survivor, recorded and lifted.
   const Survivor other = CreateSurvivor();
-  auto consents = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
+  auto consents = haven::v1::ConsentService::NewStub(channel(kHolder));
   haven::v1::RecordRefusalRequest refuse;
   refuse.set_subject_id(other.subject_id);
   haven::v1::RecordRefusalResponse refused;
@@ -840,7 +657,7 @@ TEST_F(DurabilityTest,
 
   // A sharing policy loaded at run time, stored with its entry (stricter
   // than the file's, so that putting the file's back would matter).
-  auto admin = haven::v1::AdminService::NewStub(channels_.at(kHolder));
+  auto admin = haven::v1::AdminService::NewStub(channel(kHolder));
   haven::v1::GetPolicyResponse in_force;
   status = admin->GetPolicy(Call(kHolder, "admin").get(),
                             haven::v1::GetPolicyRequest(), &in_force);
@@ -857,7 +674,7 @@ TEST_F(DurabilityTest,
   // shutdown grace period (5 s): let go of them first.
   consents.reset();
   admin.reset();
-  channels_.clear();
+  Disconnect();
   TestNode& holder = node(kHolder);
   ASSERT_EQ(holder.Stop(), 0);
   ASSERT_EQ(node(kLegalAid).Stop(), 0);
@@ -1010,7 +827,7 @@ TEST_F(DurabilityTest, ReplayedBatchAfterSigkillIsRefusedAndUsesNothing) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   const std::string handle = WaitForHandle(kLegalAid);
   ASSERT_FALSE(handle.empty());
-  auto signer = SignerOf(kLegalAid);
+  auto signer = NodeSigner(*federation_, kLegalAid);
   ASSERT_NE(signer, nullptr);
 
   const haven::v1::DisclosureRequest request = NewPeerRequest(

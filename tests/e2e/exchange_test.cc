@@ -26,8 +26,6 @@
 #include "client/verify/signed_batch.h"
 #include "client/verify/signed_note.h"
 #include "gmock/gmock.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "haven/v1/audit.grpc.pb.h"
 #include "haven/v1/consent.grpc.pb.h"
@@ -37,8 +35,7 @@
 #include "server/crypto/ed25519_signer.h"
 #include "server/crypto/master_key.h"
 #include "server/crypto/node_keys.h"
-#include "server/crypto/secret_bytes.h"
-#include "server/exchange/signing.h"
+#include "tests/testing/federation_calls.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_federation.h"
@@ -98,64 +95,34 @@ std::vector<std::string> Reconcile(
   return problems;
 }
 
-class ExchangeTest : public ::testing::Test {
+class ExchangeTest : public ::testing::Test, public FederationCalls {
  protected:
+  ExchangeTest() : FederationCalls(kHolder) {}
+
   void SetUp() override {
     federation_ = std::make_unique<TestFederation>(dir_.path());
-    const std::string policies = SourceDir() + "/policy/examples/";
+    set_federation(federation_.get());
     std::string error;
-    ASSERT_TRUE(federation_->Create(
-        {{kHolder, "VICTIM_SERVICES", policies + "safe-harbor.textproto"},
-         {kLegalAid, "LEGAL_SERVICES", policies + "legal-aid.textproto"},
-         {kPolice, "LAW_ENFORCEMENT", policies + "metro-pd.textproto"}},
-        &error))
+    ASSERT_TRUE(federation_->Create({ExampleMember(kHolder, "VICTIM_SERVICES"),
+                                     ExampleMember(kLegalAid, "LEGAL_SERVICES"),
+                                     ExampleMember(kPolice, "LAW_ENFORCEMENT")},
+                                    &error))
         << error;
     ASSERT_TRUE(federation_->Start(&error)) << error;
     for (const char* agency : {kHolder, kLegalAid, kPolice}) Connect(agency);
   }
 
-  // (Re)opens the channel to `agency`'s local API (its port changes when
-  // the node restarts).
-  void Connect(const std::string& agency) {
-    channels_[agency] = federation_->node(agency).LocalChannel();
-  }
-
-  // A call to `agency`'s local API as its `role`, bounded.
-  std::unique_ptr<grpc::ClientContext> Call(
-      const std::string& agency, const std::string& role,
-      std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-    return federation_->node(agency).ClientContext(role, timeout);
-  }
-
   // A survivor at the holder with one record holding a field in each of
   // several categories.
   std::string CreateSurvivor() {
-    auto records = haven::v1::RecordService::NewStub(channels_.at(kHolder));
-    haven::v1::CreateSubjectResponse created;
-    grpc::Status status =
-        records->CreateSubject(Call(kHolder, "caseworker").get(),
-                               haven::v1::CreateSubjectRequest(), &created);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    haven::v1::PutRecordRequest put;
-    put.set_subject_id(created.subject_id());
-    const std::vector<std::tuple<std::string, Category, std::string>> fields = {
-        {"full_name", haven::v1::IDENTITY, "A. Survivor"},
-        {"phone", haven::v1::CONTACT, "555-0100 (after 6pm)"},
-        {"visa_status", haven::v1::IMMIGRATION, "T-visa application pending"},
-        {"clinic_visit", haven::v1::MEDICAL, "treated 2026-10-02"},
-        {"stage", haven::v1::CASE_STATUS, "open"},
-        {"notes", haven::v1::CASE_NOTES, "advocate's private notes"}};
-    for (const auto& [name, category, value] : fields) {
-      haven::v1::Field* field = put.add_fields();
-      field->set_name(name);
-      field->set_category(category);
-      field->set_value(value);
-    }
-    haven::v1::PutRecordResponse stored;
-    status =
-        records->PutRecord(Call(kHolder, "caseworker").get(), put, &stored);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return created.subject_id();
+    return CreateSubject(
+        {NewField("full_name", haven::v1::IDENTITY, "A. Survivor"),
+         NewField("phone", haven::v1::CONTACT, "555-0100 (after 6pm)"),
+         NewField("visa_status", haven::v1::IMMIGRATION,
+                  "T-visa application pending"),
+         NewField("clinic_visit", haven::v1::MEDICAL, "treated 2026-10-02"),
+         NewField("stage", haven::v1::CASE_STATUS, "open"),
+         NewField("notes", haven::v1::CASE_NOTES, "advocate's private notes")});
   }
 
   // The advocate records a consent at the holder; returns its id.
@@ -163,31 +130,16 @@ class ExchangeTest : public ::testing::Test {
                             const std::string& grantee, Purpose purpose,
                             const std::vector<Category>& categories,
                             int64_t data_life_seconds = kDataLifeSeconds) {
-    haven::v1::RecordConsentRequest request;
-    haven::v1::Consent* consent = request.mutable_consent();
-    consent->set_subject_id(subject);
-    consent->mutable_grantee()->set_agency_id(grantee);
-    consent->add_purposes(purpose);
-    for (Category c : categories) consent->add_categories(c);
-    consent->mutable_valid()->set_from_unix(NowUnix() - 60);
-    consent->mutable_valid()->set_until_unix(NowUnix() + 90 * 86400);
-    consent->set_data_life_seconds(data_life_seconds);
-    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
     haven::v1::RecordConsentResponse response;
-    grpc::Status status = stub->RecordConsent(Call(kHolder, "advocate").get(),
-                                              request, &response);
+    grpc::Status status = FederationCalls::RecordConsent(
+        NewConsent(subject, grantee, purpose, categories, data_life_seconds),
+        &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.receipt().consent().consent_id();
   }
 
   grpc::Status Revoke(const std::string& consent_id) {
-    haven::v1::ChangeConsentStatusRequest request;
-    request.set_consent_id(consent_id);
-    request.set_reason("survivor withdrew consent");
-    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
-    haven::v1::ChangeConsentStatusResponse response;
-    return stub->RevokeConsent(Call(kHolder, "advocate").get(), request,
-                               &response);
+    return FederationCalls::Revoke(consent_id, "survivor withdrew consent");
   }
 
   // Revokes `consent` while `agency`'s caseworker watches its notices, as
@@ -196,7 +148,7 @@ class ExchangeTest : public ::testing::Test {
   std::optional<haven::v1::RevocationNotice> RevokeWatching(
       const std::string& agency, const std::string& consent,
       const std::string& handle) {
-    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
+    auto stub = haven::v1::ExchangeService::NewStub(channel(agency));
     auto watch = Call(agency, "caseworker", std::chrono::seconds(10));
     auto reader =
         stub->WatchNotices(watch.get(), haven::v1::WatchNoticesRequest());
@@ -211,66 +163,6 @@ class ExchangeTest : public ::testing::Test {
     reader->Finish();
     if (!seen) return std::nullopt;
     return message.notice();
-  }
-
-  // The handle the holder pushed to `agency` (asynchronously), waited for a
-  // bounded time; "" if none arrived.
-  std::string WaitForHandle(const std::string& agency) {
-    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
-    const auto give_up = In(std::chrono::seconds(10));
-    while (std::chrono::system_clock::now() < give_up) {
-      haven::v1::ListHandlesResponse response;
-      grpc::Status status =
-          stub->ListHandles(Call(agency, "caseworker").get(),
-                            haven::v1::ListHandlesRequest(), &response);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      for (const auto& handle : response.handles()) {
-        if (handle.holder_agency_id() == kHolder) {
-          EXPECT_EQ(handle.grantee_agency_id(), agency);
-          return handle.handle();
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << agency << " received no handle within 10 s";
-    return "";
-  }
-
-  // `agency`'s caseworker asks the holder through its own node.
-  grpc::Status Request(const std::string& agency, const std::string& handle,
-                       Purpose purpose, const std::vector<Category>& categories,
-                       haven::v1::RequestDisclosureResponse* response,
-                       const std::string& justification = "") {
-    haven::v1::RequestDisclosureRequest request;
-    request.set_justification(justification);
-    request.set_holder_agency_id(kHolder);
-    request.set_handle(handle);
-    request.set_purpose(purpose);
-    for (Category c : categories) request.add_categories(c);
-    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
-    return stub->RequestDisclosure(Call(agency, "caseworker").get(), request,
-                                   response);
-  }
-
-  // `agency`'s whole audit log, read by its auditor.
-  std::vector<IndexedEntry> Entries(const std::string& agency) {
-    auto stub = haven::v1::AuditService::NewStub(channels_.at(agency));
-    std::vector<IndexedEntry> entries;
-    constexpr uint64_t kPage = 1000;
-    for (;;) {
-      haven::v1::GetEntriesRequest request;
-      request.set_start(entries.size());
-      request.set_count(kPage);
-      haven::v1::GetEntriesResponse response;
-      grpc::Status status =
-          stub->GetEntries(Call(agency, "auditor").get(), request, &response);
-      if (!status.ok() && !entries.empty()) break;  // past the end
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      for (const auto& entry : response.entries()) entries.push_back(entry);
-      // Reads are bounded by bytes too: fewer than asked is not the end.
-      if (!status.ok() || response.entries().empty()) break;
-    }
-    return entries;
   }
 
   static const IndexedEntry* FindEntry(const std::vector<IndexedEntry>& log,
@@ -295,47 +187,30 @@ class ExchangeTest : public ::testing::Test {
     return server::audit::ConsentReference(*key, agency, consent_id);
   }
 
-  // The signing key of `agency`'s node, derived from its master key file as
-  // the node derives it.
+  // The signing key of `agency`'s node, checked against the key the
+  // manifest publishes for it.
   std::unique_ptr<server::crypto::Ed25519Signer> SignerOf(
       const std::string& agency) {
-    auto master =
-        server::crypto::LoadMasterKeyFile(federation_->master_key_file(agency));
-    EXPECT_TRUE(master.ok()) << master.status();
-    if (!master.ok()) return nullptr;
-    auto seed = server::crypto::DeriveSigningSeed(*master);
-    EXPECT_TRUE(seed.ok()) << seed.status();
-    if (!seed.ok()) return nullptr;
-    auto signer = server::crypto::Ed25519Signer::FromSeed(*seed);
-    EXPECT_TRUE(signer.ok()) << signer.status();
-    if (!signer.ok()) return nullptr;
-    // The manifest publishes exactly this key.
+    auto signer = NodeSigner(*federation_, agency);
+    if (signer == nullptr) return nullptr;
     auto published =
         client::ParseVerifierKey(federation_->verifier_key(agency));
     EXPECT_TRUE(published.ok()) << published.status();
     if (published.ok()) {
       EXPECT_EQ(published->public_key,
-                std::string(reinterpret_cast<const char*>(
-                                (*signer)->public_key().data()),
-                            (*signer)->public_key().size()));
+                std::string(
+                    reinterpret_cast<const char*>(signer->public_key().data()),
+                    signer->public_key().size()));
     }
-    return *std::move(signer);
+    return signer;
   }
 
   // A mutual-TLS stub on the holder's peer API presenting `agency`'s
   // certificate.
   std::unique_ptr<haven::v1::PeerService::Stub> PeerStubAs(
       const std::string& agency) {
-    const std::string pki = federation_->pki_dir();
-    grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = ReadFileOrEmpty(pki + "/ca.crt");
-    tls.pem_private_key = ReadFileOrEmpty(pki + "/" + agency + "/node.key");
-    tls.pem_cert_chain = ReadFileOrEmpty(pki + "/" + agency + "/node.crt");
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride(kHolder);
     return haven::v1::PeerService::NewStub(
-        grpc::CreateCustomChannel(federation_->node(kHolder).peer_address(),
-                                  grpc::SslCredentials(tls), args));
+        PeerChannel(*federation_, agency, kHolder));
   }
 
   static haven::v1::DisclosureRequest NewPeerRequest(
@@ -360,29 +235,8 @@ class ExchangeTest : public ::testing::Test {
       const server::crypto::Ed25519Signer& signer,
       const std::vector<haven::v1::DisclosureRequest>& requests,
       std::vector<haven::v1::DisclosureAnswer>* answers) {
-    haven::v1::DiscloseRequest batch;
-    for (const auto& r : requests) {
-      batch.add_requests(server::exchange::Deterministic(r));
-    }
-    batch.set_signature(server::exchange::SignBatch(
-        signer, client::kRequestBatchContext, batch.requests()));
-    grpc::ClientContext context;
-    context.set_deadline(In(std::chrono::seconds(15)));
-    haven::v1::DiscloseResponse response;
-    grpc::Status status = stub.Disclose(&context, batch, &response);
-    answers->clear();
-    if (!status.ok()) return status;
-    EXPECT_TRUE(
-        client::VerifyBatchSignature(federation_->verifier_key(kHolder),
-                                     client::kAnswerBatchContext,
-                                     client::BatchDigests(response.answers()),
-                                     response.signature(), kHolder)
-            .ok());
-    for (const std::string& bytes : response.answers()) {
-      EXPECT_TRUE(answers->emplace_back().ParseFromString(bytes));
-    }
-    EXPECT_EQ(answers->size(), requests.size());
-    return status;
+    return SendBatch(stub, *federation_, kHolder, SignedBatch(signer, requests),
+                     answers);
   }
 
   // One request alone: a refusal comes back as its status; a disclosure
@@ -413,7 +267,6 @@ class ExchangeTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<TestFederation> federation_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
 };
 
 TEST_F(ExchangeTest, LegalAidReceivesExactlyTheConsentedCategories) {
@@ -973,7 +826,7 @@ TEST_F(ExchangeTest, TwoGranteesOfOneSurvivorShareNothingThatLinksThem) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   }
   for (Grantee& g : grantees) {
-    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(g.agency));
+    auto stub = haven::v1::ExchangeService::NewStub(channel(g.agency));
     haven::v1::ListHandlesResponse handles;
     ASSERT_TRUE(stub->ListHandles(Call(g.agency, "caseworker").get(),
                                   haven::v1::ListHandlesRequest(), &handles)
@@ -1060,7 +913,7 @@ TEST_F(ExchangeTest, NothingInternalReachesAPeer) {
                       {haven::v1::CONTACT}, &response)
                   .ok());
 
-  auto records = haven::v1::RecordService::NewStub(channels_.at(kHolder));
+  auto records = haven::v1::RecordService::NewStub(channel(kHolder));
   haven::v1::EraseSubjectRequest erase;
   erase.set_subject_id(subject);
   erase.set_reason("survivor asked to be forgotten");
@@ -1129,7 +982,7 @@ TEST_F(ExchangeTest, BreakGlassNeedsAReasonAndWaitsForAnAuditorsSignOff) {
   EXPECT_TRUE(response.decision().categories(0).break_glass());
 
   // The holder's auditor lists it for review, with the reason.
-  auto audit = haven::v1::AuditService::NewStub(channels_.at(kHolder));
+  auto audit = haven::v1::AuditService::NewStub(channel(kHolder));
   haven::v1::FindEntriesRequest find;
   find.set_break_glass(true);
   haven::v1::FindEntriesResponse found;

@@ -36,9 +36,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/text_format.h"
-#include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "haven/v1/admin.grpc.pb.h"
 #include "haven/v1/audit.grpc.pb.h"
@@ -46,10 +44,8 @@
 #include "haven/v1/exchange.grpc.pb.h"
 #include "haven/v1/records.grpc.pb.h"
 #include "server/crypto/ed25519_signer.h"
-#include "server/crypto/master_key.h"
-#include "server/crypto/node_keys.h"
-#include "server/crypto/secret_bytes.h"
 #include "server/exchange/signing.h"
+#include "tests/testing/federation_calls.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_federation.h"
@@ -315,10 +311,9 @@ class LimitsTest : public ::testing::Test {
     federation_ = std::make_unique<TestFederation>(dir_.path() + "/fed");
     const std::string policies = SourceDir() + "/policy/examples/";
     std::string error;
-    ASSERT_TRUE(federation_->Create(
-        {{kHolder, "VICTIM_SERVICES", policies + "safe-harbor.textproto"},
-         {kGrantee, "LEGAL_SERVICES", policies + "legal-aid.textproto"}},
-        &error))
+    ASSERT_TRUE(federation_->Create({ExampleMember(kHolder, "VICTIM_SERVICES"),
+                                     ExampleMember(kGrantee, "LEGAL_SERVICES")},
+                                    &error))
         << error;
     ASSERT_TRUE(federation_->Start(&error)) << error;
     for (const char* agency : {kHolder, kGrantee}) {
@@ -331,34 +326,11 @@ class LimitsTest : public ::testing::Test {
     ASSERT_FALSE(policy_text_.empty());
   }
 
+  // A generic stub on `to`'s peer API presenting `as`'s certificate.
   std::unique_ptr<grpc::GenericStub> PeerStub(const std::string& as,
                                               const std::string& to) {
-    const std::string pki = federation_->pki_dir();
-    grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = ReadFileOrEmpty(pki + "/ca.crt");
-    tls.pem_private_key = ReadFileOrEmpty(pki + "/" + as + "/node.key");
-    tls.pem_cert_chain = ReadFileOrEmpty(pki + "/" + as + "/node.crt");
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride(to);
-    return std::make_unique<grpc::GenericStub>(grpc::CreateCustomChannel(
-        federation_->node(to).peer_address(), grpc::SslCredentials(tls), args));
-  }
-
-  // The signing key of `agency`'s node, derived from its master key file
-  // as the node derives it.
-  std::unique_ptr<server::crypto::Ed25519Signer> SignerOf(
-      const std::string& agency) {
-    auto master =
-        server::crypto::LoadMasterKeyFile(federation_->master_key_file(agency));
-    EXPECT_TRUE(master.ok()) << master.status();
-    if (!master.ok()) return nullptr;
-    auto seed = server::crypto::DeriveSigningSeed(*master);
-    EXPECT_TRUE(seed.ok()) << seed.status();
-    if (!seed.ok()) return nullptr;
-    auto signer = server::crypto::Ed25519Signer::FromSeed(*seed);
-    EXPECT_TRUE(signer.ok()) << signer.status();
-    if (!signer.ok()) return nullptr;
-    return *std::move(signer);
+    return std::make_unique<grpc::GenericStub>(
+        PeerChannel(*federation_, as, to));
   }
 
   // One unary call of `method` ("/pkg.Service/Method") with `request`;
@@ -700,8 +672,8 @@ class LimitsTest : public ::testing::Test {
 TEST_F(LimitsTest,
        EveryRequestFieldAtTenTimesItsBoundIsRefusedAndLeavesNothing) {
   MakeSurvivor();
-  holder_signer_ = SignerOf(kHolder);
-  grantee_signer_ = SignerOf(kGrantee);
+  holder_signer_ = NodeSigner(*federation_, kHolder);
+  grantee_signer_ = NodeSigner(*federation_, kGrantee);
   ASSERT_NE(holder_signer_, nullptr);
   ASSERT_NE(grantee_signer_, nullptr);
   grantee_checkpoint_ =

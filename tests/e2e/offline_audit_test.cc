@@ -32,11 +32,6 @@ using ::testing::MatchesRegex;
 constexpr int kExitUsage = 2;
 constexpr int kExitVerifyFailed = 4;
 
-std::string Trimmed(std::string s) {
-  s.erase(s.find_last_not_of("\n") + 1);
-  return s;
-}
-
 class OfflineBundleTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -200,12 +195,10 @@ TEST(ReconcileCliTest, RealExchangesReconcileWithNoFindings) {
   TempDir dir;
   TestFederation federation(dir.path());
   std::string error;
-  ASSERT_TRUE(federation.Create(
-      {{"safe-harbor", "VICTIM_SERVICES",
-        SourceDir() + "/policy/examples/safe-harbor.textproto"},
-       {"legal-aid", "LEGAL_SERVICES",
-        SourceDir() + "/policy/examples/legal-aid.textproto"}},
-      &error))
+  ASSERT_TRUE(
+      federation.Create({ExampleMember("safe-harbor", "VICTIM_SERVICES"),
+                         ExampleMember("legal-aid", "LEGAL_SERVICES")},
+                        &error))
       << error;
   ASSERT_TRUE(federation.Start(&error)) << error;
   TestNode& holder = federation.node("safe-harbor");

@@ -24,12 +24,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string JsonField(const std::string& json, const std::string& name) {
-  std::smatch match;
-  std::regex pattern("\"" + name + "\":\"([^\"]*)\"");
-  return std::regex_search(json, match, pattern) ? match[1].str() : "";
-}
-
 class RecordsTest : public ::testing::Test {
  protected:
   void SetUp() override {

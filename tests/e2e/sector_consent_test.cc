@@ -9,21 +9,17 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
-#include <optional>
 #include <regex>
-#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "haven/v1/admin.grpc.pb.h"
-#include "haven/v1/audit.grpc.pb.h"
 #include "haven/v1/consent.grpc.pb.h"
 #include "haven/v1/exchange.grpc.pb.h"
-#include "haven/v1/records.grpc.pb.h"
+#include "tests/testing/federation_calls.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_federation.h"
@@ -42,57 +38,36 @@ constexpr char kBayLegal[] = "bay-legal";
 constexpr char kLateLegal[] = "late-legal";
 constexpr char kPolice[] = "metro-pd";
 
-class SectorConsentTest : public ::testing::Test {
+class SectorConsentTest : public ::testing::Test, public FederationCalls {
  protected:
+  SectorConsentTest() : FederationCalls(kHolder) {}
+
   void SetUp() override {
     federation_ = std::make_unique<TestFederation>(dir_.path());
-    const std::string policies = SourceDir() + "/policy/examples/";
+    set_federation(federation_.get());
     std::string error;
-    ASSERT_TRUE(federation_->Create(
-        {{kHolder, "VICTIM_SERVICES", policies + "safe-harbor.textproto"},
-         {kLegalAid, "LEGAL_SERVICES", ""},
-         {kBayLegal, "LEGAL_SERVICES", ""},
-         {kLateLegal, "SHELTER", ""},
-         {kPolice, "LAW_ENFORCEMENT", ""}},
-        &error))
+    ASSERT_TRUE(federation_->Create({ExampleMember(kHolder, "VICTIM_SERVICES"),
+                                     {kLegalAid, "LEGAL_SERVICES", ""},
+                                     {kBayLegal, "LEGAL_SERVICES", ""},
+                                     {kLateLegal, "SHELTER", ""},
+                                     {kPolice, "LAW_ENFORCEMENT", ""}},
+                                    &error))
         << error;
     ASSERT_TRUE(federation_->Start(&error)) << error;
     for (const char* agency :
          {kHolder, kLegalAid, kBayLegal, kLateLegal, kPolice}) {
-      channels_[agency] = federation_->node(agency).LocalChannel();
+      Connect(agency);
     }
-  }
-
-  std::unique_ptr<grpc::ClientContext> Call(const std::string& agency,
-                                            const std::string& role) {
-    return federation_->node(agency).ClientContext(role);
   }
 
   // A survivor at the holder with a contact, an immigration and a medical
   // field.
   std::string CreateSurvivor() {
-    auto records = haven::v1::RecordService::NewStub(channels_.at(kHolder));
-    haven::v1::CreateSubjectResponse created;
-    grpc::Status status =
-        records->CreateSubject(Call(kHolder, "caseworker").get(),
-                               haven::v1::CreateSubjectRequest(), &created);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    haven::v1::PutRecordRequest put;
-    put.set_subject_id(created.subject_id());
-    auto add = [&](const char* name, Category category, const char* value) {
-      haven::v1::Field* field = put.add_fields();
-      field->set_name(name);
-      field->set_category(category);
-      field->set_value(value);
-    };
-    add("phone", haven::v1::CONTACT, "555-0100 (after 6pm)");
-    add("visa_status", haven::v1::IMMIGRATION, "T-visa application pending");
-    add("clinic_visit", haven::v1::MEDICAL, "treated 2026-10-02");
-    haven::v1::PutRecordResponse stored;
-    status =
-        records->PutRecord(Call(kHolder, "caseworker").get(), put, &stored);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return created.subject_id();
+    return CreateSubject(
+        {NewField("phone", haven::v1::CONTACT, "555-0100 (after 6pm)"),
+         NewField("visa_status", haven::v1::IMMIGRATION,
+                  "T-visa application pending"),
+         NewField("clinic_visit", haven::v1::MEDICAL, "treated 2026-10-02")});
   }
 
   // Records a consent at the holder for `grantee` (an agency, or a sector
@@ -101,79 +76,36 @@ class SectorConsentTest : public ::testing::Test {
       const std::string& subject, const std::string& agency, Purpose purpose,
       const std::vector<Category>& categories,
       haven::v1::Sector sector = haven::v1::SECTOR_UNSPECIFIED) {
-    haven::v1::RecordConsentRequest request;
-    haven::v1::Consent* consent = request.mutable_consent();
-    consent->set_subject_id(subject);
+    haven::v1::Consent consent =
+        NewConsent(subject, agency, purpose, categories, 86400);
     if (sector != haven::v1::SECTOR_UNSPECIFIED) {
-      consent->mutable_grantee()->set_sector(sector);
-    } else {
-      consent->mutable_grantee()->set_agency_id(agency);
+      consent.mutable_grantee()->set_sector(sector);
     }
-    consent->add_purposes(purpose);
-    for (Category c : categories) consent->add_categories(c);
-    consent->mutable_valid()->set_from_unix(NowUnix() - 60);
-    consent->mutable_valid()->set_until_unix(NowUnix() + 90 * 86400);
-    consent->set_data_life_seconds(86400);
-    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
     haven::v1::RecordConsentResponse response;
-    grpc::Status status = stub->RecordConsent(Call(kHolder, "advocate").get(),
-                                              request, &response);
+    grpc::Status status = FederationCalls::RecordConsent(consent, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.receipt().consent().consent_id();
-  }
-
-  // The handles from the holder that `agency`'s node lists now.
-  std::vector<std::string> Handles(const std::string& agency) {
-    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
-    haven::v1::ListHandlesResponse response;
-    grpc::Status status =
-        stub->ListHandles(Call(agency, "caseworker").get(),
-                          haven::v1::ListHandlesRequest(), &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    std::vector<std::string> handles;
-    for (const auto& handle : response.handles()) {
-      if (handle.holder_agency_id() != kHolder) continue;
-      EXPECT_EQ(handle.grantee_agency_id(), agency);
-      handles.push_back(handle.handle());
-    }
-    return handles;
   }
 
   // Waits (at most 10 s) until `agency` lists exactly one handle from the
   // holder, other than `not_this`; returns it, or "" on timeout.
   std::string WaitForHandle(const std::string& agency,
                             const std::string& not_this = "") {
-    const auto give_up = In(std::chrono::seconds(10));
-    while (std::chrono::system_clock::now() < give_up) {
-      std::vector<std::string> handles = Handles(agency);
-      if (handles.size() == 1 && handles[0] != not_this) return handles[0];
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    std::vector<std::string> handles =
+        WaitForHandles(agency, [&](const std::vector<std::string>& h) {
+          return h.size() == 1 && h[0] != not_this;
+        });
+    if (handles.size() == 1 && handles[0] != not_this) return handles[0];
     ADD_FAILURE() << agency << " received no new handle within 10 s";
     return "";
   }
 
   // Waits (at most 10 s) until `agency` lists no handle from the holder.
   bool WaitForNoHandle(const std::string& agency) {
-    const auto give_up = In(std::chrono::seconds(10));
-    while (std::chrono::system_clock::now() < give_up) {
-      if (Handles(agency).empty()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-
-  grpc::Status Request(const std::string& agency, const std::string& handle,
-                       Purpose purpose, const std::vector<Category>& categories,
-                       haven::v1::RequestDisclosureResponse* response) {
-    haven::v1::RequestDisclosureRequest request;
-    request.set_holder_agency_id(kHolder);
-    request.set_handle(handle);
-    request.set_purpose(purpose);
-    for (Category c : categories) request.add_categories(c);
-    auto stub = haven::v1::ExchangeService::NewStub(channels_.at(agency));
-    return stub->RequestDisclosure(Call(agency, "caseworker").get(), request,
-                                   response);
+    return WaitForHandles(
+               agency,
+               [](const std::vector<std::string>& h) { return h.empty(); })
+        .empty();
   }
 
   // `agency`'s phone number as legal representation gets it; the status
@@ -194,26 +126,14 @@ class SectorConsentTest : public ::testing::Test {
   // How many HANDLE_ISSUED and HANDLE_WITHDRAWN entries of the holder name
   // `agency`.
   std::pair<int, int> HandleEntries(const std::string& agency) {
-    auto stub = haven::v1::AuditService::NewStub(channels_.at(kHolder));
     std::pair<int, int> counts{0, 0};
-    uint64_t start = 0;
-    for (int page = 0; page < 100; ++page) {
-      haven::v1::GetEntriesRequest request;
-      request.set_start(start);
-      request.set_count(1000);
-      haven::v1::GetEntriesResponse response;
-      grpc::Status status =
-          stub->GetEntries(Call(kHolder, "auditor").get(), request, &response);
-      if (!status.ok() || response.entries().empty()) break;
-      for (const auto& indexed : response.entries()) {
-        const haven::v1::AuditEntry& entry = indexed.entry();
-        const bool names = entry.detail().find(agency) != std::string::npos;
-        if (entry.kind() == haven::v1::HANDLE_ISSUED && names) ++counts.first;
-        if (entry.kind() == haven::v1::HANDLE_WITHDRAWN && names) {
-          ++counts.second;
-        }
+    for (const auto& indexed : Entries(kHolder)) {
+      const haven::v1::AuditEntry& entry = indexed.entry();
+      const bool names = entry.detail().find(agency) != std::string::npos;
+      if (entry.kind() == haven::v1::HANDLE_ISSUED && names) ++counts.first;
+      if (entry.kind() == haven::v1::HANDLE_WITHDRAWN && names) {
+        ++counts.second;
       }
-      start += response.entries_size();
     }
     return counts;
   }
@@ -243,7 +163,7 @@ class SectorConsentTest : public ::testing::Test {
                              const std::string& field,
                              const std::string& value) {
     ChangeMember(agency, field, value);
-    auto admin = haven::v1::AdminService::NewStub(channels_.at(kHolder));
+    auto admin = haven::v1::AdminService::NewStub(channel(kHolder));
     haven::v1::ReloadManifestResponse reloaded;
     grpc::Status status =
         admin->ReloadManifest(Call(kHolder, "admin").get(),
@@ -257,7 +177,7 @@ class SectorConsentTest : public ::testing::Test {
     haven::v1::RecordRefusalRequest request;
     request.set_subject_id(subject);
     request.set_agency_id(agency);
-    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
+    auto stub = haven::v1::ConsentService::NewStub(channel(kHolder));
     haven::v1::RecordRefusalResponse response;
     grpc::Status status = stub->RecordRefusal(Call(kHolder, "advocate").get(),
                                               request, &response);
@@ -268,7 +188,7 @@ class SectorConsentTest : public ::testing::Test {
   grpc::Status Lift(const std::string& refusal_id) {
     haven::v1::LiftRefusalRequest request;
     request.set_refusal_id(refusal_id);
-    auto stub = haven::v1::ConsentService::NewStub(channels_.at(kHolder));
+    auto stub = haven::v1::ConsentService::NewStub(channel(kHolder));
     haven::v1::LiftRefusalResponse response;
     return stub->LiftRefusal(Call(kHolder, "advocate").get(), request,
                              &response);
@@ -276,16 +196,8 @@ class SectorConsentTest : public ::testing::Test {
 
   // The details of the notices `agency`'s node has on record.
   std::vector<std::string> NoticesReceived(const std::string& agency) {
-    auto stub = haven::v1::AuditService::NewStub(channels_.at(agency));
-    haven::v1::GetEntriesRequest request;
-    request.set_start(0);
-    request.set_count(1000);
-    haven::v1::GetEntriesResponse response;
-    grpc::Status status =
-        stub->GetEntries(Call(agency, "auditor").get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
     std::vector<std::string> notices;
-    for (const auto& indexed : response.entries()) {
+    for (const auto& indexed : Entries(agency)) {
       if (indexed.entry().kind() == haven::v1::REVOCATION_NOTICE_RECEIVED) {
         notices.push_back(indexed.entry().detail());
       }
@@ -295,7 +207,6 @@ class SectorConsentTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<TestFederation> federation_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
   uint64_t serial_ = 1;
 };
 
@@ -457,7 +368,7 @@ TEST_F(SectorConsentTest, MemberThatJoinedWhileTheHolderWasDownGetsItsHandle) {
   ChangeMember(kLateLegal, "sector", "LEGAL_SERVICES");
   std::string error;
   ASSERT_TRUE(holder.Start(&error)) << error;
-  channels_[kHolder] = holder.LocalChannel();
+  Connect(kHolder);
 
   const std::string late = WaitForHandle(kLateLegal);
   ASSERT_FALSE(late.empty());

@@ -4,12 +4,13 @@
 // not verify, a parse does not round-trip), the target aborts, which
 // libFuzzer and the standalone driver both treat as a crash, with a line
 // saying what. QuietProtobufLogs keeps protobuf's parse complaints out of
-// the output.
+// the output. RecycledFixture keeps a stateful target's fixture small.
 #ifndef HAVEN_TESTS_FUZZ_FUZZ_CHECK_H_
 #define HAVEN_TESTS_FUZZ_FUZZ_CHECK_H_
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "google/protobuf/stubs/logging.h"
@@ -38,6 +39,25 @@ inline void QuietProtobufLogs() {
     return true;
   }();
   (void)installed;
+}
+
+// The fixture of a stateful target (a node's parts in memory) for the next
+// input: made by `make`, and made afresh after every `inputs_per_fixture`
+// inputs, since what it keeps grows with each and a whole run would outgrow
+// libFuzzer's memory limit. The one in use at exit is never destroyed: its
+// log's commit thread could outlive static destruction.
+template <typename Fixture>
+Fixture& RecycledFixture(int inputs_per_fixture,
+                         std::unique_ptr<Fixture> (*make)()) {
+  static Fixture* fixture = nullptr;
+  static int served = 0;
+  if (fixture == nullptr || served == inputs_per_fixture) {
+    delete fixture;
+    fixture = make().release();
+    served = 0;
+  }
+  ++served;
+  return *fixture;
 }
 
 }  // namespace haven::fuzz

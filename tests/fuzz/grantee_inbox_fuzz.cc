@@ -69,7 +69,6 @@ struct Fixture {
   std::unique_ptr<haven::server::crypto::Ed25519Signer> peer_signer;
   haven::v1::Member peer;
   size_t published = 0;
-  int served = 0;
 };
 
 std::unique_ptr<Fixture> NewFixture() {
@@ -95,18 +94,6 @@ std::unique_ptr<Fixture> NewFixture() {
   f->peer.set_verifier_key(
       haven::fuzz::VerifierKey(haven::fuzz::kTrustedKeyName, *f->peer_signer));
   return f;
-}
-
-Fixture& GetFixture() {
-  // The one in use at exit is never destroyed: its log's commit thread
-  // could outlive static destruction.
-  static Fixture* fixture = nullptr;
-  if (fixture == nullptr || fixture->served == kInputsPerInbox) {
-    delete fixture;
-    fixture = NewFixture().release();
-  }
-  ++fixture->served;
-  return *fixture;
 }
 
 // What AcceptHandle and AcceptNotice may answer a peer.
@@ -176,7 +163,7 @@ void Notify(Fixture& f, haven::v1::NotifyRevocationRequest request, bool resign,
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   haven::fuzz::QuietProtobufLogs();
-  Fixture& f = GetFixture();
+  Fixture& f = haven::fuzz::RecycledFixture(kInputsPerInbox, &NewFixture);
   const uint8_t flags = data[0];
   const bool resign = !(flags & kKeepSignature);
   if (flags & kNotice) {

@@ -72,7 +72,6 @@ struct Fixture {
   std::unique_ptr<haven::testing::InProcessHolder> holder;
   std::string handle;
   haven::client::NoteVerifierKey holder_key;
-  int served = 0;
   uint64_t next_id = 0;
 };
 
@@ -94,18 +93,6 @@ std::unique_ptr<Fixture> NewFixture() {
   FuzzCheck(key.ok(), "the holder's verifier key parses");
   f->holder_key = *std::move(key);
   return f;
-}
-
-Fixture& GetFixture() {
-  // The one in use at exit is never destroyed: its log's commit thread
-  // could outlive static destruction.
-  static Fixture* fixture = nullptr;
-  if (fixture == nullptr || fixture->served == kInputsPerHolder) {
-    delete fixture;
-    fixture = NewFixture().release();
-  }
-  ++fixture->served;
-  return *fixture;
 }
 
 bool IsPeerRefusal(const haven::v1::RequestRefusal& refusal) {
@@ -173,7 +160,7 @@ void CheckDisclosure(const Fixture& f,
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   haven::fuzz::QuietProtobufLogs();
-  Fixture& f = GetFixture();
+  Fixture& f = haven::fuzz::RecycledFixture(kInputsPerHolder, &NewFixture);
   const uint8_t flags = data[0];
   haven::v1::DiscloseRequest batch;
   if (!batch.ParseFromArray(data + 1, static_cast<int>(size - 1))) return 0;

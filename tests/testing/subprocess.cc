@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -112,6 +113,17 @@ std::string ReadFileOrEmpty(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+std::string Trimmed(std::string s) {
+  s.erase(s.find_last_not_of("\n") + 1);
+  return s;
+}
+
+std::string JsonField(const std::string& json, const std::string& name) {
+  std::smatch match;
+  std::regex pattern("\"" + name + "\":\"([^\"]*)\"");
+  return std::regex_search(json, match, pattern) ? match[1].str() : "";
 }
 
 }  // namespace haven::testing

@@ -48,6 +48,12 @@ int RunCommand(const std::vector<std::string>& argv, std::string* output,
 // Reads a whole file ("" if missing).
 std::string ReadFileOrEmpty(const std::string& path);
 
+// `s` without its trailing newlines: a command's one-line answer.
+std::string Trimmed(std::string s);
+// The string value of the first `"name":"..."` in a command's JSON output,
+// or "" (the tests read one field without a JSON parser).
+std::string JsonField(const std::string& json, const std::string& name);
+
 }  // namespace haven::testing
 
 #endif  // HAVEN_TESTS_TESTING_SUBPROCESS_H_

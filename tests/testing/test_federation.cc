@@ -139,4 +139,10 @@ std::string TestFederation::master_key_file(
   return node(agency_id).dir() + "/master.key";
 }
 
+TestFederation::Member ExampleMember(const std::string& agency_id,
+                                     const std::string& sector) {
+  return {agency_id, sector,
+          SourceDir() + "/policy/examples/" + agency_id + ".textproto"};
+}
+
 }  // namespace haven::testing

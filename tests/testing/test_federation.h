@@ -63,6 +63,12 @@ class TestFederation {
   std::map<std::string, std::string> verifier_keys_;
 };
 
+// A member of `sector` running its agency's example sharing policy,
+// policy/examples/<agency_id>.textproto (safe-harbor, legal-aid and metro-pd
+// have one): the federation most end-to-end tests run.
+TestFederation::Member ExampleMember(const std::string& agency_id,
+                                     const std::string& sector);
+
 // Picks `count` distinct free TCP ports on 127.0.0.1. They are released
 // before returning, so another process may take one in the meantime; tests
 // start their nodes right after. Returns an empty vector on failure.

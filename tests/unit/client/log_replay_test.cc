@@ -9,25 +9,22 @@
 #include "gtest/gtest.h"
 #include "server/crypto/ed25519_signer.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/unit/client/test_checkpoints.h"
 
 namespace haven::client {
 namespace {
 
+using ::haven::client::testing::kOrigin;
 using ::haven::testing::IsOk;
 using ::haven::testing::StatusIs;
 using ::testing::HasSubstr;
 
-constexpr absl::string_view kOrigin = "test.haven.example/log";
-
 class LogReplayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto signer = server::crypto::Ed25519Signer::FromSeed(
-        server::crypto::SecretBytes::Random(32));
-    ASSERT_THAT(signer, IsOk());
-    signer_ = *std::move(signer);
-    std::string pub(signer_->public_key().begin(), signer_->public_key().end());
-    auto vkey = FormatVerifierKey(kOrigin, pub);
+    signer_ = testing::NewSigner();
+    ASSERT_NE(signer_, nullptr);
+    auto vkey = FormatVerifierKey(kOrigin, testing::PublicKey(*signer_));
     ASSERT_THAT(vkey, IsOk());
     vkey_ = *vkey;
     for (int i = 0; i < 13; ++i) leaves_.push_back(absl::StrCat("entry ", i));
@@ -36,13 +33,7 @@ class LogReplayTest : public ::testing::Test {
   std::string Sign(const std::vector<std::string>& leaves) {
     std::vector<std::string> hashes;
     for (const auto& l : leaves) hashes.push_back(HashLeaf(l));
-    CheckpointBody body{
-        std::string(kOrigin), leaves.size(), RootFromLeafHashes(hashes), {}};
-    std::string text = FormatCheckpointBody(body);
-    std::string pub(signer_->public_key().begin(), signer_->public_key().end());
-    return absl::StrCat(text, "\n",
-                        FormatSignatureLine(kOrigin, NoteKeyId(kOrigin, pub),
-                                            signer_->SignToString(text)));
+    return testing::SignedCheckpoint(*signer_, hashes);
   }
 
   // Proofs as the honest node would serve them, from the original leaves.

@@ -12,26 +12,18 @@
 #include "gtest/gtest.h"
 #include "server/crypto/ed25519_signer.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/unit/client/test_checkpoints.h"
 
 namespace haven::client {
 namespace {
 
+using ::haven::client::testing::kOrigin;
+using ::haven::client::testing::NewSigner;
+using ::haven::client::testing::PublicKey;
+using ::haven::client::testing::SignedCheckpoint;
 using ::haven::testing::IsOk;
 using ::haven::testing::StatusIs;
 using ::testing::HasSubstr;
-
-constexpr absl::string_view kOrigin = "test.haven.example/log";
-
-std::unique_ptr<server::crypto::Ed25519Signer> NewSigner() {
-  auto signer = server::crypto::Ed25519Signer::FromSeed(
-      server::crypto::SecretBytes::Random(32));
-  EXPECT_THAT(signer, IsOk());
-  return signer.ok() ? *std::move(signer) : nullptr;
-}
-
-std::string PublicKey(const server::crypto::Ed25519Signer& signer) {
-  return std::string(signer.public_key().begin(), signer.public_key().end());
-}
 
 class ProofBundleTest : public ::testing::Test {
  protected:
@@ -56,13 +48,7 @@ class ProofBundleTest : public ::testing::Test {
 
   // A note over the whole tree signed by the node key, plus `extra` lines.
   std::string Note(const std::string& extra = "") const {
-    CheckpointBody body{
-        std::string(kOrigin), hashes_.size(), RootFromLeafHashes(hashes_), {}};
-    const std::string text = FormatCheckpointBody(body);
-    return absl::StrCat(
-        text, "\n",
-        FormatSignatureLine(kOrigin, key_.key_id, signer_->SignToString(text)),
-        extra);
+    return SignedCheckpoint(*signer_, hashes_) + extra;
   }
 
   ProofBundle Bundle(uint64_t index, const std::string& note) const {

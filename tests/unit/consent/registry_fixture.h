@@ -24,6 +24,22 @@ inline std::unique_ptr<crypto::Ed25519Signer> TestSigner() {
   return *crypto::Ed25519Signer::FromSeed(seed);
 }
 
+// Options for safe-harbor's consent registry committing through `log`,
+// telling `observer` (may be null) of each change: how the registry tests
+// and the exchange tests that need a registry open one.
+inline ConsentRegistry::Options RegistryOptions(
+    haven::testing::TestLog& log, ConsentObserver* observer = nullptr) {
+  ConsentRegistry::Options options;
+  options.storage = &log.storage();
+  options.audit = &log.recorder();
+  options.sealer = &log.sealer();
+  options.clock = &log.clock();
+  options.signer = &log.signer();
+  options.issuer = "safe-harbor";
+  options.observer = observer;
+  return options;
+}
+
 // Legal representation by the legal-aid office, valid for 30 days.
 inline haven::v1::Consent LegalAidTerms(const std::string& subject) {
   haven::v1::Consent c;
@@ -92,15 +108,7 @@ class RegistryHarness {
  private:
   RegistryHarness() = default;
   absl::Status OpenRegistry() {
-    ConsentRegistry::Options options;
-    options.storage = &log_->storage();
-    options.audit = &log_->recorder();
-    options.sealer = &log_->sealer();
-    options.clock = &log_->clock();
-    options.signer = &log_->signer();
-    options.issuer = "safe-harbor";
-    options.observer = observer_;
-    auto registry = ConsentRegistry::Create(std::move(options));
+    auto registry = ConsentRegistry::Create(RegistryOptions(*log_, observer_));
     if (!registry.ok()) return registry.status();
     registry_ = *std::move(registry);
     return absl::OkStatus();

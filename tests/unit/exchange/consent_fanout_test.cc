@@ -38,15 +38,8 @@ class ConsentFanoutTest : public ::testing::Test {
     fanout_ = std::make_unique<ConsentFanout>(ConsentFanout::Deps{
         "safe-harbor", &log_->clock(), &log_->signer(), federation_.get(),
         handles_.get(), outbox_.get(), &log_->recorder(), nullptr});
-    consent::ConsentRegistry::Options options;
-    options.storage = &log_->storage();
-    options.audit = &log_->recorder();
-    options.sealer = &log_->sealer();
-    options.clock = &log_->clock();
-    options.signer = &log_->signer();
-    options.issuer = "safe-harbor";
-    options.observer = fanout_.get();
-    auto consents = consent::ConsentRegistry::Create(std::move(options));
+    auto consents = consent::ConsentRegistry::Create(
+        consent::testing::RegistryOptions(*log_, fanout_.get()));
     ASSERT_THAT(consents, IsOk());
     consents_ = *std::move(consents);
   }

@@ -8,6 +8,7 @@
 #include "tests/testing/stderr_capture.h"
 #include "tests/testing/test_log.h"
 #include "tests/testing/test_manifest.h"
+#include "tests/unit/consent/registry_fixture.h"
 
 namespace haven::server::exchange {
 namespace {
@@ -33,14 +34,8 @@ class FederationRoundTest : public ::testing::Test {
         &log_->log(), &log_->clock(), &log_->signer(), &log_->recorder()});
     outbox_ = std::make_unique<PeerOutbox>(&log_->storage(), &log_->sealer(),
                                            &log_->log());
-    consent::ConsentRegistry::Options options;
-    options.storage = &log_->storage();
-    options.audit = &log_->recorder();
-    options.sealer = &log_->sealer();
-    options.clock = &log_->clock();
-    options.signer = &log_->signer();
-    options.issuer = "safe-harbor";
-    auto consents = consent::ConsentRegistry::Create(std::move(options));
+    auto consents = consent::ConsentRegistry::Create(
+        consent::testing::RegistryOptions(*log_));
     ASSERT_THAT(consents, IsOk());
     consents_ = *std::move(consents);
     round_ = std::make_unique<FederationRound>(FederationRound::Deps{
