@@ -41,6 +41,9 @@ absl::StatusOr<std::vector<v1::IndexedEntry>> FetchEntries(
   while (pager.next_index() < end) {
     absl::StatusOr<std::vector<v1::IndexedEntry>> page = pager.NextPage();
     if (!page.ok()) return page.status();
+    // An empty page is the end of the log (a bounded range's early end is
+    // DATA_LOSS in NextPage): without this, reading to kToEnd never ends.
+    if (page->empty()) break;
     std::move(page->begin(), page->end(), std::back_inserter(out));
   }
   return out;

@@ -49,7 +49,8 @@ class EntryPager {
   const uint64_t page_size_;
 };
 
-// Every audit entry in [start, end), as EntryPager reads them.
+// Every audit entry in [start, end), as EntryPager reads them; with
+// EntryPager::kToEnd, up to the end of the log as the node has it now.
 absl::StatusOr<std::vector<v1::IndexedEntry>> FetchEntries(
     const NodeClient& client, uint64_t start, uint64_t end);
 

@@ -151,6 +151,19 @@ TEST_F(NodeClientTest, FetchEntriesReturnsExactlyTheRange) {
   EXPECT_EQ((*entries)[2].index(), 3u);
 }
 
+// Reading "to the end" stops at the end of the log (it once asked for the
+// next page forever).
+TEST_F(NodeClientTest, FetchEntriesToTheEndStopsAtTheLogsEnd) {
+  WriteRecords(3);
+  auto entries = client::FetchEntries(*ClientAs("auditor"), 0,
+                                      client::EntryPager::kToEnd);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_GE(entries->size(), 4u);
+  for (size_t i = 0; i < entries->size(); ++i) {
+    EXPECT_EQ((*entries)[i].index(), i);
+  }
+}
+
 TEST_F(NodeClientTest, FollowStreamUsesTheSameCredentials) {
   v1::FollowRequest request;
   request.set_start(0);
