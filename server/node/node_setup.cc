@@ -43,6 +43,22 @@ std::string Drain(BIO* bio) {
   return std::string(data, static_cast<size_t>(size));
 }
 
+absl::Status WriteFile(const std::string& path, const std::string& text,
+                       fs::perms mode) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out.flush()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
+  }
+  std::error_code ec;
+  fs::permissions(path, mode, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot set the mode of ", path, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
 // An ECDSA P-256 key, as deploy/make-certs.sh and most CAs expect, and a
 // SHA-256 signed request naming the agency as CN and as subjectAltName
 // DNS (peers check the name against the manifest).
@@ -62,13 +78,12 @@ absl::Status WriteKeyAndRequest(const std::string& agency_id,
     return OpenSslError("name the certificate request");
   }
   const std::string san = absl::StrCat("DNS:", agency_id);
-  X509_EXTENSION* extension = X509V3_EXT_conf_nid(
-      nullptr, nullptr, NID_subject_alt_name, san.c_str());
+  X509_EXTENSION* extension =
+      X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str());
   STACK_OF(X509_EXTENSION)* extensions = sk_X509_EXTENSION_new_null();
-  const bool added =
-      extension != nullptr && extensions != nullptr &&
-      sk_X509_EXTENSION_push(extensions, extension) > 0 &&
-      X509_REQ_add_extensions(request.get(), extensions) == 1;
+  const bool added = extension != nullptr && extensions != nullptr &&
+                     sk_X509_EXTENSION_push(extensions, extension) > 0 &&
+                     X509_REQ_add_extensions(request.get(), extensions) == 1;
   sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
   if (!added) return OpenSslError("add the subjectAltName");
   if (X509_REQ_sign(request.get(), key.get(), EVP_sha256()) <= 0) {
@@ -84,32 +99,11 @@ absl::Status WriteKeyAndRequest(const std::string& agency_id,
     return OpenSslError("write the TLS key and request");
   }
   std::string key_pem = Drain(key_bio.get());
-  {
-    std::ofstream out(key_path, std::ios::binary);
-    out << key_pem;
-    if (!out.flush()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot write ", key_path));
-    }
-  }
+  absl::Status written = WriteFile(
+      key_path, key_pem, fs::perms::owner_read | fs::perms::owner_write);
   OPENSSL_cleanse(key_pem.data(), key_pem.size());
+  HAVEN_RETURN_IF_ERROR(written);
   *csr_pem = Drain(csr_bio.get());
-  return absl::OkStatus();
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& text,
-                       fs::perms mode) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out.flush()) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
-  }
-  std::error_code ec;
-  fs::permissions(path, mode, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot set the mode of ", path, ": ", ec.message()));
-  }
   return absl::OkStatus();
 }
 
@@ -119,7 +113,8 @@ std::string ConfigText(const std::string& agency_id,
       "# Haven node ", agency_id,
       " (haven.v1.NodeConfig; README \"Configuration reference\").\n"
       "# Made by havend --setup. Paths are relative to this file.\n"
-      "agency_id: \"", agency_id, "\"\n",
+      "agency_id: \"",
+      agency_id, "\"\n",
       "listen_address: \"127.0.0.1:7443\"\n"
       "peer_listen_address: \"0.0.0.0:7444\"\n"
       "data_dir: \"data\"\n"
@@ -140,15 +135,13 @@ std::string ConfigText(const std::string& agency_id,
 
 // Every file in a directory made only for this, so that a failure leaves
 // nothing behind and a success appears all at once (one rename).
-absl::StatusOr<NodeSetup> MakeInto(const fs::path& staging,
-                                   const fs::path& dir,
+absl::StatusOr<NodeSetup> MakeInto(const fs::path& staging, const fs::path& dir,
                                    const std::string& agency_id) {
   std::error_code ec;
   fs::create_directory(staging / "data", ec);
   if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create ", (staging / "data").string(), ": ",
-                     ec.message()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create ", (staging / "data").string(), ": ", ec.message()));
   }
   fs::permissions(staging / "data", fs::perms::owner_all, ec);
   HAVEN_RETURN_IF_ERROR(
@@ -156,17 +149,14 @@ absl::StatusOr<NodeSetup> MakeInto(const fs::path& staging,
   NodeSetup setup;
   HAVEN_RETURN_IF_ERROR(WriteKeyAndRequest(
       agency_id, (staging / "node.key").string(), &setup.csr_pem));
-  fs::permissions(staging / "node.key",
-                  fs::perms::owner_read | fs::perms::owner_write, ec);
   HAVEN_RETURN_IF_ERROR(WriteFile((staging / "node.csr").string(),
                                   setup.csr_pem, fs::perms(0644)));
   std::string token = crypto::RandomHexId(32);
   HAVEN_RETURN_IF_ERROR(WriteFile((staging / "admin.token").string(),
                                   token + "\n", fs::perms(0600)));
-  HAVEN_RETURN_IF_ERROR(
-      WriteFile((staging / "node.textproto").string(),
-                ConfigText(agency_id, crypto::Sha256Hex(token)),
-                fs::perms(0600)));
+  HAVEN_RETURN_IF_ERROR(WriteFile(
+      (staging / "node.textproto").string(),
+      ConfigText(agency_id, crypto::Sha256Hex(token)), fs::perms(0600)));
   OPENSSL_cleanse(token.data(), token.size());
 
   haven::v1::NodeConfig config;
@@ -204,9 +194,9 @@ absl::StatusOr<NodeSetup> SetUpNode(const std::string& dir_name,
       dir.parent_path() /
       absl::StrCat(".", dir.filename().string(), ".setup-", getpid());
   if (!fs::create_directory(staging, ec) || ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create ", staging.string(), ": ",
-        ec ? ec.message() : std::string("it exists")));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", staging.string(), ": ",
+                     ec ? ec.message() : std::string("it exists")));
   }
   fs::permissions(staging, fs::perms::owner_all, ec);
   absl::StatusOr<NodeSetup> setup = MakeInto(staging, dir, agency_id);
