@@ -175,6 +175,16 @@ absl::StatusOr<v1::RetireKeyResponse> NodeClient::RetireKey(
   return Unary(*admin_, &v1::AdminService::Stub::RetireKey, request);
 }
 
+absl::StatusOr<v1::BackupResponse> NodeClient::Backup(
+    const v1::BackupRequest& request) const {
+  return Unary(*admin_, &v1::AdminService::Stub::Backup, request);
+}
+
+absl::StatusOr<v1::AcknowledgeRollbackResponse> NodeClient::AcknowledgeRollback(
+    const v1::AcknowledgeRollbackRequest& request) const {
+  return Unary(*admin_, &v1::AdminService::Stub::AcknowledgeRollback, request);
+}
+
 absl::StatusOr<v1::LoadPolicyResponse> NodeClient::LoadPolicy(
     const v1::LoadPolicyRequest& request) const {
   return Unary(*admin_, &v1::AdminService::Stub::LoadPolicy, request);

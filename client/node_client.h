@@ -126,6 +126,10 @@ class NodeClient {
       const v1::GetPolicyRequest& request) const;
   absl::StatusOr<v1::ExplainDecisionResponse> ExplainDecision(
       const v1::ExplainDecisionRequest& request) const;
+  absl::StatusOr<v1::BackupResponse> Backup(
+      const v1::BackupRequest& request) const;
+  absl::StatusOr<v1::AcknowledgeRollbackResponse> AcknowledgeRollback(
+      const v1::AcknowledgeRollbackRequest& request) const;
 
   // The standard gRPC health service (no token needed).
   absl::StatusOr<grpc::health::v1::HealthCheckResponse> CheckHealth(

@@ -18,6 +18,53 @@ void PrintStatus(const v1::GetStatusResponse& status) {
       status.policy_version().empty() ? "(none loaded)"
                                       : status.policy_version().c_str(),
       static_cast<unsigned long long>(status.audit_tree_size()));
+  const v1::PeerServingState& peers = status.peer_serving();
+  if (peers.state() == v1::PeerServingState::SERVING ||
+      peers.state() == v1::PeerServingState::STATE_UNSPECIFIED) {
+    std::printf("peers           served\n");
+  } else {
+    std::printf("peers           REFUSED (%s): %s\n",
+                v1::PeerServingState::State_Name(peers.state()).c_str(),
+                peers.detail().c_str());
+  }
+}
+
+int Backup(const Invocation& in) {
+  v1::BackupRequest request;
+  request.set_to_dir(in.args.GetOr("to", ""));
+  if (request.to_dir().empty()) {
+    std::fprintf(stderr, "havenctl: --to DIR is required\n");
+    return kExitUsage;
+  }
+  return CallAndPrint(
+      in, &NodeClient::Backup, request,
+      [&request](const v1::BackupResponse& backup) {
+        std::printf(
+            "backup written to %s on the node's host: %llu log entries, "
+            "%llu bytes (BACKUP_TAKEN entry %llu).\n"
+            "It is useless without the node's master key, which it does not "
+            "hold;\nkeep the two apart.\n",
+            request.to_dir().c_str(),
+            static_cast<unsigned long long>(backup.tree_size()),
+            static_cast<unsigned long long>(backup.bytes()),
+            static_cast<unsigned long long>(backup.audit_index()));
+      });
+}
+
+int AcknowledgeRollback(const Invocation& in) {
+  v1::AcknowledgeRollbackRequest request;
+  request.set_reason(in.args.GetOr("reason", ""));
+  if (request.reason().empty()) {
+    std::fprintf(stderr, "havenctl: --reason TEXT is required\n");
+    return kExitUsage;
+  }
+  return CallAndPrint(in, &NodeClient::AcknowledgeRollback, request,
+                      [](const v1::AcknowledgeRollbackResponse& ack) {
+                        std::printf(
+                            "acknowledged (ROLLBACK_ACKNOWLEDGED entry %llu); "
+                            "the node serves its peers again\n",
+                            static_cast<unsigned long long>(ack.audit_index()));
+                      });
 }
 
 void PrintManifest(const v1::ReloadManifestResponse& manifest) {
@@ -88,6 +135,27 @@ std::vector<Command> AdminCommands() {
        "havenctl admin rotate-key",
        {},
        RotateKey},
+      {"admin",
+       "backup",
+       "take an online backup of the node into a new directory",
+       "havenctl admin backup --to DIR\n"
+       "  DIR is an absolute path on the node's host that does not exist\n"
+       "  yet (under systemd, below /var/lib/haven/backups). The node keeps\n"
+       "  serving. The backup is encrypted under the node's master key and\n"
+       "  does not hold it. Restore with havend --restore-from DIR.",
+       {"to"},
+       Backup},
+      {"admin",
+       "acknowledge-rollback",
+       "serve peers again after a restore or a log that went back",
+       "havenctl admin acknowledge-rollback --reason TEXT\n"
+       "  After a restore, or once a peer showed it witnessed more of this\n"
+       "  node's log than it holds, the node refuses its peers (admin status\n"
+       "  says why). Re-apply by hand what the lost entries did (revocations,\n"
+       "  erasures, refusals), then acknowledge with a reason of at least\n"
+       "  10 characters; the acknowledgement is logged under your name.",
+       {"reason"},
+       AcknowledgeRollback},
       {"admin",
        "retire-key",
        "retire an old key-encryption key version",

@@ -29,6 +29,11 @@ CheckpointExchange::Answer(
     return absl::FailedPreconditionError(
         "the caller saw a larger tree than this node has");
   }
+  if (deps_.witnessed_of) {
+    if (auto witnessed = deps_.witnessed_of(peer.agency_id())) {
+      *response.mutable_caller_witnessed() = *std::move(witnessed);
+    }
+  }
   if (request.seen_size() > 0) {
     HAVEN_ASSIGN_OR_RETURN(*response.mutable_proof(),
                            deps_.log->ConsistencyProof(request.seen_size(), size));

@@ -12,6 +12,7 @@
 #define HAVEN_SERVER_EXCHANGE_CHECKPOINT_EXCHANGE_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -30,6 +31,12 @@ class CheckpointExchange {
     // A member agency called to exchange checkpoints (it is up); may be
     // empty.
     std::function<void(const std::string& agency_id)> on_contact;
+    // The caller's checkpoint as this node last witnessed it, if it did:
+    // answered so that the caller can tell whether its log went back
+    // (rollback_guard.h). May be empty.
+    std::function<std::optional<haven::v1::Checkpoint>(
+        const std::string& agency_id)>
+        witnessed_of;
   };
   explicit CheckpointExchange(Deps deps) : deps_(std::move(deps)) {}
 

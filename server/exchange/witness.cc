@@ -106,6 +106,11 @@ absl::Status Witness::WitnessPeer(const haven::v1::Member& peer) {
     answer = deps_.peers->ExchangeCheckpoint(peer, call);
   }
   if (!answer.ok()) return answer.status();
+  if (deps_.on_answer) {
+    deps_.on_answer(peer.agency_id(), answer->has_caller_witnessed()
+                                          ? &answer->caller_witnessed()
+                                          : nullptr);
+  }
 
   Failure failure;
   auto body = Check(peer, seen, *answer, &failure);

@@ -28,6 +28,7 @@
 #ifndef HAVEN_SERVER_EXCHANGE_WITNESS_H_
 #define HAVEN_SERVER_EXCHANGE_WITNESS_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,12 @@ class Witness {
     const crypto::Ed25519Signer* signer = nullptr;
     // Where WITNESS_FAILED entries go.
     const audit::AuditRecorder* recorder = nullptr;
+    // Told of every answer: the peer, and this node's own checkpoint as the
+    // peer last witnessed it (nullptr if it never did), for the rollback
+    // guard. May be empty.
+    std::function<void(const std::string& agency_id,
+                       const haven::v1::Checkpoint* witnessed)>
+        on_answer;
   };
   explicit Witness(Deps deps) : deps_(std::move(deps)) {}
 

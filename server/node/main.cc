@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/backup/backup.h"
 #include "server/crypto/master_key.h"
 #include "server/federation/peer_identity.h"
 #include "server/node/node_setup.h"
@@ -33,6 +34,7 @@
 namespace {
 
 constexpr char kUsage[] = R"(Usage: havend --config FILE [--init]
+       havend --config FILE --restore-from BACKUP_DIR
        havend --setup DIR --agency AGENCY_ID
 
 Runs a Haven node: the agency's encrypted record vault, consent registry
@@ -51,6 +53,13 @@ Options:
                   request for the task-force CA, an admin token and the
                   config; prints what to hand the task force. Refuses a
                   DIR that holds anything, and changes nothing then
+  --restore-from BACKUP_DIR
+                  put a backup (havenctl admin backup) into the config's
+                  data dir, which must be missing or empty, and exit. The
+                  node's next start compares its log with what its peers
+                  witnessed and serves them only once they confirm it, or
+                  once an admin acknowledges (havenctl admin
+                  acknowledge-rollback)
   --help          show this help
   --version       print the version
 
@@ -101,6 +110,7 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::string setup_dir;
   std::string setup_agency;
+  std::string restore_from;
   bool init = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -116,6 +126,8 @@ int main(int argc, char** argv) {
       init = true;
     } else if (arg == "--setup" && i + 1 < argc) {
       setup_dir = argv[++i];
+    } else if (arg == "--restore-from" && i + 1 < argc) {
+      restore_from = argv[++i];
     } else if (arg == "--agency" && i + 1 < argc) {
       setup_agency = argv[++i];
     } else if (arg == "--config" && i + 1 < argc) {
@@ -141,6 +153,24 @@ int main(int argc, char** argv) {
   auto loaded = haven::server::node::LoadConfig(config_path);
   if (!loaded.ok()) return Fail(2, std::string(loaded.status().message()));
   haven::server::node::SetEventLogAgency(loaded->config.agency_id());
+
+  if (!restore_from.empty()) {
+    if (init) return Fail(2, "--restore-from goes with --config alone");
+    const auto& c = loaded->config;
+    if (absl::Status restored = haven::server::backup::RestoreBackup(
+            restore_from, c.data_dir(), c.agency_id());
+        !restored.ok()) {
+      return Fail(1, std::string(restored.message()));
+    }
+    std::printf(
+        "restored %s into %s.\n"
+        "Start the node with its master key: until every active peer has\n"
+        "confirmed that its log is not behind what they witnessed, it serves\n"
+        "no peer (havenctl admin status shows why). Records, consents and\n"
+        "erasures changed after the backup was taken are not in it.\n",
+        restore_from.c_str(), c.data_dir().c_str());
+    return 0;
+  }
 
   if (init) {
     // Idempotent: creates only what is missing, never overwrites a key.

@@ -16,6 +16,8 @@
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
 #include "server/audit/break_glass_reviews.h"
+#include "server/audit/rollback_guard.h"
+#include "server/backup/backup.h"
 #include "server/auth/authenticator.h"
 #include "server/consent/consent_registry.h"
 #include "server/consent/policy_in_force.h"
@@ -105,6 +107,8 @@ struct Node::Modules {
   std::unique_ptr<audit::AuditLog> audit_log;
   std::unique_ptr<audit::AuditRecorder> recorder;
   std::unique_ptr<audit::BreakGlassReviews> reviews;
+  std::unique_ptr<audit::RollbackGuard> rollback;
+  std::unique_ptr<backup::BackupMaker> backups;
   std::unique_ptr<exchange::HandleStore> handles;
   std::unique_ptr<exchange::PeerOutbox> outbox;
   std::unique_ptr<exchange::ConsentFanout> fanout;
@@ -160,6 +164,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   }
 
   if (storage == nullptr) {
+    HAVEN_RETURN_IF_ERROR(backup::CheckNoIncompleteRestore(c.data_dir()));
     storage::Database::Options db_options;
     db_options.path = c.data_dir();
     HAVEN_ASSIGN_OR_RETURN(storage,
@@ -227,6 +232,24 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
         node->config_.Where("manifest_file"), ": ", c.manifest_file(),
         " does not list this node's agency '", c.agency_id(), "'"));
   }
+
+  // After a restore, or once a peer showed that the log went back, peers
+  // are refused until they confirm the log or an admin acknowledges.
+  auto rollback = audit::RollbackGuard::Open(audit::RollbackGuard::Deps{
+      m->storage.get(), m->recorder.get(), [m, self = c.agency_id()] {
+        std::vector<std::string> peers;
+        for (const auto& member : m->federation->current()->proto().members()) {
+          if (member.agency_id() != self &&
+              member.status() == haven::v1::MEMBER_ACTIVE) {
+            peers.push_back(member.agency_id());
+          }
+        }
+        return peers;
+      }});
+  if (!rollback.ok()) return in_data_dir(rollback.status());
+  m->rollback = *std::move(rollback);
+  m->backups = std::make_unique<backup::BackupMaker>(backup::BackupMaker::Deps{
+      c.agency_id(), m->storage.get(), m->recorder.get()});
 
   // Bodies of RPCs that wait (synced writes) run here, not on gRPC's
   // reactor threads; the pool is sized so that many such waits share one
@@ -314,7 +337,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
           m->peers.get(), m->recorder.get()});
   m->witness = std::make_unique<exchange::Witness>(exchange::Witness::Deps{
       c.agency_id(), m->storage.get(), m->federation.get(), m->peers.get(),
-      m->audit_log.get(), clock, m->signer.get(), m->recorder.get()});
+      m->audit_log.get(), clock, m->signer.get(), m->recorder.get(),
+      [m](const std::string& peer, const haven::v1::Checkpoint* witnessed) {
+        m->rollback->OnPeerAnswered(peer, witnessed);
+      }});
   m->cosignatures = std::make_unique<exchange::CosignatureStore>(
       exchange::CosignatureStore::Deps{m->storage.get(), m->audit_log.get(),
                                        clock});
@@ -327,7 +353,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->authenticator = std::make_unique<auth::Authenticator>(c.principals());
   services::Modules& services = m->service_modules;
   services.env = {m->authenticator.get(), m->pool.get(), m->storage.get(),
-                  m->federation.get()};
+                  m->federation.get(), m->rollback.get()};
   m->desk = std::make_unique<vault::RecordDesk>(m->vault.get(),
                                                 m->recorder.get());
   services.admin = {c.agency_id(),
@@ -338,7 +364,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
                     m->policy.get(),
                     m->policy_in_force.get(),
                     m->desk.get(),
-                    m->consents.get()};
+                    m->consents.get(),
+                    m->backups.get(),
+                    m->rollback.get()};
   services.records = m->desk.get();
   services.consents = m->consents.get();
   services.exchange = {m->requester.get(), m->handles.get(),
@@ -350,7 +378,13 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->checkpoints = std::make_unique<exchange::CheckpointExchange>(
       exchange::CheckpointExchange::Deps{
           m->audit_log.get(), m->cosignatures.get(),
-          [m](const std::string&) { m->deliver_soon(); }});
+          [m](const std::string&) { m->deliver_soon(); },
+          [m](const std::string& agency_id)
+              -> std::optional<haven::v1::Checkpoint> {
+            auto witnessed = m->witness->Witnessed(agency_id);
+            if (!witnessed.ok() || witnessed->empty()) return std::nullopt;
+            return witnessed->front().checkpoint();
+          }});
   services.peer = {m->holder.get(), m->inbox.get(), m->checkpoints.get()};
   node->modules_ = std::move(modules);
   return node;

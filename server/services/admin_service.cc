@@ -20,6 +20,7 @@ absl::Status AdminServiceImpl::DoGetStatus(const auth::Principal& who,
   out->set_version(deps_.version);
   out->set_started_unix(absl::ToUnixSeconds(deps_.started));
   out->set_audit_tree_size(deps_.audit->log()->Size());
+  *out->mutable_peer_serving() = deps_.rollback->State();
   if (auto current = deps_.policy->Get()) {
     out->set_policy_version(current->version());
   }
@@ -122,6 +123,23 @@ absl::Status AdminServiceImpl::DoExplainDecision(
       *out->mutable_decision(),
       evaluator.Evaluate(
           *current, *deps_.consents->Snapshot(request.subject_id()), ask));
+  return absl::OkStatus();
+}
+
+absl::Status AdminServiceImpl::DoBackup(const auth::Principal& who,
+                                        const haven::v1::BackupRequest& request,
+                                        haven::v1::BackupResponse* out) {
+  HAVEN_ASSIGN_OR_RETURN(*out, deps_.backups->Backup(who.name, request.to_dir()));
+  return absl::OkStatus();
+}
+
+absl::Status AdminServiceImpl::DoAcknowledgeRollback(
+    const auth::Principal& who,
+    const haven::v1::AcknowledgeRollbackRequest& request,
+    haven::v1::AcknowledgeRollbackResponse* out) {
+  HAVEN_ASSIGN_OR_RETURN(uint64_t index,
+                         deps_.rollback->Acknowledge(who.name, request.reason()));
+  out->set_audit_index(index);
   return absl::OkStatus();
 }
 

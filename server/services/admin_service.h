@@ -1,4 +1,5 @@
-// AdminService: node operation (status, manifest, policy, keys). Admin role.
+// AdminService: node operation (status, manifest, policy, keys, backups,
+// rollback acknowledgement). Admin role.
 #ifndef HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 #define HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 
@@ -7,6 +8,8 @@
 #include "absl/time/time.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_recorder.h"
+#include "server/audit/rollback_guard.h"
+#include "server/backup/backup.h"
 #include "server/consent/consent_registry.h"
 #include "server/consent/policy_in_force.h"
 #include "server/federation/manifest.h"
@@ -29,6 +32,8 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
     consent::PolicyInForce* policy_in_force = nullptr;
     vault::RecordDesk* desk = nullptr;
     consent::ConsentRegistry* consents = nullptr;
+    backup::BackupMaker* backups = nullptr;
+    audit::RollbackGuard* rollback = nullptr;
   };
   AdminServiceImpl(const RpcEnv& env, Deps deps)
       : env_(env), deps_(std::move(deps)) {}
@@ -48,6 +53,9 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
   HAVEN_UNARY_RPC(ExplainDecision, ExplainDecisionRequest,
                   ExplainDecisionResponse, haven::v1::ADMIN,
                   haven::v1::ADVOCATE);
+  HAVEN_UNARY_RPC(Backup, BackupRequest, BackupResponse, haven::v1::ADMIN);
+  HAVEN_UNARY_RPC(AcknowledgeRollback, AcknowledgeRollbackRequest,
+                  AcknowledgeRollbackResponse, haven::v1::ADMIN);
 
  private:
   const RpcEnv& env_;

@@ -33,8 +33,9 @@ class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {
   HAVEN_PEER_RPC(OfferHandle, OfferHandleRequest, OfferHandleResponse);
   HAVEN_PEER_RPC(NotifyRevocation, NotifyRevocationRequest,
                  NotifyRevocationResponse);
-  HAVEN_PEER_RPC(ExchangeCheckpoint, ExchangeCheckpointRequest,
-                 ExchangeCheckpointResponse);
+  // Open while the rollback guard holds: it is how peers confirm the log.
+  HAVEN_PEER_RPC_GATED(ExchangeCheckpoint, ExchangeCheckpointRequest,
+                       ExchangeCheckpointResponse, kAlways);
 
  private:
   const RpcEnv& env_;

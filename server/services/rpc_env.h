@@ -9,6 +9,7 @@
 #ifndef HAVEN_SERVER_SERVICES_RPC_ENV_H_
 #define HAVEN_SERVER_SERVICES_RPC_ENV_H_
 
+#include "server/audit/rollback_guard.h"
 #include "server/auth/authenticator.h"
 #include "server/federation/manifest.h"
 #include "server/services/work_pool.h"
@@ -23,6 +24,10 @@ struct RpcEnv {
   const storage::Storage* storage = nullptr;
   // Identifies peer callers from their certificates (peer API only).
   const federation::FederationRegistry* federation = nullptr;
+  // Peer API only: while it holds (a restore not yet confirmed, a log that
+  // went back), peers are refused, except the checkpoint exchange that
+  // confirms or disproves the log.
+  const audit::RollbackGuard* rollback = nullptr;
 };
 
 }  // namespace haven::server::services

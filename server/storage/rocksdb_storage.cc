@@ -3,12 +3,19 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace haven::server::storage {
@@ -121,8 +128,75 @@ absl::Status RocksDbStorage::DoCompact(Family family, absl::string_view begin,
       "compact");
 }
 
+std::string SideFileName(absl::string_view name) {
+  return absl::StrCat("haven-", name);
+}
+
 std::string RocksDbStorage::SideFilePath(absl::string_view name) const {
-  return absl::StrCat(database_->path(), "/haven-", name);
+  return absl::StrCat(database_->path(), "/", SideFileName(name));
+}
+
+absl::StatusOr<uint64_t> RocksDbStorage::CopyTo(const std::string& dir) const {
+  // Side files first: each is rewritten after the database commit it
+  // describes, so read before the checkpoint it is never ahead of it.
+  std::vector<std::pair<std::string, std::string>> side_files;
+  std::error_code error;
+  for (const auto& file :
+       std::filesystem::directory_iterator(database_->path(), error)) {
+    const std::string file_name = file.path().filename().string();
+    const std::string prefix = SideFileName("");
+    if (!absl::StartsWith(file_name, prefix)) continue;
+    const std::string name = file_name.substr(prefix.size());
+    if (!IsValidSideFileName(name)) continue;  // e.g. a ".tmp" being renamed
+    HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                           ReadSideFile(name));
+    if (bytes.has_value()) side_files.emplace_back(file_name, *std::move(bytes));
+  }
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot list the data dir: ", error.message()));
+  }
+
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status status = rocksdb::Checkpoint::Create(database_->db(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // Flushes the memtables first (log_size_for_flush 0), so the copy holds
+  // every write acknowledged before this call.
+  if (status.ok()) status = checkpoint->CreateCheckpoint(dir, 0);
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot copy the database to ", dir, ": ", status.ToString()));
+  }
+  if (::chmod(dir.c_str(), 0700) != 0) return Errno("chmod", dir);
+  for (const auto& [file_name, bytes] : side_files) {
+    const std::string path = absl::StrCat(dir, "/", file_name);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                    0600);
+    if (fd < 0) return Errno("create", path);
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        absl::Status failed = Errno("write", path);
+        ::close(fd);
+        return failed;
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+      absl::Status failed = Errno("sync", path);
+      ::close(fd);
+      return failed;
+    }
+    ::close(fd);
+  }
+  HAVEN_RETURN_IF_ERROR(SyncDirectoryOf(absl::StrCat(dir, "/x")));
+  uint64_t bytes = 0;
+  for (const auto& file : std::filesystem::directory_iterator(dir, error)) {
+    if (file.is_regular_file(error)) bytes += file.file_size(error);
+  }
+  return bytes;
 }
 
 absl::Status RocksDbStorage::DoWriteSideFile(absl::string_view name,

@@ -20,6 +20,10 @@
 
 namespace haven::server::storage {
 
+// The file name of side file `name` in a data dir ("haven-<name>"), for
+// tools that work on a data dir the node has not opened (restore).
+std::string SideFileName(absl::string_view name);
+
 class RocksDbStorage final : public Storage {
  public:
   // Opens the database (see Database::Open for the errors).
@@ -32,6 +36,9 @@ class RocksDbStorage final : public Storage {
                         absl::string_view start, ScanFn fn) const override;
   absl::StatusOr<std::optional<std::string>> ReadSideFile(
       absl::string_view name) const override;
+  // A RocksDB checkpoint (hard links where `dir` is on the same file
+  // system, copies elsewhere) plus copies of the side files.
+  absl::StatusOr<uint64_t> CopyTo(const std::string& dir) const override;
 
   // The database itself, for benchmarks and tests.
   Database& database() { return *database_; }

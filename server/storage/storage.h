@@ -154,6 +154,16 @@ class Storage {
   // Removes a side file (no error if there is none), synced.
   absl::Status RemoveSideFile(absl::string_view name);
 
+  // Copies the database and its side files into `dir`, which must not
+  // exist (its parent must), while writes go on: the database as of one
+  // instant, each side file as read just before that instant (so a side
+  // file never runs ahead of the database it describes). Returns the
+  // bytes copied or linked. UNIMPLEMENTED for storage that lives in memory.
+  virtual absl::StatusOr<uint64_t> CopyTo(const std::string& dir) const {
+    (void)dir;
+    return absl::UnimplementedError("this storage cannot be copied");
+  }
+
   // Whether a write has failed (the storage has stopped).
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
 

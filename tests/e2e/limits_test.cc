@@ -103,6 +103,9 @@ const std::map<std::string, size_t>& Limits() {
        limits::kMaxAgencyIdBytes},
       {"haven.v1.ExplainDecisionRequest.justification",
        limits::kMaxJustificationBytes},
+      {"haven.v1.BackupRequest.to_dir", limits::kMaxPathBytes},
+      {"haven.v1.AcknowledgeRollbackRequest.reason",
+       limits::kMaxJustificationBytes},
       // audit.proto
       {"haven.v1.FindEntriesRequest.subject_pseudonym",
        limits::kPseudonymChars},
@@ -525,6 +528,9 @@ class LimitsTest : public ::testing::Test {
         {"haven.v1.AdminService.ExplainDecision",
          "subject_id: '$SUBJECT' requester_agency_id: 'legal-aid' purpose: "
          "LEGAL_REPRESENTATION categories: CONTACT"},
+        {"haven.v1.AdminService.Backup", "to_dir: '/nonexistent/backup'"},
+        {"haven.v1.AdminService.AcknowledgeRollback",
+         "reason: 'restored after the disk failed'"},
         {"haven.v1.AuditService.GetCheckpoint", ""},
         {"haven.v1.AuditService.GetEntries", "start: 0 count: 10"},
         {"haven.v1.AuditService.FindEntries",

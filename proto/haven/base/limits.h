@@ -28,6 +28,10 @@ inline constexpr size_t kMaxFieldValueBytes = 64 * 1024;
 inline constexpr size_t kMaxPolicyBytes = 1 << 20;
 inline constexpr size_t kMaxPolicyFormatBytes = 16;
 
+// A path on the node's host an admin names (a backup's directory):
+// PATH_MAX.
+inline constexpr size_t kMaxPathBytes = 4096;
+
 // Free text that is logged: reasons, justifications.
 inline constexpr size_t kMaxReasonBytes = 500;
 inline constexpr size_t kMaxJustificationBytes = 2000;
