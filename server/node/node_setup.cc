@@ -1,17 +1,23 @@
 #include "server/node/node_setup.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <system_error>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "haven/base/status_macros.h"
 #include "server/crypto/digest.h"
@@ -41,6 +47,52 @@ std::string Drain(BIO* bio) {
   char* data = nullptr;
   long size = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<size_t>(size));
+}
+
+// fsync(2) of a file or directory, so that what setup made survives a
+// power cut once it has said so.
+absl::Status Sync(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot sync ", path.string()));
+  }
+  ::close(fd);
+  return absl::OkStatus();
+}
+
+// Syncs every file in `dir` (one level), then `dir` itself.
+absl::Status SyncTree(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    HAVEN_RETURN_IF_ERROR(Sync(entry.path()));
+  }
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot list ", dir.string(), ": ", ec.message()));
+  }
+  return Sync(dir);
+}
+
+// Removes what setups into `dir` killed midway left (".<name>.setup-<pid>"
+// of a process that is gone): it holds a master key no node ever used.
+void RemoveAbandonedStaging(const fs::path& dir) {
+  const std::string prefix =
+      absl::StrCat(".", dir.filename().string(), ".setup-");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    int pid = 0;
+    if (!absl::StartsWith(name, prefix) ||
+        !absl::SimpleAtoi(name.substr(prefix.size()), &pid) || pid <= 0) {
+      continue;
+    }
+    if (::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove_all(entry.path(), ignored);
+    }
+  }
 }
 
 absl::Status WriteFile(const std::string& path, const std::string& text,
@@ -190,6 +242,7 @@ absl::StatusOr<NodeSetup> SetUpNode(const std::string& dir_name,
           " is not empty; setup never overwrites a node (nothing changed)"));
     }
   }
+  RemoveAbandonedStaging(dir);
   const fs::path staging =
       dir.parent_path() /
       absl::StrCat(".", dir.filename().string(), ".setup-", getpid());
@@ -200,13 +253,20 @@ absl::StatusOr<NodeSetup> SetUpNode(const std::string& dir_name,
   }
   fs::permissions(staging, fs::perms::owner_all, ec);
   absl::StatusOr<NodeSetup> setup = MakeInto(staging, dir, agency_id);
+  if (setup.ok()) {
+    if (absl::Status synced = SyncTree(staging); !synced.ok()) setup = synced;
+  }
   // rename(2) replaces an empty directory and fails on a non-empty one, so
   // a directory filled meanwhile is never overwritten.
   if (setup.ok() && std::rename(staging.c_str(), dir.c_str()) != 0) {
     setup = absl::AlreadyExistsError(absl::StrCat(
         "cannot move the new node into ", dir.string(), " (nothing changed)"));
   }
-  if (!setup.ok()) fs::remove_all(staging, ec);
+  if (!setup.ok()) {
+    fs::remove_all(staging, ec);
+    return setup;
+  }
+  HAVEN_RETURN_IF_ERROR(Sync(dir.parent_path()));
   return setup;
 }
 

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
@@ -275,6 +276,32 @@ std::map<std::string, std::string> Snapshot(const std::string& dir) {
 // havend --setup makes a whole node in one step; once the task-force CA
 // issues its certificate from the request, it starts and its admin token
 // works. Run again, setup refuses and touches nothing.
+// A setup killed midway (power cut, SIGKILL) leaves its staging directory,
+// master key included; the next setup into the same place removes it, and
+// leaves alone one whose process still runs.
+TEST_F(HavendTest, SetupRemovesWhatASetupKilledMidwayLeftBehind) {
+  // A pid that no longer runs: a child that has exited and been reaped.
+  std::string output;
+  Subprocess gone({"/bin/true"}, dir_.Join("true.out"), dir_.Join("true.err"));
+  ASSERT_EQ(gone.Wait(std::chrono::seconds(10)), 0);
+  const std::string abandoned =
+      dir_.Join(absl::StrCat(".bay-legal.setup-", gone.pid()));
+  const std::string running =
+      dir_.Join(absl::StrCat(".bay-legal.setup-", getpid()));
+  for (const std::string& staging : {abandoned, running}) {
+    std::filesystem::create_directory(staging);
+    std::ofstream(staging + "/master.key") << std::string(64, 'a') << "\n";
+  }
+  ASSERT_EQ(RunCommand({HavendPath(), "--setup", dir_.Join("bay-legal"),
+                        "--agency", "bay-legal"},
+                       &output),
+            0)
+      << output;
+  EXPECT_FALSE(std::filesystem::exists(abandoned));
+  EXPECT_TRUE(std::filesystem::exists(running + "/master.key"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.Join("bay-legal/master.key")));
+}
+
 TEST_F(HavendTest, SetupMakesANodeThatStartsOnceItsCertificateIsIssued) {
   const std::string dir = dir_.Join("bay-legal");
   std::string output;
