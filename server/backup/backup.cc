@@ -53,26 +53,6 @@ absl::Status SyncPath(const std::string& path, bool directory) {
   return synced == 0 ? absl::OkStatus() : Errno("sync", path);
 }
 
-// Creates `path` (it must not exist) with `bytes`, mode 0600, synced.
-absl::Status WriteNewFile(const std::string& path, absl::string_view bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("create", path);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      absl::Status failed = Errno("write", path);
-      ::close(fd);
-      return failed;
-    }
-    done += static_cast<size_t>(n);
-  }
-  const int synced = ::fsync(fd);
-  ::close(fd);
-  return synced == 0 ? absl::OkStatus() : Errno("sync", path);
-}
-
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Errno("read", path);
@@ -133,14 +113,15 @@ absl::StatusOr<haven::v1::BackupResponse> BackupMaker::Backup(
   auto copied = deps_.storage->CopyTo(staging);
   absl::Status written = copied.status();
   if (written.ok()) {
-    written = WriteNewFile(absl::StrCat(staging, "/", kBackupInfoFile),
-                           absl::StrCat("# What this Haven backup holds; "
-                                        "see HAVEN-BACKUP-README.txt.\n",
-                                        info_text));
+    written = storage::WriteNewFileSynced(
+        absl::StrCat(staging, "/", kBackupInfoFile),
+        absl::StrCat("# What this Haven backup holds; "
+                     "see HAVEN-BACKUP-README.txt.\n",
+                     info_text));
   }
   if (written.ok()) {
-    written =
-        WriteNewFile(absl::StrCat(staging, "/", kBackupReadmeFile), kReadme);
+    written = storage::WriteNewFileSynced(
+        absl::StrCat(staging, "/", kBackupReadmeFile), kReadme);
   }
   if (written.ok()) written = SyncPath(staging, /*directory=*/true);
   if (written.ok() && ::rename(staging.c_str(), to_dir.c_str()) != 0) {
@@ -217,7 +198,8 @@ absl::Status RestoreBackup(const std::string& backup_dir,
 
   const std::string incomplete =
       absl::StrCat(data_dir, "/", kRestoreIncompleteFile);
-  HAVEN_RETURN_IF_ERROR(WriteNewFile(incomplete, "restore in progress\n"));
+  HAVEN_RETURN_IF_ERROR(
+      storage::WriteNewFileSynced(incomplete, "restore in progress\n"));
   HAVEN_RETURN_IF_ERROR(SyncPath(data_dir, /*directory=*/true));
   for (const auto& file : fs::directory_iterator(backup_dir, error)) {
     const std::string name = file.path().filename().string();
@@ -244,7 +226,7 @@ absl::Status RestoreBackup(const std::string& backup_dir,
         absl::StrCat("cannot list ", backup_dir, ": ", error.message()));
   }
   info.set_restore_logged(false);
-  HAVEN_RETURN_IF_ERROR(WriteNewFile(
+  HAVEN_RETURN_IF_ERROR(storage::WriteNewFileSynced(
       absl::StrCat(data_dir, "/",
                    storage::SideFileName(audit::kRestoredSideFile)),
       info.SerializeAsString()));

@@ -1,9 +1,8 @@
 #include "server/storage/rocksdb_storage.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -48,6 +47,34 @@ absl::Status SyncDirectoryOf(const std::string& path) {
   int synced = ::fsync(fd);
   ::close(fd);
   if (synced != 0) return Errno("sync directory", dir);
+  return absl::OkStatus();
+}
+
+// Writes all of `bytes` to `fd` at `offset` (pwrite, or write at the file
+// position when `offset` is negative), fdatasyncs and closes it; `fd` is
+// closed whatever happens.
+absl::Status WriteSyncAndClose(int fd, absl::string_view bytes, off_t offset,
+                               const std::string& path) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = offset < 0
+                    ? ::write(fd, bytes.data() + done, bytes.size() - done)
+                    : ::pwrite(fd, bytes.data() + done, bytes.size() - done,
+                               offset + static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      absl::Status failed = Errno("write", path);
+      ::close(fd);
+      return failed;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd) != 0) {
+    absl::Status failed = Errno("sync", path);
+    ::close(fd);
+    return failed;
+  }
+  if (::close(fd) != 0) return Errno("close", path);
   return absl::OkStatus();
 }
 
@@ -128,6 +155,13 @@ absl::Status RocksDbStorage::DoCompact(Family family, absl::string_view begin,
       "compact");
 }
 
+absl::Status WriteNewFileSynced(const std::string& path,
+                                absl::string_view bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("create", path);
+  return WriteSyncAndClose(fd, bytes, -1, path);
+}
+
 std::string SideFileName(absl::string_view name) {
   return absl::StrCat("haven-", name);
 }
@@ -150,7 +184,8 @@ absl::StatusOr<uint64_t> RocksDbStorage::CopyTo(const std::string& dir) const {
     if (!IsValidSideFileName(name)) continue;  // e.g. a ".tmp" being renamed
     HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                            ReadSideFile(name));
-    if (bytes.has_value()) side_files.emplace_back(file_name, *std::move(bytes));
+    if (bytes.has_value())
+      side_files.emplace_back(file_name, *std::move(bytes));
   }
   if (error) {
     return absl::UnavailableError(
@@ -164,32 +199,13 @@ absl::StatusOr<uint64_t> RocksDbStorage::CopyTo(const std::string& dir) const {
   // every write acknowledged before this call.
   if (status.ok()) status = checkpoint->CreateCheckpoint(dir, 0);
   if (!status.ok()) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot copy the database to ", dir, ": ", status.ToString()));
+    return absl::UnavailableError(absl::StrCat("cannot copy the database to ",
+                                               dir, ": ", status.ToString()));
   }
   if (::chmod(dir.c_str(), 0700) != 0) return Errno("chmod", dir);
   for (const auto& [file_name, bytes] : side_files) {
-    const std::string path = absl::StrCat(dir, "/", file_name);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                    0600);
-    if (fd < 0) return Errno("create", path);
-    size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        absl::Status failed = Errno("write", path);
-        ::close(fd);
-        return failed;
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-      absl::Status failed = Errno("sync", path);
-      ::close(fd);
-      return failed;
-    }
-    ::close(fd);
+    HAVEN_RETURN_IF_ERROR(
+        WriteNewFileSynced(absl::StrCat(dir, "/", file_name), bytes));
   }
   HAVEN_RETURN_IF_ERROR(SyncDirectoryOf(absl::StrCat(dir, "/x")));
   uint64_t bytes = 0;
@@ -205,23 +221,7 @@ absl::Status RocksDbStorage::DoWriteSideFile(absl::string_view name,
   const std::string temp = path + ".tmp";
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("create", temp);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      absl::Status failed = Errno("write", temp);
-      ::close(fd);
-      return failed;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fdatasync(fd) != 0) {
-    absl::Status failed = Errno("sync", temp);
-    ::close(fd);
-    return failed;
-  }
-  if (::close(fd) != 0) return Errno("close", temp);
+  HAVEN_RETURN_IF_ERROR(WriteSyncAndClose(fd, bytes, -1, temp));
   if (::rename(temp.c_str(), path.c_str()) != 0) return Errno("rename", temp);
   return SyncDirectoryOf(path);
 }
@@ -237,24 +237,8 @@ absl::Status RocksDbStorage::DoOverwriteSideFile(absl::string_view name,
     created = true;
   }
   if (fd < 0) return Errno("open", path);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done,
-                         static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      absl::Status failed = Errno("write", path);
-      ::close(fd);
-      return failed;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fdatasync(fd) != 0) {
-    absl::Status failed = Errno("sync", path);
-    ::close(fd);
-    return failed;
-  }
-  if (::close(fd) != 0) return Errno("close", path);
+  HAVEN_RETURN_IF_ERROR(
+      WriteSyncAndClose(fd, bytes, static_cast<off_t>(offset), path));
   return created ? SyncDirectoryOf(path) : absl::OkStatus();
 }
 

@@ -23,6 +23,10 @@ namespace haven::server::storage {
 // The file name of side file `name` in a data dir ("haven-<name>"), for
 // tools that work on a data dir the node has not opened (restore).
 std::string SideFileName(absl::string_view name);
+// Creates `path` (it must not exist) holding `bytes`, mode 0600, and syncs
+// its data. UNAVAILABLE naming the path and the system's error otherwise.
+absl::Status WriteNewFileSynced(const std::string& path,
+                                absl::string_view bytes);
 
 class RocksDbStorage final : public Storage {
  public:
