@@ -5,14 +5,19 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "haven/base/grpc_status.h"
 #include "haven/base/status_macros.h"
+#include "server/federation/peer_identity.h"
 
 namespace haven::server::exchange {
 namespace {
 
 // The peer's status, its message prefixed with which peer said it.
-absl::Status FromGrpc(const grpc::Status& grpc_status, const std::string& peer) {
+absl::Status FromGrpc(const grpc::Status& grpc_status,
+                      const std::string& peer) {
   absl::Status status = FromGrpcStatus(grpc_status);
   if (status.ok()) return status;
   // A peer's own refusal keeps its code and message; transport failures
@@ -25,22 +30,86 @@ absl::Status FromGrpc(const grpc::Status& grpc_status, const std::string& peer) 
                       absl::StrCat("peer '", peer, "': ", status.message()));
 }
 
+// Accepts a peer's certificate (already chained to the task-force CA by
+// gRPC) only if it names the agency called and is the very certificate the
+// manifest lists for it: the CA could issue another with the same name, and
+// the manifest's fingerprint is the second check, as on incoming calls. It
+// runs in the TLS handshake, so nothing is sent to a peer that fails it.
+class PinnedCertificateVerifier final
+    : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  PinnedCertificateVerifier(std::string agency_id, std::string cert_sha256)
+      : agency_id_(std::move(agency_id)),
+        cert_sha256_(std::move(cert_sha256)) {}
+
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)>,
+              grpc::Status* sync_status) override {
+    *sync_status = Check(*request);
+    return true;  // decided synchronously
+  }
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {
+  }
+
+ private:
+  grpc::Status Check(
+      const grpc::experimental::TlsCustomVerificationCheckRequest& request)
+      const {
+    bool named = std::string(request.common_name().data(),
+                             request.common_name().size()) == agency_id_;
+    for (const grpc::string_ref& name : request.dns_names()) {
+      named |= std::string(name.data(), name.size()) == agency_id_;
+    }
+    if (!named) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          absl::StrCat("the peer's certificate does not name '",
+                                       agency_id_, "'"));
+    }
+    auto fingerprint = federation::CertificateFingerprint(
+        std::string(request.peer_cert().data(), request.peer_cert().size()));
+    if (cert_sha256_.empty() || !fingerprint.ok() ||
+        *fingerprint != cert_sha256_) {
+      return grpc::Status(
+          grpc::StatusCode::UNAUTHENTICATED,
+          absl::StrCat("the certificate '", agency_id_,
+                       "' presented is not the one the manifest lists for it "
+                       "(cert_sha256); nothing was sent"));
+    }
+    return grpc::Status::OK;
+  }
+
+  const std::string agency_id_;
+  const std::string cert_sha256_;
+};
+
 }  // namespace
 
 haven::v1::PeerService::Stub* PeerClient::StubFor(
     const haven::v1::Member& member) {
   absl::MutexLock lock(&mu_);
   auto& slot = stubs_[member.agency_id()];
-  if (slot.second == nullptr || slot.first != member.endpoint()) {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = tls_.ca_pem;
-    options.pem_cert_chain = tls_.cert_pem;
-    options.pem_private_key = tls_.key_pem;
+  // A new endpoint or a new pinned certificate in the manifest: a new
+  // channel.
+  const std::string pinned =
+      absl::StrCat(member.endpoint(), " ", member.cert_sha256());
+  if (slot.second == nullptr || slot.first != pinned) {
+    grpc::experimental::TlsChannelCredentialsOptions options;
+    options.set_certificate_provider(
+        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+            tls_.ca_pem, std::vector<grpc::experimental::IdentityKeyCertPair>{
+                             {tls_.key_pem, tls_.cert_pem}}));
+    options.watch_root_certs();
+    options.watch_identity_key_cert_pairs();
+    options.set_verify_server_certs(true);
+    options.set_certificate_verifier(
+        grpc::experimental::ExternalCertificateVerifier::Create<
+            PinnedCertificateVerifier>(member.agency_id(),
+                                       member.cert_sha256()));
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride(member.agency_id());
-    slot.first = member.endpoint();
+    slot.first = pinned;
     slot.second = haven::v1::PeerService::NewStub(grpc::CreateCustomChannel(
-        member.endpoint(), grpc::SslCredentials(options), args));
+        member.endpoint(), grpc::experimental::TlsCredentials(options), args));
   }
   return slot.second.get();
 }
@@ -84,14 +153,15 @@ void PeerClient::DiscloseAsync(const haven::v1::Member& holder,
 template <typename Request, typename Response>
 absl::StatusOr<Response> PeerClient::Call(
     const haven::v1::Member& peer,
-    grpc::Status (haven::v1::PeerService::Stub::*method)(
-        grpc::ClientContext*, const Request&, Response*),
+    grpc::Status (haven::v1::PeerService::Stub::*method)(grpc::ClientContext*,
+                                                         const Request&,
+                                                         Response*),
     const Request& request) {
   Response response;
   auto context = NewContext();
-  HAVEN_RETURN_IF_ERROR(FromGrpc(
-      (StubFor(peer)->*method)(context.get(), request, &response),
-      peer.agency_id()));
+  HAVEN_RETURN_IF_ERROR(
+      FromGrpc((StubFor(peer)->*method)(context.get(), request, &response),
+               peer.agency_id()));
   return response;
 }
 
@@ -105,8 +175,7 @@ absl::Status PeerClient::OfferHandle(
 absl::Status PeerClient::NotifyRevocation(
     const haven::v1::Member& grantee,
     const haven::v1::NotifyRevocationRequest& request) {
-  return Call(grantee, &haven::v1::PeerService::Stub::NotifyRevocation,
-              request)
+  return Call(grantee, &haven::v1::PeerService::Stub::NotifyRevocation, request)
       .status();
 }
 
@@ -114,8 +183,7 @@ absl::StatusOr<haven::v1::ExchangeCheckpointResponse>
 PeerClient::ExchangeCheckpoint(
     const haven::v1::Member& peer,
     const haven::v1::ExchangeCheckpointRequest& request) {
-  return Call(peer, &haven::v1::PeerService::Stub::ExchangeCheckpoint,
-              request);
+  return Call(peer, &haven::v1::PeerService::Stub::ExchangeCheckpoint, request);
 }
 
 }  // namespace haven::server::exchange

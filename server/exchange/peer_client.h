@@ -1,7 +1,9 @@
 // PeerClient: this node's mutual-TLS connections to the other members.
 //
 // Each channel presents this node's certificate, trusts only the task-force
-// CA and expects the peer's certificate to name its agency id. Channels are
+// CA and, in the TLS handshake, accepts only the certificate the manifest
+// lists for the member (its name and cert_sha256): a certificate the CA
+// issued to someone else under the same name gets nothing. Channels are
 // made on first use and remade when a member's endpoint changes in the
 // manifest. Thread-safe.
 #ifndef HAVEN_SERVER_EXCHANGE_PEER_CLIENT_H_
@@ -58,7 +60,7 @@ class PeerClient : public DisclosureTransport {
   const Tls tls_;
   const absl::Duration timeout_;
   absl::Mutex mu_;
-  // agency id -> (endpoint, stub)
+  // agency id -> ("<endpoint> <cert_sha256>", stub)
   std::map<
       std::string,
       std::pair<std::string, std::unique_ptr<haven::v1::PeerService::Stub>>>
