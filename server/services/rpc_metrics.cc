@@ -13,27 +13,6 @@ namespace {
 
 using grpc::experimental::InterceptionHookPoints;
 
-// (service, method) of a gRPC path "/pkg.Service/Method" this binary
-// serves, else ("unknown", "unknown").
-std::pair<std::string, std::string> KnownMethod(absl::string_view path) {
-  const std::pair<std::string, std::string> unknown = {"unknown", "unknown"};
-  if (path.size() < 4 || path.front() != '/') return unknown;
-  const size_t slash = path.rfind('/');
-  if (slash == 0 || slash + 1 >= path.size()) return unknown;
-  std::string service(path.substr(1, slash - 1));
-  std::string method(path.substr(slash + 1));
-  // gRPC's own health service is not a generated protobuf service here.
-  if (service == "grpc.health.v1.Health" &&
-      (method == "Check" || method == "Watch")) {
-    return {std::move(service), std::move(method)};
-  }
-  if (google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
-          absl::StrCat(service, ".", method)) == nullptr) {
-    return unknown;
-  }
-  return {std::move(service), std::move(method)};
-}
-
 class RpcTimer : public grpc::experimental::Interceptor {
  public:
   RpcTimer(metrics::Histogram* durations, const std::string& api,
@@ -87,7 +66,7 @@ class RpcTimerFactory
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new RpcTimer(durations_, api_, KnownMethod(info->method()));
+    return new RpcTimer(durations_, api_, RpcMethodLabels(info->method()));
   }
 
  private:
@@ -96,6 +75,30 @@ class RpcTimerFactory
 };
 
 }  // namespace
+
+std::pair<std::string, std::string> RpcMethodLabels(absl::string_view path) {
+  const std::pair<std::string, std::string> unknown = {"unknown", "unknown"};
+  if (path.size() < 4 || path.front() != '/') return unknown;
+  const size_t slash = path.rfind('/');
+  if (slash == 0 || slash + 1 >= path.size()) return unknown;
+  std::string service(path.substr(1, slash - 1));
+  std::string method(path.substr(slash + 1));
+  // gRPC's own health service is not a generated protobuf service here.
+  if (service == "grpc.health.v1.Health" &&
+      (method == "Check" || method == "Watch")) {
+    return {std::move(service), std::move(method)};
+  }
+  // The names must be the method's own: "/haven.v1/RecordService.Get"
+  // finds the same method under another split.
+  const google::protobuf::MethodDescriptor* known =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+          absl::StrCat(service, ".", method));
+  if (known == nullptr || known->service()->full_name() != service ||
+      known->name() != method) {
+    return unknown;
+  }
+  return {std::move(service), std::move(method)};
+}
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeRpcMetricsInterceptorFactory(metrics::Registry* registry, std::string api) {

@@ -16,11 +16,18 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "absl/strings/string_view.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "server/metrics/registry.h"
 
 namespace haven::server::services {
+
+// The (service, method) labels of a gRPC path "/pkg.Service/Method": the
+// two names if this binary serves such a method (see above), else
+// ("unknown", "unknown").
+std::pair<std::string, std::string> RpcMethodLabels(absl::string_view path);
 
 // An interceptor factory for ServerBuilder::experimental()
 // .SetInterceptorCreators, recording into `registry` (borrowed; must
