@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -316,6 +317,28 @@ TEST_F(MetricsTest, CountersRiseUnderDisclosureLoadAndHoldNoIdentifiers) {
   EXPECT_TRUE(
       holder.Has("haven_peer_outbox_pending_messages", {{"peer", kLegalAid}}))
       << holder.text;
+}
+
+TEST_F(MetricsTest, WitnessRoundsAreCountedPerPeer) {
+  // The first witness round runs about 2 s after start; poll (bounded,
+  // 20 s) until the holder has verified legal-aid's checkpoint.
+  const std::string verified =
+      absl::StrCat("haven_witness_rounds_total{peer=\"", kLegalAid,
+                   "\",result=\"verified\"}");
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    text = Fetch(kHolder);
+    if (absl::StrContains(text, verified)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const Scrape scrape = Parse(text);
+  EXPECT_GE(scrape.Get("haven_witness_rounds_total",
+                       {{"peer", kLegalAid}, {"result", "verified"}}),
+            1)
+      << text;
+  EXPECT_EQ(scrape.Get("haven_witness_rounds_total",
+                       {{"peer", kLegalAid}, {"result", "failed"}}),
+            0);
 }
 
 TEST_F(MetricsTest, EndpointAnswersOnlyGetMetrics) {
