@@ -15,12 +15,16 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsodium-dev librocksdb-dev libabsl-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the HTTP server of the metrics endpoint (server/metrics/metrics_endpoint.cc)
+  libcpp-httplib-dev
   # certificates for the demo federation and tests
   openssl
   # systemd-analyze, to check the shipped unit (deploy/systemd/)
   systemd
   # the Python example client and the independent log verifier
   python3 python3-grpcio python3-protobuf python3-cryptography
+  # the Prometheus text parser the metrics end-to-end test checks scrapes with
+  python3-prometheus-client
   # Go's reference signed-note reader, for the cosigned-checkpoint test
   golang-go golang-golang-x-mod-dev
   "$@"

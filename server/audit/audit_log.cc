@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <optional>
 #include <utility>
 
@@ -10,8 +11,8 @@
 #include "client/verify/merkle.h"
 #include "client/verify/signed_note.h"
 #include "haven/base/await.h"
-#include "haven/base/page_budget.h"
 #include "haven/base/deterministic.h"
+#include "haven/base/page_budget.h"
 #include "haven/base/status_macros.h"
 
 namespace haven::server::audit {
@@ -85,7 +86,22 @@ AuditLog::AuditLog(Options options, std::string verifier_key)
       key_id_(client::NoteKeyId(
           origin_, absl::string_view(reinterpret_cast<const char*>(
                                          signer_->public_key().data()),
-                                     signer_->public_key().size()))) {}
+                                     signer_->public_key().size()))) {
+  if (options.metrics != nullptr) {
+    entries_appended_ = options.metrics->AddCounter(
+        "haven_audit_entries_appended_total",
+        "Entries appended to the audit log, durable.", {});
+    commit_entries_ = options.metrics->AddHistogram(
+        "haven_audit_commit_entries",
+        "Entries per group commit of the audit log (commits that append).", {},
+        metrics::ExponentialBuckets(1, 2, 13));
+    // An fsync costs ~0.4 ms on a good disk; the buckets reach 4 s.
+    commit_write_seconds_ = options.metrics->AddHistogram(
+        "haven_audit_commit_write_seconds",
+        "Time to write and sync one group commit of the audit log.", {},
+        metrics::ExponentialBuckets(0.0001, 2.5, 12));
+  }
+}
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
   if (options.signer == nullptr || options.storage == nullptr ||
@@ -598,7 +614,14 @@ void AuditLog::Commit(std::vector<Pending> batch) {
       writes.Put(Family::kAudit, std::string(kSizeKey), SizeValue(new_size));
       writes.Put(Family::kAudit, std::string(kCheckpointKey), note);
     }
+    const auto write_start = std::chrono::steady_clock::now();
     written = storage_->Write(writes, sync_);
+    if (commit_write_seconds_ != nullptr) {
+      commit_write_seconds_->Observe(
+          {}, std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                            write_start)
+                  .count());
+    }
   }
   if (written.ok()) {
     guard_->Adopt(*std::move(digest), new_size);
@@ -613,6 +636,10 @@ void AuditLog::Commit(std::vector<Pending> batch) {
     checkpoint_.set_tree_size(new_size);
     checkpoint_.set_root_hash(std::move(root));
     ++batches_;
+    if (entries_appended_ != nullptr && new_size > start) {
+      entries_appended_->Increment({}, static_cast<double>(new_size - start));
+      commit_entries_->Observe({}, static_cast<double>(new_size - start));
+    }
   } else {
     {
       absl::MutexLock lock(&mu_);

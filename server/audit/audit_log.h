@@ -37,6 +37,11 @@
 // the last commit. The side file is rewritten after every commit by a
 // background thread, a few milliseconds behind the commit.
 //
+// With Options::metrics set, each commit is counted: the entries appended
+// (haven_audit_entries_appended_total), the entries per group commit
+// (haven_audit_commit_entries), and how long its write and sync took
+// (haven_audit_commit_write_seconds).
+//
 // Thread-safe.
 #ifndef HAVEN_SERVER_AUDIT_AUDIT_LOG_H_
 #define HAVEN_SERVER_AUDIT_AUDIT_LOG_H_
@@ -53,13 +58,14 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "haven/base/clock.h"
 #include "haven/base/limits.h"
 #include "haven/v1/audit.pb.h"
-#include "haven/base/clock.h"
 #include "server/audit/action.h"
 #include "server/audit/state_guard.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/crypto/state_sealer.h"
+#include "server/metrics/registry.h"
 #include "server/storage/storage.h"
 
 namespace haven::server::audit {
@@ -81,6 +87,9 @@ class AuditLog {
     bool sync = true;
     // Most leaves in one group commit.
     size_t max_batch = 4096;
+    // Where commits are counted (see the class comment); borrowed, must
+    // outlive the log. nullptr counts nothing.
+    metrics::Registry* metrics = nullptr;
   };
 
   // What Open found and did about a commit whose sync had failed.
@@ -250,6 +259,10 @@ class AuditLog {
   const size_t max_batch_;
   const std::string verifier_key_;
   const uint32_t key_id_;
+  // Null without Options::metrics.
+  metrics::Counter* entries_appended_ = nullptr;
+  metrics::Histogram* commit_entries_ = nullptr;
+  metrics::Histogram* commit_write_seconds_ = nullptr;
 
   mutable absl::Mutex mu_;
   // Protected by mu_.

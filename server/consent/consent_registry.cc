@@ -579,6 +579,37 @@ absl::StatusOr<Consent> ConsentRegistry::Current(
   return it->second.history.back();
 }
 
+ConsentRegistry::StatusCounts ConsentRegistry::CountByStatus() const {
+  StatusCounts counts;
+  const int64_t now = options_.clock->NowUnix();
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, entry] : consents_) {
+    if (entry.history.empty()) continue;
+    const Consent& current = entry.history.back();
+    switch (current.status()) {
+      case haven::v1::ACTIVE:
+        ++(now >= current.valid().until_unix() ? counts.expired
+                                               : counts.active);
+        break;
+      case haven::v1::PAUSED:
+        ++counts.paused;
+        break;
+      case haven::v1::REVOKED:
+        ++counts.revoked;
+        break;
+      case haven::v1::EXPIRED:
+        ++counts.expired;
+        break;
+      default:
+        break;
+    }
+  }
+  for (const auto& [id, refusal] : refusals_) {
+    ++(refusal.active() ? counts.refusals_active : counts.refusals_lifted);
+  }
+  return counts;
+}
+
 bool ConsentRegistry::HasVersion(absl::string_view consent_id,
                                  uint32_t version) const {
   absl::MutexLock lock(&mu_);

@@ -186,6 +186,20 @@ class ConsentRegistry {
   absl::StatusOr<int> ReconcileMembers(std::vector<std::string> agencies);
   static constexpr size_t kReconcilePage = 256;
 
+  // How many consents are in each status now (EXPIRED as Get reports it),
+  // and how many refusals are active and lifted: counts only, for the
+  // node's metrics. Walks every consent, so meant for a scrape, not a
+  // request.
+  struct StatusCounts {
+    int64_t active = 0;
+    int64_t paused = 0;
+    int64_t revoked = 0;
+    int64_t expired = 0;
+    int64_t refusals_active = 0;
+    int64_t refusals_lifted = 0;
+  };
+  StatusCounts CountByStatus() const;
+
   // Whether `id` names a consent (for the log's recovery check).
   bool HasVersion(absl::string_view consent_id, uint32_t version) const;
 

@@ -42,6 +42,25 @@ absl::Status CheckRequestBounds(const haven::v1::DisclosureRequest& r) {
 
 }  // namespace
 
+Holder::Holder(Deps deps) : deps_(std::move(deps)) {
+  if (deps_.metrics != nullptr) {
+    decisions_ = deps_.metrics->AddCounter(
+        "haven_holder_decisions_total",
+        "Disclosure requests from peers decided by this node as holder, once "
+        "on record, by peer agency, outcome (disclosed, refused, failed) and "
+        "a fixed reason code.",
+        {"peer", "outcome", "reason"});
+  }
+}
+
+void Holder::CountDecision(const haven::v1::Member& peer,
+                           absl::string_view outcome,
+                           absl::string_view reason) const {
+  if (decisions_ != nullptr) {
+    decisions_->Increment({peer.agency_id(), outcome, reason});
+  }
+}
+
 Holder::Outcome Holder::Refusal(const haven::v1::Member& peer,
                                 const haven::v1::DisclosureRequest& request,
                                 const std::string& subject_id,
@@ -63,6 +82,7 @@ Holder::Outcome Holder::Refusal(const haven::v1::Member& peer,
   out.principal =
       absl::StrCat(peer.agency_id(), "/", request.requester_principal());
   out.subject_id = subject_id;
+  out.reason = PeerRefusalCode(why);
   return out;
 }
 
@@ -76,11 +96,17 @@ void Holder::RefuseBatch(const haven::v1::Member& peer, PeerRefusal reason,
   entry.set_agency_id(peer.agency_id());
   entry.set_detail(
       absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()));
-  deps_.audit->RecordAsync(std::move(entry), peer.agency_id(), "",
-                           [done = std::move(done), why = std::move(why)](
-                               const absl::StatusOr<uint64_t>& logged) mutable {
-                             done(logged.ok() ? why : logged.status());
-                           });
+  deps_.audit->RecordAsync(
+      std::move(entry), peer.agency_id(), "",
+      [this, peer, reason, done = std::move(done),
+       why = std::move(why)](const absl::StatusOr<uint64_t>& logged) mutable {
+        if (logged.ok()) {
+          CountDecision(peer, "refused", PeerRefusalCode(reason));
+        } else {
+          CountDecision(peer, "failed", "log_unavailable");
+        }
+        done(logged.ok() ? why : logged.status());
+      });
 }
 
 absl::StatusOr<haven::v1::DiscloseResponse> Holder::Disclose(
@@ -157,7 +183,19 @@ void Holder::DiscloseAsync(const haven::v1::Member& peer,
         // Nothing leaves until every entry of the batch is durable.
         deps_.audit->CommitAsync(
             std::move(action),
-            [this, batch](absl::StatusOr<uint64_t> first_index) {
+            [this, batch, peer](absl::StatusOr<uint64_t> first_index) {
+              for (size_t i = 0; i < batch->outcomes.size(); ++i) {
+                if (!first_index.ok()) {
+                  CountDecision(peer, "failed", "log_unavailable");
+                } else {
+                  CountDecision(
+                      peer,
+                      batch->entries[i].kind() == haven::v1::DISCLOSURE
+                          ? "disclosed"
+                          : "refused",
+                      batch->outcomes[i].reason);
+                }
+              }
               batch->done(first_index.ok()
                               ? Answer(*batch, *first_index)
                               : absl::StatusOr<haven::v1::DiscloseResponse>(
@@ -265,6 +303,9 @@ Holder::Outcome Holder::Decide(const haven::v1::Member& peer,
   entry.set_break_glass(break_glass);
   entry.set_kind(allowed.empty() ? haven::v1::REQUEST_REFUSED
                                  : haven::v1::DISCLOSURE);
+  out.reason = allowed.empty() ? "not_permitted"
+               : break_glass   ? "break_glass"
+                               : "permitted";
   if (break_glass) entry.set_detail("break-glass: flagged for review");
 
   // Read what may leave before logging, so a vault failure is logged as

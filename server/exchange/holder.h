@@ -16,6 +16,13 @@
 // signed once. A peer sees a refusal only as one of the fixed reasons of
 // peer_refusal.h.
 //
+// Each decision is counted once it is on record, in
+// haven_holder_decisions_total{peer, outcome, reason}: outcome "disclosed"
+// (reason "permitted" or "break_glass"), "refused" (reason
+// "not_permitted" when the need-to-know decision allowed nothing, else the
+// PeerRefusalCode), or "failed" (reason "log_unavailable": the log could
+// not be written and nothing left). A batch refused whole counts once.
+//
 // Deciding is CPU work and local reads; the one wait, for the commit, ends
 // in a callback, so no thread blocks on it. Thread-safe.
 #ifndef HAVEN_SERVER_EXCHANGE_HOLDER_H_
@@ -25,9 +32,9 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "haven/base/clock.h"
 #include "haven/v1/exchange.pb.h"
 #include "haven/v1/federation.pb.h"
-#include "haven/base/clock.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_recorder.h"
 #include "server/consent/consent_registry.h"
@@ -35,6 +42,7 @@
 #include "server/exchange/handle_store.h"
 #include "server/exchange/peer_refusal.h"
 #include "server/exchange/replay_guard.h"
+#include "server/metrics/registry.h"
 #include "server/vault/record_vault.h"
 
 namespace haven::server::exchange {
@@ -52,8 +60,10 @@ class Holder {
     consent::ConsentRegistry* consents = nullptr;
     const vault::RecordVault* vault = nullptr;
     const audit::AuditRecorder* audit = nullptr;
+    // Where decisions are counted; nullptr counts nothing.
+    metrics::Registry* metrics = nullptr;
   };
-  explicit Holder(Deps deps) : deps_(std::move(deps)) {}
+  explicit Holder(Deps deps);
 
   using DiscloseDone =
       absl::AnyInvocable<void(absl::StatusOr<haven::v1::DiscloseResponse>)>;
@@ -85,6 +95,8 @@ class Holder {
     // leaf; and the consent uses it must claim before it is logged.
     haven::v1::Disclosure disclosure;
     consent::ConsentRegistry::UseClaim claim;
+    // The decision metric's reason label (see the class comment).
+    absl::string_view reason;
   };
   // A batch between its decisions and its commit.
   struct Batch;
@@ -108,7 +120,12 @@ class Holder {
   absl::Status Seal(const haven::v1::Checkpoint& checkpoint, uint64_t index,
                     std::string leaf, haven::v1::Disclosure* disclosure) const;
 
+  // Counts one decision (see the class comment), if metrics are kept.
+  void CountDecision(const haven::v1::Member& peer, absl::string_view outcome,
+                     absl::string_view reason) const;
+
   const Deps deps_;
+  metrics::Counter* decisions_ = nullptr;  // null without metrics
 };
 
 }  // namespace haven::server::exchange

@@ -76,8 +76,24 @@ PeerOutbox::PassResult PeerOutbox::DeliverPending(const Sender& send) {
   }
 }
 
+absl::flat_hash_map<std::string, int64_t> PeerOutbox::PendingByPeer() const {
+  absl::MutexLock lock(&mu_);
+  return pending_by_peer_;
+}
+
 PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
   PassResult result;
+  // Every peer owed something at the start of the pass, with what it is
+  // still owed at the end (0 once all is delivered).
+  absl::flat_hash_map<std::string, int64_t> pending_by_peer;
+  struct Publish {
+    PeerOutbox* outbox;
+    absl::flat_hash_map<std::string, int64_t>* counts;
+    ~Publish() {
+      absl::MutexLock lock(&outbox->mu_);
+      outbox->pending_by_peer_ = std::move(*counts);
+    }
+  };
   std::vector<std::pair<std::string, std::string>> stored;
   result.status =
       storage_->Scan(Family::kExchange, kOutboxPrefix,
@@ -86,6 +102,7 @@ PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
                        return true;
                      });
   if (!result.status.ok()) return result;
+  Publish publish{this, &pending_by_peer};
   absl::flat_hash_set<std::string> unreachable;
   for (auto& [key, value] : stored) {
     absl::StatusOr<std::string> plain =
@@ -102,8 +119,10 @@ PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
     }
     // One failed try per peer per pass: a peer that is down costs one
     // timeout, not one per message it is owed.
+    int64_t& owed = pending_by_peer[message.to_agency_id()];
     if (unreachable.contains(message.to_agency_id())) {
       ++result.pending;
+      ++owed;
       continue;
     }
     absl::Status sent = send(message);
@@ -121,6 +140,7 @@ PeerOutbox::PassResult PeerOutbox::OnePass(const Sender& send) {
     }
     unreachable.insert(message.to_agency_id());
     ++result.pending;
+    ++owed;
   }
   return result;
 }

@@ -16,9 +16,12 @@
 #ifndef HAVEN_SERVER_EXCHANGE_PEER_OUTBOX_H_
 #define HAVEN_SERVER_EXCHANGE_PEER_OUTBOX_H_
 
+#include <cstdint>
 #include <functional>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -62,15 +65,22 @@ class PeerOutbox {
   // for it or not from us, or the peer left the federation.
   static bool IsPermanent(const absl::Status& status);
 
+  // Messages each peer (by agency id) was still owed at the end of the last
+  // delivery pass; empty before the first. For the outbox backlog metric:
+  // messages added since that pass are not counted until the next one.
+  absl::flat_hash_map<std::string, int64_t> PendingByPeer() const;
+
  private:
   PassResult OnePass(const Sender& send);
 
   storage::Storage* const storage_;
   const crypto::StateSealer* const sealer_;
   audit::AuditLog* const log_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool delivering_ ABSL_GUARDED_BY(mu_) = false;
   bool again_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, int64_t> pending_by_peer_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace haven::server::exchange

@@ -36,4 +36,28 @@ absl::Status PeerRefusalStatus(PeerRefusal reason) {
   return absl::UnavailableError("the holder refused the request");
 }
 
+absl::string_view PeerRefusalCode(PeerRefusal reason) {
+  switch (reason) {
+    case PeerRefusal::kMalformed:
+      return "malformed";
+    case PeerRefusal::kWrongAgency:
+      return "wrong_agency";
+    case PeerRefusal::kStale:
+      return "stale";
+    case PeerRefusal::kReplay:
+      return "replay";
+    case PeerRefusal::kUnknownHandle:
+      return "unknown_handle";
+    case PeerRefusal::kNoPolicy:
+      return "no_policy";
+    case PeerRefusal::kConsentChanged:
+      return "consent_changed";
+    case PeerRefusal::kHolderUnavailable:
+      return "holder_unavailable";
+    case PeerRefusal::kBadSignature:
+      return "bad_signature";
+  }
+  return "other";
+}
+
 }  // namespace haven::server::exchange

@@ -30,6 +30,10 @@ enum class PeerRefusal {
 // The status a peer receives for `reason`.
 absl::Status PeerRefusalStatus(PeerRefusal reason);
 
+// A short fixed code for `reason` ("malformed", "replay", ...): the reason
+// label of the holder's decision metric.
+absl::string_view PeerRefusalCode(PeerRefusal reason);
+
 }  // namespace haven::server::exchange
 
 #endif  // HAVEN_SERVER_EXCHANGE_PEER_REFUSAL_H_

@@ -82,7 +82,40 @@ std::string Witness::Cosign(absl::string_view checkpoint_text) const {
           client::CosignedMessage(checkpoint_text, now)));
 }
 
+Witness::Witness(Deps deps) : deps_(std::move(deps)) {
+  if (deps_.metrics != nullptr) {
+    rounds_ = deps_.metrics->AddCounter(
+        "haven_witness_rounds_total",
+        "Witnessing rounds with each peer, by result (verified, failed: the "
+        "peer's checkpoint failed its check, unreachable, error).",
+        {"peer", "result"});
+  }
+}
+
 absl::Status Witness::WitnessPeer(const haven::v1::Member& peer) {
+  absl::Status status = WitnessPeerUncounted(peer);
+  if (rounds_ != nullptr) {
+    absl::string_view result;
+    switch (status.code()) {
+      case absl::StatusCode::kOk:
+        result = "verified";
+        break;
+      case absl::StatusCode::kDataLoss:
+        result = "failed";
+        break;
+      case absl::StatusCode::kUnavailable:
+      case absl::StatusCode::kDeadlineExceeded:
+        result = "unreachable";
+        break;
+      default:
+        result = "error";
+    }
+    rounds_->Increment({peer.agency_id(), result});
+  }
+  return status;
+}
+
+absl::Status Witness::WitnessPeerUncounted(const haven::v1::Member& peer) {
   absl::MutexLock lock(&mu_);
   const std::string key = absl::StrCat(kPrefix, peer.agency_id());
   haven::v1::WitnessedCheckpoint previous;

@@ -23,6 +23,11 @@
 // cannot be reached is not a failure of its log and is not logged (see
 // WitnessAll).
 //
+// Each round is counted in haven_witness_rounds_total{peer, result}:
+// result "verified", "failed" (the peer's checkpoint failed its check),
+// "unreachable" (UNAVAILABLE or DEADLINE_EXCEEDED) or "error" (anything
+// else, e.g. the peer refused the cosignature).
+//
 // Stored in the meta family ("witness/<agency>", "witness-failed/<agency>"),
 // through the Storage seam. Thread-safe.
 #ifndef HAVEN_SERVER_EXCHANGE_WITNESS_H_
@@ -35,13 +40,14 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "client/verify/signed_note.h"
-#include "haven/v1/audit.pb.h"
 #include "haven/base/clock.h"
+#include "haven/v1/audit.pb.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
 #include "server/crypto/ed25519_signer.h"
 #include "server/exchange/peer_client.h"
 #include "server/federation/manifest.h"
+#include "server/metrics/registry.h"
 #include "server/storage/storage.h"
 
 namespace haven::server::exchange {
@@ -66,8 +72,10 @@ class Witness {
     std::function<void(const std::string& agency_id,
                        const haven::v1::Checkpoint* witnessed)>
         on_answer;
+    // Where rounds are counted; nullptr counts nothing.
+    metrics::Registry* metrics = nullptr;
   };
-  explicit Witness(Deps deps) : deps_(std::move(deps)) {}
+  explicit Witness(Deps deps);
 
   // Fetches, checks and cosigns one peer's checkpoint, and hands the
   // cosignature back. DATA_LOSS if the peer's checkpoint is badly signed,
@@ -107,8 +115,11 @@ class Witness {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The tlog-cosignature line of this node for `checkpoint_text`.
   std::string Cosign(absl::string_view checkpoint_text) const;
+  // WitnessPeer without the count.
+  absl::Status WitnessPeerUncounted(const haven::v1::Member& peer);
 
   const Deps deps_;
+  metrics::Counter* rounds_ = nullptr;  // null without metrics
   absl::Mutex mu_;  // one witnessing round at a time
 };
 

@@ -1,5 +1,7 @@
 #include "server/node/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +85,17 @@ void RecordLocations(const std::string& file,
   }
 }
 
+// Whether the host of `address` ("host:port") is this machine's loopback:
+// 127.0.0.0/8, [::1] or localhost. Names other than localhost are not
+// resolved: what they resolve to can change after the check.
+bool IsLoopbackHostPort(const std::string& address) {
+  const std::string host = address.substr(0, address.rfind(':'));
+  if (host == "localhost" || host == "[::1]") return true;
+  in_addr v4;
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 &&
+         (ntohl(v4.s_addr) >> 24) == 127;
+}
+
 bool ValidHostPort(const std::string& address) {
   size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
@@ -151,6 +164,23 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
   if (!c.peer_listen_address().empty() &&
       !ValidHostPort(c.peer_listen_address())) {
     return invalid("peer_listen_address", "expected host:port");
+  }
+  if (!c.metrics_listen_address().empty()) {
+    if (!ValidHostPort(c.metrics_listen_address())) {
+      return invalid("metrics_listen_address",
+                     "expected host:port, e.g. 127.0.0.1:9464");
+    }
+    // The endpoint speaks plain HTTP with no authentication: anyone who can
+    // reach it reads the node's activity by peer.
+    if (!IsLoopbackHostPort(c.metrics_listen_address())) {
+      return invalid(
+          "metrics_listen_address",
+          "metrics are served over plain HTTP without authentication, so "
+          "only a loopback address is accepted (127.0.0.1, [::1] or "
+          "localhost, e.g. 127.0.0.1:9464); to scrape from another host, "
+          "put a TLS-terminating, authenticating proxy on this host in "
+          "front of it");
+    }
   }
   if (c.data_dir().empty()) return missing("data_dir");
   // An empty master_key_file means the key comes as a systemd credential

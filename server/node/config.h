@@ -30,7 +30,8 @@ struct LoadedConfig {
 // Parses and validates the file's syntax and required fields. Does not touch
 // the files it names (see CheckConfigFiles). INVALID_ARGUMENT with
 // "file:line:column: ..." on a syntax error or unknown field;
-// INVALID_ARGUMENT naming the field for a missing or malformed value, or for
+// INVALID_ARGUMENT naming the field for a missing or malformed value, for
+// a metrics_listen_address that is not loopback (plain HTTP), or for
 // a principal whose name or token_sha256 an earlier one already has;
 // NOT_FOUND if the config file itself cannot be read.
 absl::StatusOr<LoadedConfig> LoadConfig(const std::string& path);

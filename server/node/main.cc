@@ -259,8 +259,11 @@ int main(int argc, char** argv) {
       "node_started",
       {{"version", HAVEN_VERSION},
        {"local", (*node)->local_address()},
-       {"peer", (*node)->peer_address().empty() ? "disabled"
-                                                : (*node)->peer_address()}});
+       {"peer",
+        (*node)->peer_address().empty() ? "disabled" : (*node)->peer_address()},
+       {"metrics", (*node)->metrics_address().empty()
+                       ? "disabled"
+                       : (*node)->metrics_address()}});
   // Both endpoints serve: only now may systemd order dependents after us.
   haven::server::node::ServiceManager service_manager;
   service_manager.Ready(absl::StrCat("serving on ", (*node)->local_address()));

@@ -10,8 +10,8 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "haven/base/status_macros.h"
 #include "haven/base/clock.h"
+#include "haven/base/status_macros.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_log.h"
 #include "server/audit/audit_recorder.h"
@@ -28,6 +28,7 @@
 #include "server/crypto/state_sealer.h"
 #include "server/exchange/checkpoint_exchange.h"
 #include "server/exchange/consent_fanout.h"
+#include "server/exchange/cosignature_store.h"
 #include "server/exchange/federation_round.h"
 #include "server/exchange/grantee_inbox.h"
 #include "server/exchange/handle_store.h"
@@ -39,12 +40,14 @@
 #include "server/exchange/replay_guard.h"
 #include "server/exchange/requester.h"
 #include "server/exchange/signing.h"
-#include "server/exchange/cosignature_store.h"
 #include "server/exchange/witness.h"
 #include "server/federation/manifest.h"
 #include "server/federation/membership.h"
+#include "server/metrics/metrics_endpoint.h"
+#include "server/metrics/registry.h"
 #include "server/node/event_log.h"
 #include "server/node/recovery.h"
+#include "server/services/rpc_metrics.h"
 #include "server/services/services.h"
 #include "server/services/work_pool.h"
 #include "server/storage/rocksdb_storage.h"
@@ -90,11 +93,29 @@ std::string WithPort(const std::string& address, int port) {
   return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
 }
 
+// A counting interceptor for a server of `api` ("local", "peer"), or none
+// without metrics.
+std::vector<
+    std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+RpcInterceptors(metrics::Registry* registry, std::string api) {
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  if (registry != nullptr) {
+    interceptors.push_back(
+        services::MakeRpcMetricsInterceptorFactory(registry, std::move(api)));
+  }
+  return interceptors;
+}
+
 }  // namespace
 
 // Everything the node owns besides its servers. Declared here so node.h
 // stays free of module headers.
 struct Node::Modules {
+  // First, so it outlives every module that records into it. Null when
+  // metrics are off.
+  std::unique_ptr<metrics::Registry> metrics;
   std::unique_ptr<storage::Storage> storage;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<federation::FederationRegistry> federation;
@@ -163,6 +184,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
                                      ": ", master_key.status().message()));
   }
 
+  if (!c.metrics_listen_address().empty()) {
+    m->metrics = std::make_unique<metrics::Registry>();
+  }
+
   if (storage == nullptr) {
     HAVEN_RETURN_IF_ERROR(backup::CheckNoIncompleteRestore(c.data_dir()));
     storage::Database::Options db_options;
@@ -212,6 +237,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   log_options.sealer = m->sealer.get();
   log_options.storage = m->storage.get();
   log_options.clock = clock;
+  log_options.metrics = m->metrics.get();
   auto audit_log = audit::AuditLog::Open(std::move(log_options));
   if (!audit_log.ok()) return in_data_dir(audit_log.status());
   m->audit_log = *std::move(audit_log);
@@ -330,7 +356,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
                                    m->notices.get(), m->recorder.get()});
   m->holder = std::make_unique<exchange::Holder>(exchange::Holder::Deps{
       c.agency_id(), clock, m->signer.get(), m->replay.get(), m->handles.get(),
-      m->policy.get(), m->consents.get(), m->vault.get(), m->recorder.get()});
+      m->policy.get(), m->consents.get(), m->vault.get(), m->recorder.get(),
+      m->metrics.get()});
   m->requester =
       std::make_unique<exchange::Requester>(exchange::Requester::Deps{
           c.agency_id(), clock, m->signer.get(), m->federation.get(),
@@ -340,7 +367,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
       m->audit_log.get(), clock, m->signer.get(), m->recorder.get(),
       [m](const std::string& peer, const haven::v1::Checkpoint* witnessed) {
         m->rollback->OnPeerAnswered(peer, witnessed);
-      }});
+      },
+      m->metrics.get()});
   m->cosignatures = std::make_unique<exchange::CosignatureStore>(
       exchange::CosignatureStore::Deps{m->storage.get(), m->audit_log.get(),
                                        clock});
@@ -386,8 +414,62 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
             return witnessed->front().checkpoint();
           }});
   services.peer = {m->holder.get(), m->inbox.get(), m->checkpoints.get()};
+  if (m->metrics != nullptr) AddScrapeTimeMetrics(c.agency_id(), m);
   node->modules_ = std::move(modules);
   return node;
+}
+
+void Node::AddScrapeTimeMetrics(const std::string& self, Modules* m) {
+  // Read when scraped, from modules that outlive the registry's use: the
+  // endpoint stops in Shutdown, before any module goes.
+  m->metrics->AddGaugeCallback(
+      "haven_audit_tree_size",
+      "Entries in this node's audit log covered by its latest signed "
+      "checkpoint.",
+      {}, [m] {
+        return std::vector<metrics::Sample>{
+            {{}, static_cast<double>(m->audit_log->Size())}};
+      });
+  m->metrics->AddGaugeCallback(
+      "haven_consents", "Consents recorded at this node, by current status.",
+      {"status"}, [m] {
+        const consent::ConsentRegistry::StatusCounts n =
+            m->consents->CountByStatus();
+        return std::vector<metrics::Sample>{
+            {{"active"}, static_cast<double>(n.active)},
+            {{"paused"}, static_cast<double>(n.paused)},
+            {{"revoked"}, static_cast<double>(n.revoked)},
+            {{"expired"}, static_cast<double>(n.expired)}};
+      });
+  m->metrics->AddGaugeCallback(
+      "haven_survivor_refusals",
+      "Survivors' \"do not share\" refusals recorded at this node, by state.",
+      {"state"}, [m] {
+        const consent::ConsentRegistry::StatusCounts n =
+            m->consents->CountByStatus();
+        return std::vector<metrics::Sample>{
+            {{"active"}, static_cast<double>(n.refusals_active)},
+            {{"lifted"}, static_cast<double>(n.refusals_lifted)}};
+      });
+  // Every other member of the manifest gets a series (0 when nothing is
+  // owed), plus any peer still owed something that left the manifest.
+  m->metrics->AddGaugeCallback(
+      "haven_peer_outbox_pending_messages",
+      "Messages (handle offers, revocation notices) this node still owes "
+      "each peer, as of the last delivery pass.",
+      {"peer"}, [m, self] {
+        auto pending = m->outbox->PendingByPeer();
+        for (const auto& member : m->federation->current()->proto().members()) {
+          if (member.agency_id() != self)
+            pending.try_emplace(member.agency_id(), 0);
+        }
+        std::vector<metrics::Sample> samples;
+        samples.reserve(pending.size());
+        for (const auto& [peer, count] : pending) {
+          samples.push_back({{peer}, static_cast<double>(count)});
+        }
+        return samples;
+      });
 }
 
 void Node::OnFailStop() {
@@ -438,6 +520,8 @@ absl::Status Node::Start() {
   auto local_services = services::MakeLocalServices(modules_->service_modules);
 
   grpc::ServerBuilder local_builder;
+  local_builder.experimental().SetInterceptorCreators(
+      RpcInterceptors(modules_->metrics.get(), "local"));
   int local_port = 0;
   local_builder.AddListeningPort(
       c.listen_address(), grpc::SslServerCredentials(local_tls), &local_port);
@@ -462,6 +546,8 @@ absl::Status Node::Start() {
         {modules_->tls_key, modules_->tls_cert});
     auto peer_services = services::MakePeerServices(modules_->service_modules);
     grpc::ServerBuilder peer_builder;
+    peer_builder.experimental().SetInterceptorCreators(
+        RpcInterceptors(modules_->metrics.get(), "peer"));
     int peer_port = 0;
     peer_builder.AddListeningPort(c.peer_listen_address(),
                                   grpc::SslServerCredentials(peer_tls),
@@ -476,6 +562,18 @@ absl::Status Node::Start() {
     }
     peer_address_ = WithPort(c.peer_listen_address(), peer_port);
     for (auto& service : peer_services) services_.push_back(std::move(service));
+  }
+  if (modules_->metrics != nullptr) {
+    auto endpoint = metrics::MetricsEndpoint::Start(c.metrics_listen_address(),
+                                                    modules_->metrics.get());
+    if (!endpoint.ok()) {
+      return absl::Status(
+          endpoint.status().code(),
+          absl::StrCat(endpoint.status().message(),
+                       " (metrics_listen_address in ", config_.path, ")"));
+    }
+    metrics_endpoint_ = *std::move(endpoint);
+    metrics_address_ = metrics_endpoint_->address();
   }
   if (!c.manifest_file().empty()) {
     witness_thread_ = std::thread([this] { WitnessLoop(); });
@@ -518,6 +616,7 @@ void Node::Shutdown(absl::Duration grace) {
     stopping_ = true;
   }
   if (witness_thread_.joinable()) witness_thread_.join();
+  if (metrics_endpoint_ != nullptr) metrics_endpoint_->Stop();
   if (local_server_ == nullptr && peer_server_ == nullptr) return;
   auto deadline = absl::ToChronoTime(absl::Now() + grace);
   for (auto* server : {local_server_.get(), peer_server_.get()}) {

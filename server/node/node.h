@@ -2,8 +2,9 @@
 // servers (the local API with bearer tokens, and the peer API with mutual
 // TLS).
 //
-// Created from a checked configuration; Start() binds the ports, Shutdown()
-// drains calls with a deadline. Thread-safe: Shutdown may be called from a
+// Created from a checked configuration; Start() binds the ports (and the
+// metrics endpoint, when metrics_listen_address is set), Shutdown() drains
+// calls with a deadline. Thread-safe: Shutdown may be called from a
 // signal-handling thread while Start has returned.
 #ifndef HAVEN_SERVER_NODE_NODE_H_
 #define HAVEN_SERVER_NODE_NODE_H_
@@ -21,6 +22,10 @@
 #include "grpcpp/server.h"
 #include "server/node/config.h"
 #include "server/storage/storage.h"
+
+namespace haven::server::metrics {
+class MetricsEndpoint;
+}  // namespace haven::server::metrics
 
 namespace haven::server::node {
 
@@ -59,6 +64,8 @@ class Node {
   // Addresses actually bound (port 0 in the config is resolved here).
   const std::string& local_address() const { return local_address_; }
   const std::string& peer_address() const { return peer_address_; }
+  // Empty when metrics are off.
+  const std::string& metrics_address() const { return metrics_address_; }
   // The node's signed-note verifier key (for the federation manifest).
   const std::string& verifier_key() const;
 
@@ -68,14 +75,18 @@ class Node {
   void WitnessLoop();
   void OnFailStop();
   struct Modules;
+  // Registers the gauges read when scraped (tree size, consents, outbox).
+  static void AddScrapeTimeMetrics(const std::string& self, Modules* m);
 
   LoadedConfig config_;
   std::unique_ptr<Modules> modules_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> local_server_;
   std::unique_ptr<grpc::Server> peer_server_;
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;
   std::string local_address_;
   std::string peer_address_;
+  std::string metrics_address_;
   std::thread witness_thread_;
   mutable absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;

@@ -3,7 +3,8 @@
 #
 #   cmake -DHAVEN_ROOT=<source tree> -P tests/layering/check_layering.cmake
 #
-# Reads every file under <root>/policy, <root>/client and <root>/proto and
+# Reads every file under <root>/policy, <root>/client, <root>/proto and
+# <root>/server/metrics and
 # prints one line per violation,
 #   <path>:<line>: [<rule>] <what>: <the offending line>
 # then fails (exit code 1) if there was any. Rules:
@@ -21,7 +22,14 @@
 #   proto-contract     proto/ holds only the wire contract (.proto files,
 #                      CMakeLists.txt / *.cmake) and proto/haven/base/*.h
 #   cmake-deps         policy/ and client/ CMakeLists link no haven_server_*
-#                      target; policy/ links no gRPC:: or RocksDB:: target
+#                      target; policy/ links no gRPC:: or RocksDB:: target;
+#                      server/metrics/ links no other haven_ target, nor
+#                      gRPC::, RocksDB:: or protobuf::
+#   metrics-leaf       server/metrics/ (the metrics registry every server
+#                      module records into) includes only its own headers,
+#                      Abseil, the C/C++ library and httplib.h: nothing of
+#                      Haven's, no gRPC, protobuf or RocksDB, so that any
+#                      module may depend on it without a cycle
 # Only C preprocessor includes and .proto imports are read; a line ending in
 # "// layering: allow" is skipped (none exists today; say why if you add one).
 cmake_minimum_required(VERSION 3.25)
@@ -184,6 +192,50 @@ foreach(module client policy)
   endforeach()
 endforeach()
 
+# --- server/metrics/ ---------------------------------------------------------
+file(GLOB_RECURSE files RELATIVE "${HAVEN_ROOT}" LIST_DIRECTORIES false
+     "${HAVEN_ROOT}/server/metrics/*.h" "${HAVEN_ROOT}/server/metrics/*.cc")
+list(SORT files)
+foreach(path IN LISTS files)
+  haven_includes("${HAVEN_ROOT}/${path}" incs)
+  foreach(entry IN LISTS incs)
+    haven_include_parts("${entry}" line inc text)
+    if(inc MATCHES "^server/metrics/" OR inc MATCHES "^absl/" OR
+       inc STREQUAL "httplib.h")
+      continue()
+    endif()
+    # Anything else with a directory or a quoted path is a project or
+    # third-party header; <cstdio>, <sys/socket.h> and the like are the
+    # system's.
+    if(text MATCHES "\"" OR inc MATCHES "^(server|client|policy|proto|haven|grpc|grpcpp|google|rocksdb|sodium)/")
+      violation("${path}" ${line} metrics-leaf
+                "server/metrics/ includes only its own headers, Abseil and httplib.h" "${text}")
+    endif()
+  endforeach()
+endforeach()
+file(GLOB_RECURSE cmake_files RELATIVE "${HAVEN_ROOT}" LIST_DIRECTORIES false
+     "${HAVEN_ROOT}/server/metrics/CMakeLists.txt")
+foreach(path IN LISTS cmake_files)
+  haven_read_lines("${HAVEN_ROOT}/${path}" lines)
+  set(n 0)
+  foreach(line IN LISTS lines)
+    math(EXPR n "${n} + 1")
+    string(REGEX REPLACE "#.*" "" code "${line}")
+    string(REGEX MATCHALL "haven_[A-Za-z0-9_]+" targets "${code}")
+    foreach(t IN LISTS targets)
+      if(NOT t MATCHES "^haven_server_metrics(_http)?$" AND
+         NOT t STREQUAL "haven_cc_library")
+        violation("${path}" ${n} cmake-deps
+                  "server/metrics/ must not link ${t}" "${line}")
+      endif()
+    endforeach()
+    if(code MATCHES "(gRPC|RocksDB|protobuf)::[A-Za-z0-9_+]+")
+      violation("${path}" ${n} cmake-deps
+                "server/metrics/ must not link ${CMAKE_MATCH_0}" "${line}")
+    endif()
+  endforeach()
+endforeach()
+
 # --- proto/ -----------------------------------------------------------------
 file(GLOB_RECURSE files RELATIVE "${HAVEN_ROOT}" LIST_DIRECTORIES false
      "${HAVEN_ROOT}/proto/*")
@@ -221,4 +273,4 @@ if(violations GREATER 0)
           "(dependencies point one way: proto <- policy <- server, "
           "proto <- client <- server; see DESIGN.md)")
 endif()
-message("layering: OK (${HAVEN_ROOT}: policy/, client/, proto/)")
+message("layering: OK (${HAVEN_ROOT}: policy/, client/, proto/, server/metrics/)")

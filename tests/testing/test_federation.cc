@@ -72,6 +72,7 @@ bool TestFederation::Create(const std::vector<Member>& members,
     if (!member.policy_file.empty()) {
       options.extra_config += "policy_file: \"" + member.policy_file + "\"\n";
     }
+    options.extra_config += extra_config_;
     options.extra_config += "manifest_file: \"" + manifest_path_ + "\"\n";
     auto node = std::make_unique<TestNode>(options);
 

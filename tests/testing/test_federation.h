@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/testing/test_node.h"
@@ -37,6 +38,10 @@ class TestFederation {
   TestFederation(const TestFederation&) = delete;
   TestFederation& operator=(const TestFederation&) = delete;
 
+  // Text appended to every node's config (e.g. metrics_listen_address);
+  // set before Create.
+  void set_extra_config(std::string text) { extra_config_ = std::move(text); }
+
   // Makes the CA and certificates, picks the peer ports, writes each node's
   // files, runs `havend --init` for each and writes the manifest with every
   // member active. Does not start anything. Returns false (and fills
@@ -58,6 +63,7 @@ class TestFederation {
   std::string root_dir_;
   std::string pki_dir_;
   std::string manifest_path_;
+  std::string extra_config_;
   std::vector<Member> members_;
   std::map<std::string, std::unique_ptr<TestNode>> nodes_;
   std::map<std::string, std::string> verifier_keys_;

@@ -140,6 +140,12 @@ bool TestNode::Start(std::string* error) {
     if (std::regex_search(log, match, kStarted)) {
       local_address_ = match[1];
       peer_address_ = match[2] == "disabled" ? "" : std::string(match[2]);
+      static const std::regex kMetrics(R"(node_started .* metrics=(\S+))");
+      std::smatch metrics;
+      metrics_address_ =
+          std::regex_search(log, metrics, kMetrics) && metrics[1] != "disabled"
+              ? std::string(metrics[1])
+              : "";
       return true;
     }
     if (auto code = process_->Wait(std::chrono::milliseconds(50))) {

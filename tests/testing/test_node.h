@@ -90,6 +90,9 @@ class TestNode {
   const std::string& ca_file() const { return ca_file_; }
   const std::string& local_address() const { return local_address_; }
   const std::string& peer_address() const { return peer_address_; }
+  // Where the node serves /metrics; empty unless the config sets
+  // metrics_listen_address (via Options::extra_config).
+  const std::string& metrics_address() const { return metrics_address_; }
   const std::string& agency_id() const { return options_.agency_id; }
   // The master key as 64 hex digits (to prove it appears nowhere it must
   // not).
@@ -118,6 +121,7 @@ class TestNode {
   std::string ca_file_;
   std::string local_address_;
   std::string peer_address_;
+  std::string metrics_address_;
   std::map<std::string, std::string> tokens_;
   std::string master_key_hex_;
   std::string credentials_env_;  // "CREDENTIALS_DIRECTORY=..." or empty

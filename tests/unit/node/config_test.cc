@@ -50,6 +50,46 @@ TEST_F(ConfigTest, GoodConfigLoadsWithPathsResolvedAgainstItsDirectory) {
   EXPECT_EQ(loaded->config.tls().ca_file(), "/etc/haven/ca.crt");
 }
 
+TEST_F(ConfigTest, MetricsAreOffByDefault) {
+  auto loaded = LoadConfig(Write(kGoodConfig));
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(loaded->config.metrics_listen_address(), "");
+}
+
+TEST_F(ConfigTest, MetricsOnLoopbackAreAccepted) {
+  for (const char* address :
+       {"127.0.0.1:9464", "127.1.2.3:0", "[::1]:9464", "localhost:9464"}) {
+    SCOPED_TRACE(address);
+    EXPECT_THAT(
+        LoadConfig(Write(absl::StrFormat("%s\nmetrics_listen_address: \"%s\"\n",
+                                         kGoodConfig, address))),
+        IsOk());
+  }
+}
+
+TEST_F(ConfigTest, MetricsOffLoopbackAreRefusedSayingWhy) {
+  for (const char* address : {"0.0.0.0:9464", "10.0.0.5:9464", "[::]:9464",
+                              "metrics.example.org:9464", "128.0.0.1:9464"}) {
+    SCOPED_TRACE(address);
+    std::string path = Write(absl::StrFormat(
+        "%s\nmetrics_listen_address: \"%s\"\n", kGoodConfig, address));
+    auto loaded = LoadConfig(path);
+    EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(std::string(loaded.status().message()),
+                AllOf(HasSubstr(path + ":12: metrics_listen_address"),
+                      HasSubstr("plain HTTP without authentication"),
+                      HasSubstr("loopback")));
+  }
+}
+
+TEST_F(ConfigTest, MetricsAddressWithoutPortIsRefused) {
+  auto loaded = LoadConfig(Write(std::string(kGoodConfig) +
+                                 "metrics_listen_address: \"127.0.0.1\"\n"));
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(loaded.status().message()),
+              HasSubstr("expected host:port"));
+}
+
 TEST_F(ConfigTest, UnknownFieldNamesFileLineAndField) {
   std::string path = Write(std::string(kGoodConfig) + "\ndata_dri: \"x\"\n");
   auto loaded = LoadConfig(path);
