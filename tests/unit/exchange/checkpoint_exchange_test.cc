@@ -1,6 +1,8 @@
 #include "server/exchange/checkpoint_exchange.h"
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,13 @@ class CheckpointExchangeTest : public ::testing::Test {
         &log_->storage(), &log_->log(), &log_->clock()});
     exchange_ = std::make_unique<CheckpointExchange>(CheckpointExchange::Deps{
         &log_->log(), cosignatures_.get(),
-        [this](const std::string& agency) { contacts_.push_back(agency); }});
+        [this](const std::string& agency) { contacts_.push_back(agency); },
+        [this](const std::string& agency)
+            -> std::optional<haven::v1::Checkpoint> {
+          auto found = witnessed_.find(agency);
+          if (found == witnessed_.end()) return std::nullopt;
+          return found->second;
+        }});
     peer_.set_agency_id("legal-aid");
     for (int i = 0; i < 3; ++i) {
       haven::v1::AuditEntry entry;
@@ -40,6 +48,8 @@ class CheckpointExchangeTest : public ::testing::Test {
   std::unique_ptr<CheckpointExchange> exchange_;
   haven::v1::Member peer_;
   std::vector<std::string> contacts_;
+  // What this node witnessed of each peer's log.
+  std::map<std::string, haven::v1::Checkpoint> witnessed_;
 };
 
 TEST_F(CheckpointExchangeTest, AnswersLatestCheckpointWithProofFromWhatPeerSaw) {
@@ -53,6 +63,25 @@ TEST_F(CheckpointExchangeTest, AnswersLatestCheckpointWithProofFromWhatPeerSaw) 
   if (answer->checkpoint().tree_size() > 1) {
     EXPECT_TRUE(answer->has_proof());
   }
+}
+
+// The caller learns how far this node saw its log, so that it can tell
+// whether its own log went back (rollback_guard.h); a caller never
+// witnessed learns nothing.
+TEST_F(CheckpointExchangeTest, AnswerCarriesTheCallersCheckpointAsWitnessed) {
+  auto first = exchange_->Answer(peer_, {});
+  ASSERT_THAT(first, IsOk());
+  EXPECT_FALSE(first->has_caller_witnessed());
+
+  haven::v1::Checkpoint seen;
+  seen.set_note("legal-aid.haven/log\n12\nroot\n\n- signature\n");
+  seen.set_tree_size(12);
+  witnessed_["legal-aid"] = seen;
+  auto answer = exchange_->Answer(peer_, {});
+  ASSERT_THAT(answer, IsOk());
+  ASSERT_TRUE(answer->has_caller_witnessed());
+  EXPECT_EQ(answer->caller_witnessed().note(), seen.note());
+  EXPECT_EQ(answer->caller_witnessed().tree_size(), 12u);
 }
 
 TEST_F(CheckpointExchangeTest, FirstContactGetsNoProof) {

@@ -31,7 +31,8 @@ class FederationRoundTest : public ::testing::Test {
         TestManifest({{"safe-harbor"}}));
     witness_ = std::make_unique<Witness>(Witness::Deps{
         "safe-harbor", &log_->storage(), federation_.get(), &peers_,
-        &log_->log(), &log_->clock(), &log_->signer(), &log_->recorder()});
+        &log_->log(), &log_->clock(), &log_->signer(), &log_->recorder(),
+        /*on_answer=*/{}, /*metrics=*/nullptr});
     outbox_ = std::make_unique<PeerOutbox>(&log_->storage(), &log_->sealer(),
                                            &log_->log());
     auto consents = consent::ConsentRegistry::Create(
