@@ -126,7 +126,9 @@ std::vector<Command> AdminCommands() {
        "reload-manifest",
        "re-read the federation manifest now",
        "havenctl admin reload-manifest\n"
-       "  A suspended member is refused from the next call on.",
+       "  A suspended member is refused from the next call on. Only a\n"
+       "  manifest of the same federation with a higher serial is taken;\n"
+       "  any other is refused and the refusal logged (MANIFEST_REFUSED).",
        {},
        ReloadManifest},
       {"admin",

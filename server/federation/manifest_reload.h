@@ -13,7 +13,10 @@
 namespace haven::server::federation {
 
 // Re-reads `registry`'s file for `principal`. A manifest that does not load
-// changes nothing and logs nothing (its error is returned). One that does is
+// changes nothing and logs nothing (its error is returned). One of another
+// federation, or whose serial is not above the one in force, is refused
+// (FAILED_PRECONDITION) and the refusal logged (MANIFEST_REFUSED), so that
+// an older copy cannot undo a suspension. One that loads and is newer is
 // logged (MEMBER_CHANGED) before it takes effect; if the entry cannot be
 // written, the old manifest stays in force. Install runs the registry's
 // listener (handles follow membership) before this returns; a

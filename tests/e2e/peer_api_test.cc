@@ -49,9 +49,10 @@ class PeerApiTest : public ::testing::Test {
     ASSERT_TRUE(node_->Start(&error)) << error;
   }
 
+  // Each write is a newer manifest (serial 1, 2, ...), as an operator's is.
   void WriteManifest(const std::string& legal_aid_status) {
     std::ofstream(manifest_, std::ios::trunc)
-        << "federation: \"test\"\nserial: 1\n"
+        << "federation: \"test\"\nserial: " << ++serial_ << "\n"
         << Member(pki_.path(), "safe-harbor", "VICTIM_SERVICES",
                   "MEMBER_ACTIVE")
         << Member(pki_.path(), "legal-aid", "LEGAL_SERVICES", legal_aid_status);
@@ -99,6 +100,7 @@ class PeerApiTest : public ::testing::Test {
   TempDir other_ca_;
   TempDir dir_;
   std::string manifest_;
+  uint64_t serial_ = 0;
   std::unique_ptr<TestNode> node_;
 };
 

@@ -90,5 +90,40 @@ TEST_F(ManifestReloadTest, ManifestThatCannotBeLoggedIsNotInstalled) {
   EXPECT_TRUE(installed_.empty());
 }
 
+// An older copy of the manifest put back (or the same one again) would
+// undo a suspension silently; another federation's is not this node's.
+TEST_F(ManifestReloadTest,
+       ManifestNotNewerOrOfAnotherFederationIsRefusedAndLogged) {
+  Write(TestManifest({{"safe-harbor"}, {"legal-aid"}}, /*serial=*/3)
+            ->proto()
+            .DebugString());
+  ASSERT_THAT(ReloadManifest(*registry_, log_->recorder(), "admin"), IsOk());
+
+  for (uint64_t serial : {3u, 2u}) {
+    Write(TestManifest({{"safe-harbor"}}, serial)->proto().DebugString());
+    const uint64_t size_before = log_->log().Size();
+    EXPECT_THAT(ReloadManifest(*registry_, log_->recorder(), "admin"),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("is not above the serial in force (3)")));
+    EXPECT_EQ(registry_->current()->proto().serial(), 3u);
+    EXPECT_EQ(registry_->current()->proto().members_size(), 2);
+    ASSERT_EQ(log_->log().Size(), size_before + 1);
+    auto entries = log_->log().GetEntries(size_before, 1);
+    ASSERT_THAT(entries, IsOk());
+    EXPECT_EQ((*entries)[0].entry().kind(), haven::v1::MANIFEST_REFUSED);
+    EXPECT_EQ((*entries)[0].entry().principal(), "admin");
+  }
+
+  auto other = TestManifest({{"safe-harbor"}}, /*serial=*/9);
+  haven::v1::FederationManifest proto = other->proto();
+  proto.set_federation("another-task-force");
+  Write(proto.DebugString());
+  EXPECT_THAT(ReloadManifest(*registry_, log_->recorder(), "admin"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("of federation 'another-task-force'")));
+  EXPECT_EQ(registry_->current()->proto().serial(), 3u);
+  EXPECT_EQ(installed_, std::vector<uint64_t>{3});
+}
+
 }  // namespace
 }  // namespace haven::server::federation
