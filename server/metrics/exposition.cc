@@ -43,45 +43,33 @@ void AppendLabels(const std::vector<std::string>& names,
   out->push_back('}');
 }
 
-}  // namespace
-
-std::string EscapeLabelValue(absl::string_view value) {
+// The text format escapes backslash and newline everywhere, and the double
+// quote only inside label values (HELP text is not quoted).
+std::string Escape(absl::string_view text, bool in_quotes) {
   std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out.push_back(c);
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && in_quotes) {
+      out += "\\\"";
+    } else {
+      out.push_back(c);
     }
   }
   return out;
 }
 
+}  // namespace
+
+std::string EscapeLabelValue(absl::string_view value) {
+  return Escape(value, /*in_quotes=*/true);
+}
+
 std::string EscapeHelp(absl::string_view help) {
-  std::string out;
-  out.reserve(help.size());
-  for (char c : help) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
+  return Escape(help, /*in_quotes=*/false);
 }
 
 std::string FormatValue(double value) {

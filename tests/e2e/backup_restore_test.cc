@@ -125,14 +125,11 @@ TEST_F(BackupRestoreTest,
   // A survivor whose phone number legal-aid may ask for.
   const std::string survivor =
       CreateSubject({NewField("phone", haven::v1::CONTACT, "555-0100")});
-  haven::v1::RecordConsentResponse consent;
-  grpc::Status status = RecordConsent(
-      NewConsent(survivor, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
-                 {haven::v1::CONTACT}, 30 * 86400),
-      &consent);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  const std::string handle = WaitForHandle(kLegalAid);
+  const std::string handle = ConsentAndWaitForHandle(
+      survivor, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
+      {haven::v1::CONTACT});
   ASSERT_FALSE(handle.empty());
+  grpc::Status status;
 
   // 16 clients: 12 write records, 4 ask for disclosures.
   std::atomic<bool> stop{false};

@@ -169,19 +169,15 @@ TEST_F(MetricsTest, CountersRiseUnderDisclosureLoadAndHoldNoIdentifiers) {
       CreateSubject({NewField("phone", haven::v1::CONTACT, "555-0100 ext 9"),
                      NewField("clinic_visit", haven::v1::MEDICAL,
                               "seen 2026-10-02 by dr-unique-name")});
-  haven::v1::RecordConsentResponse consent;
-  grpc::Status recorded = RecordConsent(
-      NewConsent(subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION,
-                 {haven::v1::CONTACT}, 30 * 86400),
-      &consent);
-  ASSERT_TRUE(recorded.ok()) << recorded.error_message();
-  const std::string handle = WaitForHandle(kLegalAid);
+  std::string consent_id;
+  const std::string handle = ConsentAndWaitForHandle(
+      subject, kLegalAid, haven::v1::LEGAL_REPRESENTATION, {haven::v1::CONTACT},
+      &consent_id);
   ASSERT_FALSE(handle.empty());
   const std::string unknown_handle =
       RandomHex(handle.size() / 2 + 1).substr(0, handle.size());
-  identifiers_ = {subject,          handle,
-                  unknown_handle,   consent.receipt().consent().consent_id(),
-                  "555-0100 ext 9", "dr-unique-name"};
+  identifiers_ = {subject,    handle,           unknown_handle,
+                  consent_id, "555-0100 ext 9", "dr-unique-name"};
 
   // The load: disclosures, requests for a handle the holder never issued,
   // and requests for a category no consent covers.

@@ -121,6 +121,22 @@ grpc::Status FederationCalls::RecordConsent(
                              response);
 }
 
+std::string FederationCalls::ConsentAndWaitForHandle(
+    const std::string& subject, const std::string& grantee,
+    haven::v1::Purpose purpose,
+    const std::vector<haven::v1::Category>& categories,
+    std::string* consent_id) const {
+  haven::v1::RecordConsentResponse consent;
+  grpc::Status status = RecordConsent(
+      NewConsent(subject, grantee, purpose, categories, 30 * 86400), &consent);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  if (!status.ok()) return "";
+  if (consent_id != nullptr) {
+    *consent_id = consent.receipt().consent().consent_id();
+  }
+  return WaitForHandle(grantee);
+}
+
 grpc::Status FederationCalls::Revoke(const std::string& consent_id,
                                      const std::string& reason) const {
   haven::v1::ChangeConsentStatusRequest request;

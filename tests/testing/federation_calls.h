@@ -80,6 +80,15 @@ class FederationCalls {
   // The holder's advocate records `consent`.
   grpc::Status RecordConsent(const haven::v1::Consent& consent,
                              haven::v1::RecordConsentResponse* response) const;
+  // The holder's advocate records a consent of `subject` for `grantee` (90
+  // days, data life 30 days; its id in `consent_id` if not null) and the
+  // handle the holder then pushes to `grantee` is waited for; returns it,
+  // or "" with a test failure added.
+  std::string ConsentAndWaitForHandle(
+      const std::string& subject, const std::string& grantee,
+      haven::v1::Purpose purpose,
+      const std::vector<haven::v1::Category>& categories,
+      std::string* consent_id = nullptr) const;
   // The holder's advocate revokes `consent_id`, giving `reason`.
   grpc::Status Revoke(const std::string& consent_id,
                       const std::string& reason) const;
