@@ -44,15 +44,6 @@ absl::Status Errno(absl::string_view what, const std::string& path) {
       absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(errno)));
 }
 
-absl::Status SyncPath(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(),
-                  (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return Errno("open", path);
-  const int synced = ::fsync(fd);
-  ::close(fd);
-  return synced == 0 ? absl::OkStatus() : Errno("sync", path);
-}
-
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Errno("read", path);
@@ -123,11 +114,11 @@ absl::StatusOr<haven::v1::BackupResponse> BackupMaker::Backup(
     written = storage::WriteNewFileSynced(
         absl::StrCat(staging, "/", kBackupReadmeFile), kReadme);
   }
-  if (written.ok()) written = SyncPath(staging, /*directory=*/true);
+  if (written.ok()) written = storage::SyncPath(staging);
   if (written.ok() && ::rename(staging.c_str(), to_dir.c_str()) != 0) {
     written = Errno("rename the backup to", to_dir);
   }
-  if (written.ok()) written = SyncPath(parent.string(), /*directory=*/true);
+  if (written.ok()) written = storage::SyncPath(parent.string());
   if (!written.ok()) {
     fs::remove_all(staging, error);
     return written;
@@ -200,7 +191,7 @@ absl::Status RestoreBackup(const std::string& backup_dir,
       absl::StrCat(data_dir, "/", kRestoreIncompleteFile);
   HAVEN_RETURN_IF_ERROR(
       storage::WriteNewFileSynced(incomplete, "restore in progress\n"));
-  HAVEN_RETURN_IF_ERROR(SyncPath(data_dir, /*directory=*/true));
+  HAVEN_RETURN_IF_ERROR(storage::SyncPath(data_dir));
   for (const auto& file : fs::directory_iterator(backup_dir, error)) {
     const std::string name = file.path().filename().string();
     // The backup of a node that was itself restored: this restore writes
@@ -219,7 +210,7 @@ absl::Status RestoreBackup(const std::string& backup_dir,
           absl::StrCat("cannot copy ", name, ": ", error.message()));
     }
     if (::chmod(to.c_str(), 0600) != 0) return Errno("chmod", to);
-    HAVEN_RETURN_IF_ERROR(SyncPath(to, /*directory=*/false));
+    HAVEN_RETURN_IF_ERROR(storage::SyncPath(to));
   }
   if (error) {
     return absl::UnavailableError(
@@ -230,9 +221,9 @@ absl::Status RestoreBackup(const std::string& backup_dir,
       absl::StrCat(data_dir, "/",
                    storage::SideFileName(audit::kRestoredSideFile)),
       info.SerializeAsString()));
-  HAVEN_RETURN_IF_ERROR(SyncPath(data_dir, /*directory=*/true));
+  HAVEN_RETURN_IF_ERROR(storage::SyncPath(data_dir));
   if (::unlink(incomplete.c_str()) != 0) return Errno("remove", incomplete);
-  return SyncPath(data_dir, /*directory=*/true);
+  return storage::SyncPath(data_dir);
 }
 
 }  // namespace haven::server::backup

@@ -1,6 +1,5 @@
 #include "server/node/node_setup.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -24,6 +23,7 @@
 #include "server/crypto/key_derivation.h"
 #include "server/crypto/master_key.h"
 #include "server/node/node.h"
+#include "server/storage/rocksdb_storage.h"
 
 namespace haven::server::node {
 namespace {
@@ -49,30 +49,17 @@ std::string Drain(BIO* bio) {
   return std::string(data, static_cast<size_t>(size));
 }
 
-// fsync(2) of a file or directory, so that what setup made survives a
-// power cut once it has said so.
-absl::Status Sync(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot sync ", path.string()));
-  }
-  ::close(fd);
-  return absl::OkStatus();
-}
-
 // Syncs every file in `dir` (one level), then `dir` itself.
 absl::Status SyncTree(const fs::path& dir) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    HAVEN_RETURN_IF_ERROR(Sync(entry.path()));
+    HAVEN_RETURN_IF_ERROR(storage::SyncPath(entry.path().string()));
   }
   if (ec) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot list ", dir.string(), ": ", ec.message()));
   }
-  return Sync(dir);
+  return storage::SyncPath(dir.string());
 }
 
 // Removes what setups into `dir` killed midway left (".<name>.setup-<pid>"
@@ -266,7 +253,7 @@ absl::StatusOr<NodeSetup> SetUpNode(const std::string& dir_name,
     fs::remove_all(staging, ec);
     return setup;
   }
-  HAVEN_RETURN_IF_ERROR(Sync(dir.parent_path()));
+  HAVEN_RETURN_IF_ERROR(storage::SyncPath(dir.parent_path().string()));
   return setup;
 }
 

@@ -42,12 +42,7 @@ absl::Status Errno(absl::string_view what, const std::string& path) {
 absl::Status SyncDirectoryOf(const std::string& path) {
   std::string dir = path.substr(0, path.rfind('/'));
   if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("open directory", dir);
-  int synced = ::fsync(fd);
-  ::close(fd);
-  if (synced != 0) return Errno("sync directory", dir);
-  return absl::OkStatus();
+  return SyncPath(dir);
 }
 
 // Writes all of `bytes` to `fd` at `offset` (pwrite, or write at the file
@@ -153,6 +148,15 @@ absl::Status RocksDbStorage::DoCompact(Family family, absl::string_view begin,
                                     begin.empty() ? nullptr : &b,
                                     end.empty() ? nullptr : &e),
       "compact");
+}
+
+absl::Status SyncPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  const int synced = ::fsync(fd);
+  ::close(fd);
+  if (synced != 0) return Errno("sync", path);
+  return absl::OkStatus();
 }
 
 absl::Status WriteNewFileSynced(const std::string& path,

@@ -23,6 +23,10 @@ namespace haven::server::storage {
 // The file name of side file `name` in a data dir ("haven-<name>"), for
 // tools that work on a data dir the node has not opened (restore).
 std::string SideFileName(absl::string_view name);
+// fsync(2) of the file or directory at `path` (a directory: so that what
+// was created or renamed in it is durable). UNAVAILABLE naming the path and
+// the system's error otherwise.
+absl::Status SyncPath(const std::string& path);
 // Creates `path` (it must not exist) holding `bytes`, mode 0600, and syncs
 // its data. UNAVAILABLE naming the path and the system's error otherwise.
 absl::Status WriteNewFileSynced(const std::string& path,
