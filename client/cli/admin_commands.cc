@@ -18,6 +18,11 @@ void PrintStatus(const v1::GetStatusResponse& status) {
       status.policy_version().empty() ? "(none loaded)"
                                       : status.policy_version().c_str(),
       static_cast<unsigned long long>(status.audit_tree_size()));
+  if (!status.manifest_sha256().empty()) {
+    std::printf("manifest        serial %llu, sha256 %s\n",
+                static_cast<unsigned long long>(status.manifest_serial()),
+                status.manifest_sha256().c_str());
+  }
   const v1::PeerServingState& peers = status.peer_serving();
   if (peers.state() == v1::PeerServingState::SERVING ||
       peers.state() == v1::PeerServingState::STATE_UNSPECIFIED) {
@@ -68,9 +73,9 @@ int AcknowledgeRollback(const Invocation& in) {
 }
 
 void PrintManifest(const v1::ReloadManifestResponse& manifest) {
-  std::printf("manifest serial %llu, %u members\n",
+  std::printf("manifest serial %llu, %u members, sha256 %s\n",
               static_cast<unsigned long long>(manifest.serial()),
-              manifest.members());
+              manifest.members(), manifest.sha256().c_str());
 }
 
 void PrintRotation(const v1::RotateKeyResponse& rotation) {

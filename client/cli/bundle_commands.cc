@@ -14,6 +14,7 @@
 #include "client/cli/commands.h"
 #include "client/cli/decision_output.h"
 #include "client/cli/json.h"
+#include "client/cli/local_file.h"
 #include "client/cli/node_call.h"
 #include "client/verify/proof_bundle.h"
 #include "client/verify/signed_note.h"
@@ -67,26 +68,7 @@ int Bundle(const Invocation& in) {
 
 // The whole file, refused past the bundle limit before it is read.
 absl::StatusOr<std::string> ReadBundleFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
-  }
-  file.seekg(0, std::ios::end);
-  const std::streamoff size = file.tellg();
-  if (size < 0) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
-  }
-  if (static_cast<uint64_t>(size) > kMaxProofBundleBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is ", size, " bytes; a proof bundle is at most ",
-                     kMaxProofBundleBytes));
-  }
-  file.seekg(0, std::ios::beg);
-  std::string text(static_cast<size_t>(size), '\0');
-  if (!file.read(text.data(), size)) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
-  }
-  return text;
+  return ReadLocalFile(path, kMaxProofBundleBytes, "a proof bundle");
 }
 
 int CheckBundle(const Invocation& in) {

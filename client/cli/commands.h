@@ -24,6 +24,7 @@ std::vector<Command> ConsentCommands();
 std::vector<Command> ReceiptCommands();
 std::vector<Command> ExchangeCommands();
 std::vector<Command> PolicyCommands();
+std::vector<Command> FederationCommands();
 
 }  // namespace haven::client::cli
 

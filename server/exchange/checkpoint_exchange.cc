@@ -21,8 +21,11 @@ CheckpointExchange::Answer(
       theirs.root_hash(), "checkpoint.root_hash", limits::kSha256Bytes));
   HAVEN_RETURN_IF_ERROR(CheckMaxBytes(request.cosigned_note(), "cosigned_note",
                                       limits::kMaxCheckpointNoteBytes));
-  if (deps_.on_contact) deps_.on_contact(peer.agency_id());
+  if (deps_.on_contact) deps_.on_contact(peer, request);
   haven::v1::ExchangeCheckpointResponse response;
+  if (deps_.manifest_serial) {
+    response.set_manifest_serial(deps_.manifest_serial());
+  }
   *response.mutable_checkpoint() = deps_.log->LatestCheckpoint();
   uint64_t size = response.checkpoint().tree_size();
   if (request.seen_size() > size) {
@@ -35,15 +38,16 @@ CheckpointExchange::Answer(
     }
   }
   if (request.seen_size() > 0) {
-    HAVEN_ASSIGN_OR_RETURN(*response.mutable_proof(),
-                           deps_.log->ConsistencyProof(request.seen_size(), size));
+    HAVEN_ASSIGN_OR_RETURN(
+        *response.mutable_proof(),
+        deps_.log->ConsistencyProof(request.seen_size(), size));
   }
   // The caller's cosignature of the checkpoint it saw: kept only if it
   // verifies under the caller's manifest key, over a checkpoint this node
   // signed.
   if (!request.cosigned_note().empty()) {
-    HAVEN_RETURN_IF_ERROR(deps_.cosignatures->Accept(
-        peer, request.seen_size(), request.cosigned_note()));
+    HAVEN_RETURN_IF_ERROR(deps_.cosignatures->Accept(peer, request.seen_size(),
+                                                     request.cosigned_note()));
   }
   return response;
 }

@@ -2,7 +2,8 @@
 // peer's Witness calls it). In order: the caller's checkpoint and note are
 // bounded like everything a peer sends, before the contact counts for
 // anything; the contact is reported (the peer is up, so what the outbox
-// holds for it can go); this node's latest checkpoint is answered with a
+// holds for it can go, and a newer manifest it holds can be fetched); this
+// node's latest checkpoint is answered with a
 // consistency proof from the size the caller saw; and the caller's
 // cosignature of that checkpoint is kept if it verifies
 // (CosignatureStore::Accept).
@@ -28,9 +29,15 @@ class CheckpointExchange {
   struct Deps {
     const audit::AuditLog* log = nullptr;
     CosignatureStore* cosignatures = nullptr;
-    // A member agency called to exchange checkpoints (it is up); may be
+    // A member agency called to exchange checkpoints (it is up, and says
+    // which manifest serial it holds), once its request is bounded; may be
     // empty.
-    std::function<void(const std::string& agency_id)> on_contact;
+    std::function<void(const haven::v1::Member& peer,
+                       const haven::v1::ExchangeCheckpointRequest& request)>
+        on_contact;
+    // The serial of the manifest in force, answered so that a caller
+    // holding an older one fetches this node's; may be empty (0).
+    std::function<uint64_t()> manifest_serial;
     // The caller's checkpoint as this node last witnessed it, if it did:
     // answered so that the caller can tell whether its log went back
     // (rollback_guard.h). May be empty.

@@ -186,4 +186,12 @@ PeerClient::ExchangeCheckpoint(
   return Call(peer, &haven::v1::PeerService::Stub::ExchangeCheckpoint, request);
 }
 
+absl::StatusOr<std::string> PeerClient::GetManifest(
+    const haven::v1::Member& peer) {
+  HAVEN_ASSIGN_OR_RETURN(haven::v1::GetManifestResponse response,
+                         Call(peer, &haven::v1::PeerService::Stub::GetManifest,
+                              haven::v1::GetManifestRequest()));
+  return std::move(*response.mutable_signed_manifest());
+}
+
 }  // namespace haven::server::exchange

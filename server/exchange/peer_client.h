@@ -45,6 +45,8 @@ class PeerClient : public DisclosureTransport {
   absl::StatusOr<haven::v1::ExchangeCheckpointResponse> ExchangeCheckpoint(
       const haven::v1::Member& peer,
       const haven::v1::ExchangeCheckpointRequest& request);
+  // The signed manifest `peer` holds, unverified (the caller checks it).
+  absl::StatusOr<std::string> GetManifest(const haven::v1::Member& peer);
 
  private:
   haven::v1::PeerService::Stub* StubFor(const haven::v1::Member& member);
@@ -53,8 +55,9 @@ class PeerClient : public DisclosureTransport {
   template <typename Request, typename Response>
   absl::StatusOr<Response> Call(
       const haven::v1::Member& peer,
-      grpc::Status (haven::v1::PeerService::Stub::*method)(
-          grpc::ClientContext*, const Request&, Response*),
+      grpc::Status (haven::v1::PeerService::Stub::*method)(grpc::ClientContext*,
+                                                           const Request&,
+                                                           Response*),
       const Request& request);
 
   const Tls tls_;

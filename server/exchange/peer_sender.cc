@@ -11,8 +11,11 @@ absl::Status PeerSender::Send(const haven::v1::OutboxMessage& message) const {
   if (peer == nullptr) {
     return absl::NotFoundError("peer is no longer in the federation");
   }
+  // Refused for good, so the outbox drops it: what a suspended member was
+  // owed is not delivered if it is reinstated later (the reinstatement
+  // issues what it should hold then).
   if (peer->status() != haven::v1::MEMBER_ACTIVE) {
-    return absl::FailedPreconditionError("peer is suspended");
+    return absl::PermissionDeniedError("peer is suspended");
   }
   const bool offer = message.has_offer_handle();
   absl::Status sent =

@@ -128,6 +128,7 @@ absl::Status Witness::WitnessPeerUncounted(const haven::v1::Member& peer) {
 
   haven::v1::ExchangeCheckpointRequest call;
   *call.mutable_checkpoint() = deps_.own_log->LatestCheckpoint();
+  call.set_manifest_serial(deps_.federation->current()->serial());
   if (have_previous) call.set_seen_size(previous.checkpoint().tree_size());
   auto answer = deps_.peers->ExchangeCheckpoint(peer, call);
   if (!answer.ok() &&
@@ -139,11 +140,7 @@ absl::Status Witness::WitnessPeerUncounted(const haven::v1::Member& peer) {
     answer = deps_.peers->ExchangeCheckpoint(peer, call);
   }
   if (!answer.ok()) return answer.status();
-  if (deps_.on_answer) {
-    deps_.on_answer(peer.agency_id(), answer->has_caller_witnessed()
-                                          ? &answer->caller_witnessed()
-                                          : nullptr);
-  }
+  if (deps_.on_answer) deps_.on_answer(peer, *answer);
 
   Failure failure;
   auto body = Check(peer, seen, *answer, &failure);
@@ -170,6 +167,7 @@ absl::Status Witness::WitnessPeerUncounted(const haven::v1::Member& peer) {
   if (!parsed.ok()) return parsed.status();
   haven::v1::ExchangeCheckpointRequest give;
   *give.mutable_checkpoint() = deps_.own_log->LatestCheckpoint();
+  give.set_manifest_serial(deps_.federation->current()->serial());
   give.set_seen_size(body->tree_size);
   give.set_cosigned_note(
       absl::StrCat(answer->checkpoint().note(), Cosign(parsed->text)));

@@ -66,11 +66,11 @@ class Witness {
     const crypto::Ed25519Signer* signer = nullptr;
     // Where WITNESS_FAILED entries go.
     const audit::AuditRecorder* recorder = nullptr;
-    // Told of every answer: the peer, and this node's own checkpoint as the
-    // peer last witnessed it (nullptr if it never did), for the rollback
-    // guard. May be empty.
-    std::function<void(const std::string& agency_id,
-                       const haven::v1::Checkpoint* witnessed)>
+    // Told of every first answer, before it is checked: it carries this
+    // node's own checkpoint as the peer last witnessed it (for the rollback
+    // guard) and the peer's manifest serial (for gossip). May be empty.
+    std::function<void(const haven::v1::Member& peer,
+                       const haven::v1::ExchangeCheckpointResponse& answer)>
         on_answer;
     // Where rounds are counted; nullptr counts nothing.
     metrics::Registry* metrics = nullptr;
@@ -120,7 +120,7 @@ class Witness {
 
   const Deps deps_;
   metrics::Counter* rounds_ = nullptr;  // null without metrics
-  absl::Mutex mu_;  // one witnessing round at a time
+  absl::Mutex mu_;                      // one witnessing round at a time
 };
 
 }  // namespace haven::server::exchange

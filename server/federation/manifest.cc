@@ -2,40 +2,27 @@
 
 #include <fstream>
 #include <set>
-#include <sstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
-#include "haven/base/hex.h"
 #include "haven/base/limits.h"
+#include "haven/base/status_macros.h"
+#include "server/node/event_log.h"
 
 namespace haven::server::federation {
 namespace {
 
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  explicit FirstError(std::string file) : file_(std::move(file)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (first_.empty()) {
-      first_ =
-          absl::StrCat(file_, ":", line + 1, ":", column + 1, ": ", message);
-    }
-  }
-  const std::string& first() const { return first_; }
-
- private:
-  std::string file_;
-  std::string first_;
-};
-
+// Where a node keeps the signed manifest it applied last (public: signed
+// by the operators, verified again at every start).
+constexpr absl::string_view kAppliedManifestKey = "federation/manifest";
 
 }  // namespace
 
-Manifest::Manifest(haven::v1::FederationManifest proto)
-    : proto_(std::move(proto)) {
+Manifest::Manifest(haven::v1::FederationManifest proto, std::string signed_note,
+                   std::string note_sha256, std::vector<std::string> signers)
+    : proto_(std::move(proto)),
+      signed_note_(std::move(signed_note)),
+      note_sha256_(std::move(note_sha256)),
+      signers_(std::move(signers)) {
   for (int i = 0; i < proto_.members_size(); ++i) {
     index_[proto_.members(i).agency_id()] = i;
   }
@@ -43,66 +30,34 @@ Manifest::Manifest(haven::v1::FederationManifest proto)
 
 absl::StatusOr<std::shared_ptr<const Manifest>> Manifest::Parse(
     const std::string& text, const std::string& source_name) {
-  haven::v1::FederationManifest proto;
-  google::protobuf::TextFormat::Parser parser;
-  FirstError errors(source_name);
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text, &proto)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed manifest: ", errors.first()));
-  }
-  if (static_cast<size_t>(proto.members_size()) > limits::kMaxManifestMembers) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid manifest ", source_name, ": more than ",
-                     limits::kMaxManifestMembers, " members"));
-  }
-  std::set<std::string> ids;
-  std::set<std::string> fingerprints;
-  for (int i = 0; i < proto.members_size(); ++i) {
-    const haven::v1::Member& m = proto.members(i);
-    auto bad = [&](const std::string& field, const std::string& why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid manifest ", source_name, ": members[", i, "] (",
-                       m.agency_id().empty() ? "no id" : m.agency_id(), ") ",
-                       field, ": ", why));
-    };
-    if (m.agency_id().empty()) return bad("agency_id", "required");
-    if (!ids.insert(m.agency_id()).second) return bad("agency_id", "duplicate");
-    if (m.sector() == haven::v1::SECTOR_UNSPECIFIED) {
-      return bad("sector", "required");
-    }
-    if (m.status() == haven::v1::MEMBER_STATUS_UNSPECIFIED) {
-      return bad("status", "required (MEMBER_ACTIVE or MEMBER_SUSPENDED)");
-    }
-    size_t colon = m.endpoint().rfind(':');
-    int port = 0;
-    if (colon == std::string::npos ||
-        !absl::SimpleAtoi(m.endpoint().substr(colon + 1), &port) || port <= 0 ||
-        port > 65535) {
-      return bad("endpoint", "expected host:port");
-    }
-    if (!IsLowerHex(m.cert_sha256(), 64)) {
-      return bad("cert_sha256",
-                 "expected the certificate's SHA-256 as 64 lower-case hex "
-                 "characters");
-    }
-    if (!fingerprints.insert(m.cert_sha256()).second) {
-      return bad("cert_sha256", "same certificate as another member");
-    }
-  }
-  return std::shared_ptr<const Manifest>(new Manifest(std::move(proto)));
+  HAVEN_ASSIGN_OR_RETURN(haven::v1::FederationManifest proto,
+                         client::ParseManifestText(text, source_name));
+  return std::shared_ptr<const Manifest>(
+      new Manifest(std::move(proto), "", "", {}));
+}
+
+absl::StatusOr<std::shared_ptr<const Manifest>> Manifest::OpenSigned(
+    absl::string_view note, const client::ManifestTrust& trust,
+    absl::string_view source_name) {
+  HAVEN_ASSIGN_OR_RETURN(client::VerifiedManifest verified,
+                         client::VerifyManifestNote(note, trust, source_name));
+  return std::shared_ptr<const Manifest>(new Manifest(
+      std::move(verified.manifest), std::string(note),
+      std::move(verified.note_sha256), std::move(verified.signers)));
 }
 
 absl::StatusOr<std::shared_ptr<const Manifest>> Manifest::LoadFile(
-    const std::string& path) {
-  std::ifstream in(path);
+    const std::string& path, const client::ManifestTrust& trust) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot read manifest file ", path));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return Parse(text.str(), path);
+  // One byte over the limit is enough to refuse it.
+  std::string note(limits::kMaxManifestNoteBytes + 1, '\0');
+  in.read(note.data(), static_cast<std::streamsize>(note.size()));
+  note.resize(static_cast<size_t>(in.gcount()));
+  return OpenSigned(note, trust, path);
 }
 
 const haven::v1::Member* Manifest::Find(const std::string& agency_id) const {
@@ -111,27 +66,61 @@ const haven::v1::Member* Manifest::Find(const std::string& agency_id) const {
 }
 
 absl::StatusOr<std::unique_ptr<FederationRegistry>> FederationRegistry::Create(
-    const std::string& path) {
-  std::unique_ptr<FederationRegistry> registry(new FederationRegistry(path));
-  if (path.empty()) {
-    auto empty = Manifest::Parse("", "(no manifest)");
-    if (!empty.ok()) return empty.status();
+    Options options) {
+  std::unique_ptr<FederationRegistry> registry(
+      new FederationRegistry(std::move(options)));
+  const Options& o = registry->options_;
+  if (o.path.empty()) {
+    HAVEN_ASSIGN_OR_RETURN(std::shared_ptr<const Manifest> empty,
+                           Manifest::Parse("", "(no manifest)"));
     absl::MutexLock lock(&registry->mu_);
-    registry->current_ = *empty;
+    registry->current_ = std::move(empty);
     return registry;
   }
-  auto loaded = Manifest::LoadFile(path);
-  if (!loaded.ok()) return loaded.status();
+  HAVEN_ASSIGN_OR_RETURN(std::shared_ptr<const Manifest> in_force,
+                         Manifest::LoadFile(o.path, o.trust));
+  if (o.storage != nullptr) {
+    HAVEN_ASSIGN_OR_RETURN(
+        std::optional<std::string> kept,
+        o.storage->Get(storage::Family::kMeta, kAppliedManifestKey));
+    if (kept.has_value()) {
+      auto applied = Manifest::OpenSigned(*kept, o.trust, "(applied manifest)");
+      if (!applied.ok()) {
+        // The operators' keys changed in the config since: the file's
+        // manifest, which verifies under the new ones, is the one to use.
+        node::LogEvent("applied_manifest_set_aside",
+                       {{"reason", std::string(applied.status().message())}});
+      } else if ((*applied)->proto().federation() !=
+                 in_force->proto().federation()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the data dir holds a manifest of federation '",
+            (*applied)->proto().federation(), "' but ", o.path,
+            " is of federation '", in_force->proto().federation(), "'"));
+      } else {
+        registry->applied_before_start_ = *applied;
+        if ((*applied)->serial() > in_force->serial()) {
+          in_force = *std::move(applied);
+        }
+      }
+    }
+  }
   absl::MutexLock lock(&registry->mu_);
-  registry->current_ = *loaded;
+  registry->current_ = std::move(in_force);
   return registry;
 }
 
 std::unique_ptr<FederationRegistry> FederationRegistry::ForManifest(
     std::shared_ptr<const Manifest> manifest) {
-  std::unique_ptr<FederationRegistry> registry(new FederationRegistry(""));
+  std::unique_ptr<FederationRegistry> registry(
+      new FederationRegistry(Options{}));
   registry->Install(std::move(manifest));
   return registry;
+}
+
+void FederationRegistry::PersistTo(const Manifest& manifest,
+                                   storage::WriteBatch& batch) {
+  batch.Put(storage::Family::kMeta, std::string(kAppliedManifestKey),
+            manifest.signed_note());
 }
 
 std::shared_ptr<const Manifest> FederationRegistry::current() const {
@@ -141,11 +130,11 @@ std::shared_ptr<const Manifest> FederationRegistry::current() const {
 
 absl::StatusOr<std::shared_ptr<const Manifest>> FederationRegistry::Load()
     const {
-  if (path_.empty()) {
+  if (options_.path.empty()) {
     return absl::FailedPreconditionError(
         "no manifest_file is configured on this node");
   }
-  return Manifest::LoadFile(path_);
+  return Manifest::LoadFile(options_.path, options_.trust);
 }
 
 std::vector<std::string> ChangedMembers(const Manifest& before,
@@ -174,13 +163,6 @@ void FederationRegistry::Install(std::shared_ptr<const Manifest> manifest) {
     current_ = manifest;
   }
   if (listener_ && before != nullptr) listener_(before, manifest);
-}
-
-absl::StatusOr<std::shared_ptr<const Manifest>> FederationRegistry::Reload() {
-  auto loaded = Load();
-  if (!loaded.ok()) return loaded.status();
-  Install(*loaded);
-  return *loaded;
 }
 
 }  // namespace haven::server::federation

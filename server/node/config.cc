@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "client/verify/signed_manifest.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "haven/base/hex.h"
@@ -104,7 +105,6 @@ bool ValidHostPort(const std::string& address) {
   return port >= 0 && port <= 65535;
 }
 
-
 }  // namespace
 
 std::string LoadedConfig::Where(const std::string& field_path) const {
@@ -180,6 +180,23 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
           "localhost, e.g. 127.0.0.1:9464); to scrape from another host, "
           "put a TLS-terminating, authenticating proxy on this host in "
           "front of it");
+    }
+  }
+  // A manifest counts only under the operators' keys: without them a node
+  // would have to take whatever file or peer it is given.
+  if (!c.manifest_file().empty()) {
+    if (c.federation_verifier_keys().empty()) {
+      return invalid("manifest_file",
+                     "federation_verifier_keys: required with a manifest "
+                     "(the operators' keys, from havenctl federation keygen)");
+    }
+    auto trust =
+        client::ParseManifestTrust({c.federation_verifier_keys().begin(),
+                                    c.federation_verifier_keys().end()},
+                                   c.federation_signatures_required());
+    if (!trust.ok()) {
+      return invalid("federation_verifier_keys",
+                     std::string(trust.status().message()));
     }
   }
   if (c.data_dir().empty()) return missing("data_dir");

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "client/verify/signed_manifest.h"
 #include "client/verify/signed_note.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -17,8 +18,8 @@
 #include "server/audit/audit_recorder.h"
 #include "server/audit/break_glass_reviews.h"
 #include "server/audit/rollback_guard.h"
-#include "server/backup/backup.h"
 #include "server/auth/authenticator.h"
+#include "server/backup/backup.h"
 #include "server/consent/consent_registry.h"
 #include "server/consent/policy_in_force.h"
 #include "server/consent/policy_store.h"
@@ -33,6 +34,7 @@
 #include "server/exchange/grantee_inbox.h"
 #include "server/exchange/handle_store.h"
 #include "server/exchange/holder.h"
+#include "server/exchange/manifest_gossip.h"
 #include "server/exchange/notice_board.h"
 #include "server/exchange/peer_client.h"
 #include "server/exchange/peer_outbox.h"
@@ -42,6 +44,7 @@
 #include "server/exchange/signing.h"
 #include "server/exchange/witness.h"
 #include "server/federation/manifest.h"
+#include "server/federation/manifest_update.h"
 #include "server/federation/membership.h"
 #include "server/metrics/metrics_endpoint.h"
 #include "server/metrics/registry.h"
@@ -73,9 +76,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 
 absl::StatusOr<std::string> VerifierKeyFromMasterKey(
     const haven::v1::NodeConfig& config) {
-  HAVEN_ASSIGN_OR_RETURN(crypto::SecretBytes master_key,
-                         crypto::LoadNodeMasterKey(config.master_key_file(),
-                                                  std::getenv("CREDENTIALS_DIRECTORY")));
+  HAVEN_ASSIGN_OR_RETURN(
+      crypto::SecretBytes master_key,
+      crypto::LoadNodeMasterKey(config.master_key_file(),
+                                std::getenv("CREDENTIALS_DIRECTORY")));
   HAVEN_ASSIGN_OR_RETURN(crypto::SecretBytes seed,
                          crypto::DeriveSigningSeed(master_key));
   HAVEN_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Ed25519Signer> signer,
@@ -119,6 +123,8 @@ struct Node::Modules {
   std::unique_ptr<storage::Storage> storage;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<federation::FederationRegistry> federation;
+  std::unique_ptr<federation::ManifestUpdater> manifests;
+  std::unique_ptr<exchange::ManifestGossip> gossip;
   std::unique_ptr<services::WorkPool> pool;
   std::unique_ptr<crypto::Ed25519Signer> signer;
   std::unique_ptr<crypto::StateSealer> sealer;
@@ -192,8 +198,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
     HAVEN_RETURN_IF_ERROR(backup::CheckNoIncompleteRestore(c.data_dir()));
     storage::Database::Options db_options;
     db_options.path = c.data_dir();
-    HAVEN_ASSIGN_OR_RETURN(storage,
-                           storage::RocksDbStorage::Open(std::move(db_options)));
+    HAVEN_ASSIGN_OR_RETURN(
+        storage, storage::RocksDbStorage::Open(std::move(db_options)));
   }
   m->storage = std::move(storage);
   // Fail-stop: the first failed write or sync stops every RPC at once (the
@@ -250,8 +256,22 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->recorder = std::make_unique<audit::AuditRecorder>(
       c.agency_id(), m->audit_log.get(), &m->pseudonym_key, clock);
 
-  HAVEN_ASSIGN_OR_RETURN(m->federation,
-                         federation::FederationRegistry::Create(c.manifest_file()));
+  federation::FederationRegistry::Options federation_options;
+  federation_options.path = c.manifest_file();
+  federation_options.storage = m->storage.get();
+  if (!c.manifest_file().empty()) {
+    // LoadConfig checked the keys; parsed again here for their form.
+    HAVEN_ASSIGN_OR_RETURN(
+        federation_options.trust,
+        client::ParseManifestTrust({c.federation_verifier_keys().begin(),
+                                    c.federation_verifier_keys().end()},
+                                   c.federation_signatures_required()));
+  }
+  HAVEN_ASSIGN_OR_RETURN(m->federation, federation::FederationRegistry::Create(
+                                            std::move(federation_options)));
+  m->manifests = std::make_unique<federation::ManifestUpdater>(
+      federation::ManifestUpdater::Deps{m->federation.get(),
+                                        m->recorder.get()});
   if (!c.manifest_file().empty() &&
       m->federation->current()->Find(c.agency_id()) == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -294,7 +314,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->fanout =
       std::make_unique<exchange::ConsentFanout>(exchange::ConsentFanout::Deps{
           c.agency_id(), clock, m->signer.get(), m->federation.get(),
-          m->handles.get(), m->outbox.get(), m->recorder.get(), [m] { m->deliver_soon(); }});
+          m->handles.get(), m->outbox.get(), m->recorder.get(),
+          [m] { m->deliver_soon(); }});
 
   consent::ConsentRegistry::Options consent_options;
   consent_options.storage = m->storage.get();
@@ -304,11 +325,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   consent_options.signer = m->signer.get();
   consent_options.observer = m->fanout.get();
   consent_options.issuer = c.agency_id();
-  consent_options.check_grantee =
-      [m, self = c.agency_id()](const haven::v1::Grantee& grantee) {
-        return federation::CheckGrantee(*m->federation->current(), self,
-                                        grantee);
-      };
+  consent_options.check_grantee = [m, self = c.agency_id()](
+                                      const haven::v1::Grantee& grantee) {
+    return federation::CheckGrantee(*m->federation->current(), self, grantee);
+  };
   consent_options.check_refused_agency =
       [m, self = c.agency_id()](absl::string_view agency_id) {
         return federation::CheckRefusedAgency(*m->federation->current(), self,
@@ -326,8 +346,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->federation->SetInstallListener(
       [m](const std::shared_ptr<const federation::Manifest>& before,
           const std::shared_ptr<const federation::Manifest>& after) {
-        m->round->ReconcileMembers(
-            federation::ChangedMembers(*before, *after));
+        m->round->ReconcileMembers(federation::ChangedMembers(*before, *after));
       });
 
   m->replay = std::make_unique<exchange::ReplayGuard>(absl::Seconds(120));
@@ -336,14 +355,18 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
       !tail.ok()) {
     return in_data_dir(tail);
   }
+  // A manifest file with a newer serial than the one applied before (or a
+  // node's first) is logged and kept before anything acts on it.
+  if (absl::Status start = m->manifests->RecordStart(); !start.ok()) {
+    return in_data_dir(start);
+  }
 
   m->policy = std::make_unique<policy::PolicyHolder>();
   m->policy_store =
       std::make_unique<consent::PolicyStore>(m->storage.get(), m->sealer.get());
-  m->policy_in_force =
-      std::make_unique<consent::PolicyInForce>(consent::PolicyInForce::Deps{
-          c.agency_id(), m->policy_store.get(), m->policy.get(),
-          m->recorder.get(), clock});
+  m->policy_in_force = std::make_unique<consent::PolicyInForce>(
+      consent::PolicyInForce::Deps{c.agency_id(), m->policy_store.get(),
+                                   m->policy.get(), m->recorder.get(), clock});
   HAVEN_RETURN_IF_ERROR(m->policy_in_force->Bootstrap(
       {c.policy_file(), node->config_.Where("policy_file"), c.data_dir()}));
 
@@ -365,29 +388,37 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   m->witness = std::make_unique<exchange::Witness>(exchange::Witness::Deps{
       c.agency_id(), m->storage.get(), m->federation.get(), m->peers.get(),
       m->audit_log.get(), clock, m->signer.get(), m->recorder.get(),
-      [m](const std::string& peer, const haven::v1::Checkpoint* witnessed) {
-        m->rollback->OnPeerAnswered(peer, witnessed);
+      [m](const haven::v1::Member& peer,
+          const haven::v1::ExchangeCheckpointResponse& answer) {
+        m->rollback->OnPeerAnswered(peer.agency_id(),
+                                    answer.has_caller_witnessed()
+                                        ? &answer.caller_witnessed()
+                                        : nullptr);
+        // Fetched now, in the witness round, so that a suspension reaches
+        // this node within one round of any peer holding it.
+        m->gossip->OnPeerSerial(peer, answer.manifest_serial()).IgnoreError();
       },
       m->metrics.get()});
   m->cosignatures = std::make_unique<exchange::CosignatureStore>(
       exchange::CosignatureStore::Deps{m->storage.get(), m->audit_log.get(),
                                        clock});
-  m->sender =
-      std::make_unique<exchange::PeerSender>(m->federation.get(), m->peers.get());
-  m->round =
-      std::make_unique<exchange::FederationRound>(exchange::FederationRound::Deps{
-          m->federation.get(), m->witness.get(), m->consents.get(),
-          m->outbox.get(), m->sender->AsSender()});
+  m->sender = std::make_unique<exchange::PeerSender>(m->federation.get(),
+                                                     m->peers.get());
+  m->round = std::make_unique<exchange::FederationRound>(
+      exchange::FederationRound::Deps{m->federation.get(), m->witness.get(),
+                                      m->consents.get(), m->outbox.get(),
+                                      m->sender->AsSender()});
   m->authenticator = std::make_unique<auth::Authenticator>(c.principals());
   services::Modules& services = m->service_modules;
   services.env = {m->authenticator.get(), m->pool.get(), m->storage.get(),
                   m->federation.get(), m->rollback.get()};
-  m->desk = std::make_unique<vault::RecordDesk>(m->vault.get(),
-                                                m->recorder.get());
+  m->desk =
+      std::make_unique<vault::RecordDesk>(m->vault.get(), m->recorder.get());
   services.admin = {c.agency_id(),
                     HAVEN_VERSION_STRING,
                     absl::FromUnixSeconds(clock->NowUnix()),
                     m->federation.get(),
+                    m->manifests.get(),
                     m->recorder.get(),
                     m->policy.get(),
                     m->policy_in_force.get(),
@@ -397,23 +428,38 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
                     m->rollback.get()};
   services.records = m->desk.get();
   services.consents = m->consents.get();
-  services.exchange = {m->requester.get(), m->handles.get(),
-                       m->notices.get()};
+  services.exchange = {m->requester.get(), m->handles.get(), m->notices.get()};
   m->reviews = std::make_unique<audit::BreakGlassReviews>(m->recorder.get());
-  services.audit = {m->recorder.get(), m->witness.get(),
-                    m->cosignatures.get(), m->reviews.get()};
-  // A peer that exchanges checkpoints with us is up: give it what it is owed.
+  services.audit = {m->recorder.get(), m->witness.get(), m->cosignatures.get(),
+                    m->reviews.get()};
+  m->gossip =
+      std::make_unique<exchange::ManifestGossip>(exchange::ManifestGossip::Deps{
+          m->federation.get(), m->manifests.get(), m->peers.get()});
+  // A peer that exchanges checkpoints with us is up: give it what it is
+  // owed, and fetch a newer manifest it holds (off the RPC's thread: the
+  // fetch is a call back to that peer).
   m->checkpoints = std::make_unique<exchange::CheckpointExchange>(
       exchange::CheckpointExchange::Deps{
           m->audit_log.get(), m->cosignatures.get(),
-          [m](const std::string&) { m->deliver_soon(); },
+          [m](const haven::v1::Member& peer,
+              const haven::v1::ExchangeCheckpointRequest& request) {
+            m->deliver_soon();
+            if (request.manifest_serial() >
+                m->federation->current()->serial()) {
+              m->pool->Schedule([m, peer, serial = request.manifest_serial()] {
+                m->gossip->OnPeerSerial(peer, serial).IgnoreError();
+              });
+            }
+          },
+          [m] { return m->federation->current()->serial(); },
           [m](const std::string& agency_id)
               -> std::optional<haven::v1::Checkpoint> {
             auto witnessed = m->witness->Witnessed(agency_id);
             if (!witnessed.ok() || witnessed->empty()) return std::nullopt;
             return witnessed->front().checkpoint();
           }});
-  services.peer = {m->holder.get(), m->inbox.get(), m->checkpoints.get()};
+  services.peer = {m->holder.get(), m->inbox.get(), m->checkpoints.get(),
+                   m->federation.get()};
   if (m->metrics != nullptr) AddScrapeTimeMetrics(c.agency_id(), m);
   node->modules_ = std::move(modules);
   return node;

@@ -1,15 +1,14 @@
 #include "server/services/admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "haven/base/clock.h"
 #include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
 #include "haven/base/text.h"
-#include "haven/base/clock.h"
 #include "policy/evaluator.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_recorder.h"
 #include "server/consent/consent_registry.h"
-#include "server/federation/manifest_reload.h"
 
 namespace haven::server::services {
 
@@ -21,6 +20,9 @@ absl::Status AdminServiceImpl::DoGetStatus(const auth::Principal& who,
   out->set_started_unix(absl::ToUnixSeconds(deps_.started));
   out->set_audit_tree_size(deps_.audit->log()->Size());
   *out->mutable_peer_serving() = deps_.rollback->State();
+  auto manifest = deps_.federation->current();
+  out->set_manifest_serial(manifest->serial());
+  out->set_manifest_sha256(manifest->note_sha256());
   if (auto current = deps_.policy->Get()) {
     out->set_policy_version(current->version());
   }
@@ -30,20 +32,20 @@ absl::Status AdminServiceImpl::DoGetStatus(const auth::Principal& who,
 absl::Status AdminServiceImpl::DoReloadManifest(
     const auth::Principal& who, const haven::v1::ReloadManifestRequest&,
     haven::v1::ReloadManifestResponse* out) {
-  HAVEN_ASSIGN_OR_RETURN(
-      auto manifest,
-      federation::ReloadManifest(*deps_.federation, *deps_.audit, who.name));
-  out->set_serial(manifest->proto().serial());
+  HAVEN_ASSIGN_OR_RETURN(auto manifest, deps_.manifests->ReloadFile(who.name));
+  out->set_serial(manifest->serial());
   out->set_members(manifest->proto().members_size());
+  out->set_sha256(manifest->note_sha256());
   return absl::OkStatus();
 }
 
 absl::Status AdminServiceImpl::DoLoadPolicy(
     const auth::Principal& who, const haven::v1::LoadPolicyRequest& request,
     haven::v1::LoadPolicyResponse* out) {
-  HAVEN_ASSIGN_OR_RETURN(consent::PolicyInForce::Loaded loaded,
-                         deps_.policy_in_force->Load(
-                             who.name, request.policy_text(), request.format()));
+  HAVEN_ASSIGN_OR_RETURN(
+      consent::PolicyInForce::Loaded loaded,
+      deps_.policy_in_force->Load(who.name, request.policy_text(),
+                                  request.format()));
   out->set_audit_index(loaded.audit_index);
   out->set_policy_version(loaded.version);
   for (const auto& warning : loaded.warnings) out->add_warnings(warning);
@@ -121,15 +123,16 @@ absl::Status AdminServiceImpl::DoExplainDecision(
   policy::Evaluator evaluator(SystemClock::Get());
   HAVEN_ASSIGN_OR_RETURN(
       *out->mutable_decision(),
-      evaluator.Evaluate(
-          *current, *deps_.consents->Snapshot(request.subject_id()), ask));
+      evaluator.Evaluate(*current,
+                         *deps_.consents->Snapshot(request.subject_id()), ask));
   return absl::OkStatus();
 }
 
 absl::Status AdminServiceImpl::DoBackup(const auth::Principal& who,
                                         const haven::v1::BackupRequest& request,
                                         haven::v1::BackupResponse* out) {
-  HAVEN_ASSIGN_OR_RETURN(*out, deps_.backups->Backup(who.name, request.to_dir()));
+  HAVEN_ASSIGN_OR_RETURN(*out,
+                         deps_.backups->Backup(who.name, request.to_dir()));
   return absl::OkStatus();
 }
 
@@ -137,8 +140,8 @@ absl::Status AdminServiceImpl::DoAcknowledgeRollback(
     const auth::Principal& who,
     const haven::v1::AcknowledgeRollbackRequest& request,
     haven::v1::AcknowledgeRollbackResponse* out) {
-  HAVEN_ASSIGN_OR_RETURN(uint64_t index,
-                         deps_.rollback->Acknowledge(who.name, request.reason()));
+  HAVEN_ASSIGN_OR_RETURN(
+      uint64_t index, deps_.rollback->Acknowledge(who.name, request.reason()));
   out->set_audit_index(index);
   return absl::OkStatus();
 }

@@ -3,9 +3,8 @@
 #ifndef HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 #define HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 
-#include "haven/v1/admin.grpc.pb.h"
-#include "server/services/rpc_macros.h"
 #include "absl/time/time.h"
+#include "haven/v1/admin.grpc.pb.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_recorder.h"
 #include "server/audit/rollback_guard.h"
@@ -13,7 +12,9 @@
 #include "server/consent/consent_registry.h"
 #include "server/consent/policy_in_force.h"
 #include "server/federation/manifest.h"
+#include "server/federation/manifest_update.h"
 #include "server/services/rpc_env.h"
+#include "server/services/rpc_macros.h"
 #include "server/vault/record_desk.h"
 
 namespace haven::server::services {
@@ -26,7 +27,8 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
     std::string agency_id;
     std::string version;
     absl::Time started;
-    federation::FederationRegistry* federation = nullptr;
+    const federation::FederationRegistry* federation = nullptr;
+    federation::ManifestUpdater* manifests = nullptr;
     const audit::AuditRecorder* audit = nullptr;
     const policy::PolicyHolder* policy = nullptr;
     consent::PolicyInForce* policy_in_force = nullptr;

@@ -9,6 +9,7 @@
 #include "server/exchange/checkpoint_exchange.h"
 #include "server/exchange/grantee_inbox.h"
 #include "server/exchange/holder.h"
+#include "server/federation/manifest.h"
 #include "server/services/peer_unary.h"
 
 namespace haven::server::services {
@@ -20,6 +21,7 @@ class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {
     exchange::Holder* holder = nullptr;
     exchange::GranteeInbox* inbox = nullptr;
     const exchange::CheckpointExchange* checkpoints = nullptr;
+    const federation::FederationRegistry* federation = nullptr;
   };
   PeerServiceImpl(const RpcEnv& env, Deps deps) : env_(env), deps_(deps) {}
 
@@ -36,6 +38,13 @@ class PeerServiceImpl final : public haven::v1::PeerService::CallbackService {
   // Open while the rollback guard holds: it is how peers confirm the log.
   HAVEN_PEER_RPC_GATED(ExchangeCheckpoint, ExchangeCheckpointRequest,
                        ExchangeCheckpointResponse, kAlways);
+  // Open while the rollback guard holds: membership is not the log's, and
+  // a suspension must reach a node that is waiting for its peers.
+  HAVEN_PEER_RPC_GATED(GetManifest, GetManifestRequest, GetManifestResponse,
+                       kAlways) {
+    response->set_signed_manifest(deps_.federation->current()->signed_note());
+    return absl::OkStatus();
+  }
 
  private:
   const RpcEnv& env_;

@@ -8,15 +8,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <vector>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <thread>
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -30,6 +29,7 @@
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_node.h"
+#include "tests/testing/test_operator_key.h"
 
 namespace haven::testing {
 namespace {
@@ -182,7 +182,8 @@ TEST_F(HavendTest, MasterKeyFromCredentialsDirectoryIsNowhereElse) {
   const std::string config = ReadFileOrEmpty(node.config_path());
   EXPECT_THAT(config, Not(HasSubstr("master_key_file")));
   EXPECT_EQ(node.Stop(), 0);
-  const std::string log = node.Log() + ReadFileOrEmpty(node.dir() + "/havend.out");
+  const std::string log =
+      node.Log() + ReadFileOrEmpty(node.dir() + "/havend.out");
   EXPECT_THAT(log, HasSubstr("node_stopped"));
   for (const std::string* place : {&cmdline, &environ, &config, &log}) {
     EXPECT_THAT(*place, Not(HasSubstr(hex)));
@@ -254,7 +255,8 @@ TEST_F(HavendTest, TellsSystemdWhenReadyPingsTheWatchdogAndStops) {
                                    HasSubstr("STATUS=serving on 127.0.0.1:")));
   EXPECT_GE(std::count(first.begin(), first.end(), "WATCHDOG=1"), 3);
   EXPECT_EQ(node.Stop(), 0);
-  std::vector<std::string> last = notify.Receive(std::chrono::milliseconds(300));
+  std::vector<std::string> last =
+      notify.Receive(std::chrono::milliseconds(300));
   EXPECT_THAT(last, ::testing::Contains("STOPPING=1"));
 }
 
@@ -262,8 +264,7 @@ TEST_F(HavendTest, TellsSystemdWhenReadyPingsTheWatchdogAndStops) {
 // setup changed nothing.
 std::map<std::string, std::string> Snapshot(const std::string& dir) {
   std::map<std::string, std::string> files;
-  for (const auto& entry :
-       std::filesystem::recursive_directory_iterator(dir)) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
     struct stat st;
     stat(entry.path().c_str(), &st);
     files[entry.path().string()] =
@@ -317,12 +318,12 @@ TEST_F(HavendTest, SetupMakesANodeThatStartsOnceItsCertificateIsIssued) {
   ASSERT_EQ(token.size(), 65u);
   EXPECT_THAT(output, Not(HasSubstr(master_key.substr(0, 64))));
   EXPECT_THAT(output, Not(HasSubstr(token.substr(0, 64))));
-  for (const auto& [file, mode] :
-       std::vector<std::pair<std::string, unsigned>>{{"data", 0700},
-                                                     {"master.key", 0600},
-                                                     {"node.key", 0600},
-                                                     {"admin.token", 0600},
-                                                     {"node.textproto", 0600}}) {
+  for (const auto& [file, mode] : std::vector<std::pair<std::string, unsigned>>{
+           {"data", 0700},
+           {"master.key", 0600},
+           {"node.key", 0600},
+           {"admin.token", 0600},
+           {"node.textproto", 0600}}) {
     struct stat st;
     ASSERT_EQ(stat((dir + "/" + file).c_str(), &st), 0) << file;
     EXPECT_EQ(st.st_mode & 0777, mode) << file;
@@ -334,13 +335,13 @@ TEST_F(HavendTest, SetupMakesANodeThatStartsOnceItsCertificateIsIssued) {
 
   // The CA signs the request as it is (CN and subjectAltName bay-legal).
   const std::string pki = pki_->path();
-  ASSERT_EQ(RunCommand({"/usr/bin/openssl", "x509", "-req", "-in",
-                        dir + "/node.csr", "-CA", pki + "/ca.crt", "-CAkey",
-                        pki + "/ca.key", "-CAcreateserial", "-days", "1",
-                        "-sha256", "-copy_extensions", "copy", "-out",
-                        dir + "/node.crt"},
-                       &output),
-            0)
+  ASSERT_EQ(
+      RunCommand({"/usr/bin/openssl", "x509", "-req", "-in", dir + "/node.csr",
+                  "-CA", pki + "/ca.crt", "-CAkey", pki + "/ca.key",
+                  "-CAcreateserial", "-days", "1", "-sha256",
+                  "-copy_extensions", "copy", "-out", dir + "/node.crt"},
+                 &output),
+      0)
       << output;
   std::filesystem::copy_file(pki + "/ca.crt", dir + "/ca.crt");
   // The ports the skeleton names are an agency's choice; here the kernel's.
@@ -351,10 +352,10 @@ TEST_F(HavendTest, SetupMakesANodeThatStartsOnceItsCertificateIsIssued) {
                               "127.0.0.1:0");
   std::ofstream(dir + "/node.textproto") << config;
 
-  ASSERT_EQ(RunCommand({HavendPath(), "--config", dir + "/node.textproto",
-                        "--init"},
-                       &output),
-            0)
+  ASSERT_EQ(
+      RunCommand({HavendPath(), "--config", dir + "/node.textproto", "--init"},
+                 &output),
+      0)
       << output;
   EXPECT_THAT(output, ::testing::ContainsRegex("cert_sha256: [0-9a-f]{64}"));
 
@@ -373,8 +374,8 @@ TEST_F(HavendTest, SetupMakesANodeThatStartsOnceItsCertificateIsIssued) {
   tls.pem_root_certs = ReadFileOrEmpty(dir + "/ca.crt");
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride("bay-legal");
-  auto channel = grpc::CreateCustomChannel(
-      started[1].str(), grpc::SslCredentials(tls), args);
+  auto channel = grpc::CreateCustomChannel(started[1].str(),
+                                           grpc::SslCredentials(tls), args);
   auto admin = haven::v1::AdminService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(In(std::chrono::seconds(10)));
@@ -395,10 +396,9 @@ TEST_F(HavendTest, SetupMakesANodeThatStartsOnceItsCertificateIsIssued) {
   EXPECT_EQ(Snapshot(dir), before);
   // Nothing is left beside it either.
   int entries = 0;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(dir_.path())) {
-    entries += entry.path().filename().string().find(".setup-") !=
-               std::string::npos;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    entries +=
+        entry.path().filename().string().find(".setup-") != std::string::npos;
   }
   EXPECT_EQ(entries, 0);
 }
@@ -441,7 +441,10 @@ TEST_F(HavendTest, WrongValueNamesLineAndField) {
 TEST_F(HavendTest,
        InitBeforeTheManifestExistsCreatesKeysAndPrintsTheVerifierKey) {
   TestNode::Options options = NodeOptions();
-  options.extra_config = "manifest_file: \"federation.textproto\"\n";
+  haven::testing::TestOperatorKey operator_key("test-operator");
+  options.extra_config =
+      haven::testing::FederationTrustConfig({&operator_key}) +
+      "manifest_file: \"federation.textproto\"\n";
   TestNode node(options);
   std::filesystem::remove(node.dir() + "/master.key");
   std::filesystem::remove_all(node.dir() + "/data");

@@ -567,6 +567,7 @@ class LimitsTest : public ::testing::Test {
          "checkpoint { note: '$NOTE' origin: '$ORIGIN' tree_size: 1 "
          "root_hash: '$ROOT' }"},
         {"haven.v1.PeerService.Echo", "payload: 'ping'"},
+        {"haven.v1.PeerService.GetManifest", ""},
     };
   }
 

@@ -15,6 +15,7 @@
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_node.h"
+#include "tests/testing/test_operator_key.h"
 
 namespace haven::testing {
 namespace {
@@ -44,18 +45,19 @@ class PeerApiTest : public ::testing::Test {
     TestNode::Options options;
     options.root_dir = dir_.path();
     options.pki_dir = pki_.path();
-    options.extra_config = "manifest_file: \"" + manifest_ + "\"\n";
+    options.extra_config = haven::testing::FederationTrustConfig({&operator_}) +
+                           "manifest_file: \"" + manifest_ + "\"\n";
     node_ = std::make_unique<TestNode>(options);
     ASSERT_TRUE(node_->Start(&error)) << error;
   }
 
-  // Each write is a newer manifest (serial 1, 2, ...), as an operator's is.
+  // Each write is a newer manifest (serial 1, 2, ...), signed as an
+  // operator's is.
   void WriteManifest(const std::string& legal_aid_status) {
-    std::ofstream(manifest_, std::ios::trunc)
-        << "federation: \"test\"\nserial: " << ++serial_ << "\n"
-        << Member(pki_.path(), "safe-harbor", "VICTIM_SERVICES",
-                  "MEMBER_ACTIVE")
-        << Member(pki_.path(), "legal-aid", "LEGAL_SERVICES", legal_aid_status);
+    std::ofstream(manifest_, std::ios::trunc) << operator_.Sign(
+        "federation: \"test\"\nserial: " + std::to_string(++serial_) + "\n" +
+        Member(pki_.path(), "safe-harbor", "VICTIM_SERVICES", "MEMBER_ACTIVE") +
+        Member(pki_.path(), "legal-aid", "LEGAL_SERVICES", legal_aid_status));
   }
 
   // A mutual-TLS channel to the peer API presenting `pki`/`agency`'s cert.
@@ -100,6 +102,7 @@ class PeerApiTest : public ::testing::Test {
   TempDir other_ca_;
   TempDir dir_;
   std::string manifest_;
+  haven::testing::TestOperatorKey operator_{"test-operator"};
   uint64_t serial_ = 0;
   std::unique_ptr<TestNode> node_;
 };
@@ -141,8 +144,9 @@ TEST_F(PeerApiTest, SuspendedMemberIsRefusedRightAfterReload) {
 TEST_F(PeerApiTest, BrokenManifestReloadKeepsTheCurrentOne) {
   std::ofstream(manifest_, std::ios::trunc) << "members { agency_id: \n";
   grpc::Status reload = ReloadManifest("admin");
-  EXPECT_EQ(reload.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(reload.error_message(), HasSubstr("federation.textproto:"));
+  EXPECT_EQ(reload.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(reload.error_message(),
+              HasSubstr("federation.textproto is not a signed manifest"));
   auto stub = PeerStub(pki_.path(), "legal-aid");
   EXPECT_TRUE(Echo(*stub).ok());
 }

@@ -27,6 +27,10 @@ inline constexpr uint8_t kOtherKeyFill = 0x4f;
 // origin.
 inline constexpr char kTrustedKeyName[] = "safe-harbor.haven/log";
 inline constexpr char kOtherKeyName[] = "legal-aid.haven/log";
+// The task force operators' keys for the signed manifest: the trusted key
+// and the other one, under these names.
+inline constexpr const char* kOperatorKeyNames[2] = {"operator-a",
+                                                     "operator-b"};
 // The agency that holds the trusted key, where a target needs a peer.
 inline constexpr char kTrustedAgency[] = "safe-harbor";
 

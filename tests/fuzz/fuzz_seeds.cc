@@ -11,6 +11,7 @@
 // same files; it does not remove seeds added by hand or by fuzzing. The
 // policy corpus is written by hand and left alone.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "client/verify/merkle.h"
 #include "client/verify/proof_bundle.h"
 #include "client/verify/signed_batch.h"
+#include "client/verify/signed_manifest.h"
 #include "client/verify/signed_note.h"
 #include "haven/v1/audit.pb.h"
 #include "haven/v1/consent.pb.h"
@@ -503,6 +505,29 @@ void Manifests(Corpus& c, const Ed25519Signer& trusted,
   c.Write(t, "bad-endpoint", bad_port);
   c.Write(t, "truncated", Truncated(valid));
   c.Write(t, "unknown-field", valid + "members { colour: \"red\" }\n");
+
+  // The same manifest signed, as nodes load and relay it.
+  const std::string s = "signed_manifest";
+  auto parsed = client::ParseManifestText(valid, "seed");
+  if (!parsed.ok()) std::abort();
+  const std::string text = client::ManifestNoteText(*parsed);
+  auto signature = [&](const Ed25519Signer& signer, const char* name) {
+    return client::FormatSignatureLine(
+        name, client::NoteKeyId(name, PublicKey(signer)),
+        signer.SignToString(text));
+  };
+  const std::string by_a = signature(trusted, kOperatorKeyNames[0]);
+  const std::string by_b = signature(other, kOperatorKeyNames[1]);
+  c.Write(s, "signed-by-both", absl::StrCat(text, "\n", by_a, by_b));
+  c.Write(s, "signed-by-one", absl::StrCat(text, "\n", by_b));
+  c.Write(s, "signed-by-an-unknown-key",
+          absl::StrCat(text, "\n", signature(*third, "operator-c")));
+  // The text altered after signing: both signatures fail.
+  std::string altered = absl::StrCat(text, "\n", by_a, by_b);
+  altered.replace(altered.find("serial: 1"), 9, "serial: 3");
+  c.Write(s, "altered-after-signing", altered);
+  c.Write(s, "no-header", absl::StrCat(valid, "\n", by_a, by_b));
+  c.Write(s, "unsigned", valid);
   c.Write(t, "empty", "");
 }
 

@@ -73,6 +73,7 @@ bool TestFederation::Create(const std::vector<Member>& members,
       options.extra_config += "policy_file: \"" + member.policy_file + "\"\n";
     }
     options.extra_config += extra_config_;
+    options.extra_config += FederationTrustConfig({&operator_key_});
     options.extra_config += "manifest_file: \"" + manifest_path_ + "\"\n";
     auto node = std::make_unique<TestNode>(options);
 
@@ -115,8 +116,13 @@ bool TestFederation::Create(const std::vector<Member>& members,
              << "  status: MEMBER_ACTIVE\n}\n";
     nodes_[member.agency_id] = std::move(node);
   }
-  std::ofstream(manifest_path_, std::ios::trunc) << manifest.str();
+  WriteManifest(manifest.str());
   return true;
+}
+
+void TestFederation::WriteManifest(const std::string& text) {
+  manifest_text_ = text;
+  std::ofstream(manifest_path_, std::ios::trunc) << operator_key_.Sign(text);
 }
 
 bool TestFederation::Start(std::string* error) {

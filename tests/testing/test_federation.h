@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tests/testing/test_node.h"
+#include "tests/testing/test_operator_key.h"
 
 namespace haven::testing {
 
@@ -54,6 +55,13 @@ class TestFederation {
   TestNode& node(const std::string& agency_id) const;
   const std::string& pki_dir() const { return pki_dir_; }
   const std::string& manifest_path() const { return manifest_path_; }
+  // The text of the manifest last written, before it was signed.
+  const std::string& manifest_text() const { return manifest_text_; }
+  // Signs `text` (text format) with the operator key every node trusts and
+  // writes it as the manifest file (as an operator hands one to a node).
+  void WriteManifest(const std::string& text);
+  // The task force operator's key; every node's config trusts it alone.
+  const TestOperatorKey& operator_key() const { return operator_key_; }
   // The signed-note verifier key `havend --init` printed for `agency_id`.
   std::string verifier_key(const std::string& agency_id) const;
   // The node's master key file (its signing key derives from it).
@@ -63,6 +71,8 @@ class TestFederation {
   std::string root_dir_;
   std::string pki_dir_;
   std::string manifest_path_;
+  std::string manifest_text_;
+  TestOperatorKey operator_key_{"test-operator"};
   std::string extra_config_;
   std::vector<Member> members_;
   std::map<std::string, std::unique_ptr<TestNode>> nodes_;

@@ -67,6 +67,11 @@ inline constexpr size_t kMaxAgencyIdBytes = 64;
 // Members of a federation manifest (a bigger manifest does not load), so
 // that what a membership change walks is bounded.
 inline constexpr size_t kMaxManifestMembers = 1000;
+// A signed federation manifest, file or relayed by a peer (GetManifest):
+// room for kMaxManifestMembers members of about 1 KiB each.
+inline constexpr size_t kMaxManifestNoteBytes = 1024 * 1024;
+// Operator verifier keys a node trusts for the manifest.
+inline constexpr size_t kMaxFederationVerifierKeys = 16;
 // A revocation notice's id (the holder's is "<consent>/<change>/<nanos>").
 inline constexpr size_t kMaxNoticeIdBytes = 128;
 // A notice's change: "revoked", "paused", "refused" or "withdrawn".

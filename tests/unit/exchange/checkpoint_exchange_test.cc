@@ -24,13 +24,18 @@ class CheckpointExchangeTest : public ::testing::Test {
     auto log = haven::testing::TestLog::Create();
     ASSERT_THAT(log, IsOk());
     log_ = *std::move(log);
-    cosignatures_ = std::make_unique<CosignatureStore>(CosignatureStore::Deps{
-        &log_->storage(), &log_->log(), &log_->clock()});
+    cosignatures_ = std::make_unique<CosignatureStore>(
+        CosignatureStore::Deps{&log_->storage(), &log_->log(), &log_->clock()});
     exchange_ = std::make_unique<CheckpointExchange>(CheckpointExchange::Deps{
         &log_->log(), cosignatures_.get(),
-        [this](const std::string& agency) { contacts_.push_back(agency); },
-        [this](const std::string& agency)
-            -> std::optional<haven::v1::Checkpoint> {
+        [this](const haven::v1::Member& peer,
+               const haven::v1::ExchangeCheckpointRequest& request) {
+          contacts_.push_back(peer.agency_id());
+          serials_heard_.push_back(request.manifest_serial());
+        },
+        [] { return uint64_t{7}; },
+        [this](
+            const std::string& agency) -> std::optional<haven::v1::Checkpoint> {
           auto found = witnessed_.find(agency);
           if (found == witnessed_.end()) return std::nullopt;
           return found->second;
@@ -48,11 +53,25 @@ class CheckpointExchangeTest : public ::testing::Test {
   std::unique_ptr<CheckpointExchange> exchange_;
   haven::v1::Member peer_;
   std::vector<std::string> contacts_;
+  // The manifest serials callers said they hold.
+  std::vector<uint64_t> serials_heard_;
   // What this node witnessed of each peer's log.
   std::map<std::string, haven::v1::Checkpoint> witnessed_;
 };
 
-TEST_F(CheckpointExchangeTest, AnswersLatestCheckpointWithProofFromWhatPeerSaw) {
+// Gossip rides the exchange both ways: the caller's serial reaches the
+// node's contact hook, and the answer carries the node's own.
+TEST_F(CheckpointExchangeTest, ManifestSerialsTravelBothWays) {
+  haven::v1::ExchangeCheckpointRequest request;
+  request.set_manifest_serial(9);
+  auto answer = exchange_->Answer(peer_, request);
+  ASSERT_THAT(answer, IsOk());
+  EXPECT_EQ(answer->manifest_serial(), 7u);
+  EXPECT_EQ(serials_heard_, std::vector<uint64_t>{9});
+}
+
+TEST_F(CheckpointExchangeTest,
+       AnswersLatestCheckpointWithProofFromWhatPeerSaw) {
   haven::v1::ExchangeCheckpointRequest request;
   request.set_seen_size(1);
   auto answer = exchange_->Answer(peer_, request);

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/exchange/peer_outbox.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/stderr_capture.h"
 #include "tests/testing/test_manifest.h"
@@ -26,11 +27,11 @@ class PeerSenderTest : public ::testing::Test {
  protected:
   // Every member's endpoint is 127.0.0.1:1, where nothing listens.
   std::unique_ptr<federation::FederationRegistry> federation_ =
-      federation::FederationRegistry::ForManifest(TestManifest(
-          {{"safe-harbor"},
-           {"legal-aid", haven::v1::LEGAL_SERVICES},
-           {"metro-pd", haven::v1::LAW_ENFORCEMENT,
-            haven::v1::MEMBER_SUSPENDED}}));
+      federation::FederationRegistry::ForManifest(
+          TestManifest({{"safe-harbor"},
+                        {"legal-aid", haven::v1::LEGAL_SERVICES},
+                        {"metro-pd", haven::v1::LAW_ENFORCEMENT,
+                         haven::v1::MEMBER_SUSPENDED}}));
   PeerClient peers_{PeerClient::Tls{}, absl::Seconds(2)};
   PeerSender sender_{federation_.get(), &peers_};
 };
@@ -42,10 +43,13 @@ TEST_F(PeerSenderTest, MemberNoLongerListedIsNotContacted) {
   EXPECT_EQ(capture.Release(), "");
 }
 
-TEST_F(PeerSenderTest, SuspendedMemberIsNotContacted) {
+// Refused for good: the outbox drops what a suspended member was owed
+// rather than delivering it if the member is reinstated.
+TEST_F(PeerSenderTest, SuspendedMemberIsNotContactedAndItsMessageIsDropped) {
   StderrCapture capture;
-  EXPECT_THAT(sender_.AsSender()(OfferTo("metro-pd")),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  absl::Status sent = sender_.AsSender()(OfferTo("metro-pd"));
+  EXPECT_THAT(sent, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_TRUE(PeerOutbox::IsPermanent(sent));
   EXPECT_EQ(capture.Release(), "");
 }
 

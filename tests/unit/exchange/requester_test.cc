@@ -1,10 +1,10 @@
 #include "server/exchange/requester.h"
 
 #include <deque>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -112,8 +112,7 @@ class RequesterTest : public ::testing::Test {
                 IsOk());
 
     // The manifest the requester reads: both members, endpoints unused.
-    const std::string manifest_path = dir_.Join("federation.textproto");
-    std::ofstream manifest(manifest_path);
+    std::ostringstream manifest;
     manifest << "federation: \"test\"\nserial: 1\n";
     int port = 1;
     for (const haven::v1::Member* m :
@@ -127,10 +126,9 @@ class RequesterTest : public ::testing::Test {
                << "\" status: MEMBER_ACTIVE }\n";
       ++port;
     }
-    manifest.close();
-    auto registry = federation::FederationRegistry::Create(manifest_path);
-    ASSERT_THAT(registry, IsOk());
-    federation_ = *std::move(registry);
+    auto parsed = federation::Manifest::Parse(manifest.str(), "test");
+    ASSERT_THAT(parsed, IsOk());
+    federation_ = federation::FederationRegistry::ForManifest(*parsed);
 
     // Legal-aid's own log, on its own storage.
     auto log = haven::testing::TestLog::Create("legal-aid");
@@ -188,7 +186,6 @@ class RequesterTest : public ::testing::Test {
     return receipts;
   }
 
-  haven::testing::TempDir dir_;
   std::unique_ptr<InProcessHolder> holder_;
   std::string subject_;
   std::string handle_;
