@@ -165,6 +165,11 @@ absl::StatusOr<v1::ReloadManifestResponse> NodeClient::ReloadManifest(
   return Unary(*admin_, &v1::AdminService::Stub::ReloadManifest, request);
 }
 
+absl::StatusOr<v1::ReloadCertificateResponse> NodeClient::ReloadCertificate(
+    const v1::ReloadCertificateRequest& request) const {
+  return Unary(*admin_, &v1::AdminService::Stub::ReloadCertificate, request);
+}
+
 absl::StatusOr<v1::RotateKeyResponse> NodeClient::RotateKey(
     const v1::RotateKeyRequest& request) const {
   return Unary(*admin_, &v1::AdminService::Stub::RotateKey, request);

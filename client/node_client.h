@@ -116,6 +116,8 @@ class NodeClient {
       const v1::GetStatusRequest& request) const;
   absl::StatusOr<v1::ReloadManifestResponse> ReloadManifest(
       const v1::ReloadManifestRequest& request) const;
+  absl::StatusOr<v1::ReloadCertificateResponse> ReloadCertificate(
+      const v1::ReloadCertificateRequest& request) const;
   absl::StatusOr<v1::RotateKeyResponse> RotateKey(
       const v1::RotateKeyRequest& request) const;
   absl::StatusOr<v1::RetireKeyResponse> RetireKey(

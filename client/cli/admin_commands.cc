@@ -95,6 +95,16 @@ int ReloadManifest(const Invocation& in) {
                       v1::ReloadManifestRequest(), PrintManifest);
 }
 
+int ReloadCertificate(const Invocation& in) {
+  return CallAndPrint(
+      in, &NodeClient::ReloadCertificate, v1::ReloadCertificateRequest(),
+      [](const v1::ReloadCertificateResponse& reloaded) {
+        std::printf("%s certificate %s\n",
+                    reloaded.changed() ? "switched to" : "already using",
+                    reloaded.cert_sha256().c_str());
+      });
+}
+
 int RotateKey(const Invocation& in) {
   return CallAndPrint(in, &NodeClient::RotateKey, v1::RotateKeyRequest(),
                       PrintRotation);
@@ -136,6 +146,18 @@ std::vector<Command> AdminCommands() {
        "  any other is refused and the refusal logged (MANIFEST_REFUSED).",
        {},
        ReloadManifest},
+      {"admin",
+       "reload-certificate",
+       "switch the peer API and peer calls to the certificate files now",
+       "havenctl admin reload-certificate\n"
+       "  Replace tls.cert_file and tls.key_file first (the task force lists\n"
+       "  the new certificate as next_cert_sha256 and every member reloads\n"
+       "  that manifest). The node checks the pair (key matches, issued by\n"
+       "  the task-force CA, names this agency, listed in the manifest) and\n"
+       "  only then switches, without a restart; anything wrong leaves it on\n"
+       "  its old certificate. Logged (KEY_ROTATED).",
+       {},
+       ReloadCertificate},
       {"admin",
        "rotate-key",
        "make a new key-encryption key, re-wrap all data keys",

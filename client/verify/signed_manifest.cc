@@ -73,6 +73,22 @@ absl::Status CheckMembers(const haven::v1::FederationManifest& proto,
     if (!fingerprints.insert(m.cert_sha256()).second) {
       return bad("cert_sha256", "same certificate as another member");
     }
+    // A rotation window's next certificate is checked like the current
+    // one: peers accept either as this member, so no other member may hold
+    // it.
+    if (!m.next_cert_sha256().empty()) {
+      if (!IsLowerHex(m.next_cert_sha256(), 64)) {
+        return bad("next_cert_sha256",
+                   "expected the next certificate's SHA-256 as 64 lower-case "
+                   "hex characters");
+      }
+      if (m.next_cert_sha256() == m.cert_sha256()) {
+        return bad("next_cert_sha256", "same as this member's cert_sha256");
+      }
+      if (!fingerprints.insert(m.next_cert_sha256()).second) {
+        return bad("next_cert_sha256", "same certificate as another member");
+      }
+    }
   }
   return absl::OkStatus();
 }

@@ -31,16 +31,16 @@ absl::Status FromGrpc(const grpc::Status& grpc_status,
 }
 
 // Accepts a peer's certificate (already chained to the task-force CA by
-// gRPC) only if it names the agency called and is the very certificate the
-// manifest lists for it: the CA could issue another with the same name, and
-// the manifest's fingerprint is the second check, as on incoming calls. It
-// runs in the TLS handshake, so nothing is sent to a peer that fails it.
+// gRPC) only if it names the agency called and is a certificate the
+// manifest lists for it (cert_sha256, or next_cert_sha256 during a rotation
+// window): the CA could issue another with the same name, and the
+// manifest's fingerprint is the second check, as on incoming calls. It runs
+// in the TLS handshake, so nothing is sent to a peer that fails it.
 class PinnedCertificateVerifier final
     : public grpc::experimental::ExternalCertificateVerifier {
  public:
-  PinnedCertificateVerifier(std::string agency_id, std::string cert_sha256)
-      : agency_id_(std::move(agency_id)),
-        cert_sha256_(std::move(cert_sha256)) {}
+  explicit PinnedCertificateVerifier(haven::v1::Member member)
+      : agency_id_(member.agency_id()), member_(std::move(member)) {}
 
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)>,
@@ -67,8 +67,8 @@ class PinnedCertificateVerifier final
     }
     auto fingerprint = federation::CertificateFingerprint(
         std::string(request.peer_cert().data(), request.peer_cert().size()));
-    if (cert_sha256_.empty() || !fingerprint.ok() ||
-        *fingerprint != cert_sha256_) {
+    if (!fingerprint.ok() ||
+        !federation::IsListedCertificate(member_, *fingerprint)) {
       return grpc::Status(
           grpc::StatusCode::UNAUTHENTICATED,
           absl::StrCat("the certificate '", agency_id_,
@@ -79,19 +79,20 @@ class PinnedCertificateVerifier final
   }
 
   const std::string agency_id_;
-  const std::string cert_sha256_;
+  const haven::v1::Member member_;
 };
 
 }  // namespace
 
-haven::v1::PeerService::Stub* PeerClient::StubFor(
+std::shared_ptr<haven::v1::PeerService::Stub> PeerClient::StubFor(
     const haven::v1::Member& member) {
   absl::MutexLock lock(&mu_);
   auto& slot = stubs_[member.agency_id()];
-  // A new endpoint or a new pinned certificate in the manifest: a new
+  // A new endpoint or new pinned certificates in the manifest: a new
   // channel.
   const std::string pinned =
-      absl::StrCat(member.endpoint(), " ", member.cert_sha256());
+      absl::StrCat(member.endpoint(), " ", member.cert_sha256(), " ",
+                   member.next_cert_sha256());
   if (slot.second == nullptr || slot.first != pinned) {
     grpc::experimental::TlsChannelCredentialsOptions options;
     options.set_certificate_provider(
@@ -103,15 +104,23 @@ haven::v1::PeerService::Stub* PeerClient::StubFor(
     options.set_verify_server_certs(true);
     options.set_certificate_verifier(
         grpc::experimental::ExternalCertificateVerifier::Create<
-            PinnedCertificateVerifier>(member.agency_id(),
-                                       member.cert_sha256()));
+            PinnedCertificateVerifier>(member));
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride(member.agency_id());
     slot.first = pinned;
     slot.second = haven::v1::PeerService::NewStub(grpc::CreateCustomChannel(
         member.endpoint(), grpc::experimental::TlsCredentials(options), args));
   }
-  return slot.second.get();
+  return slot.second;
+}
+
+void PeerClient::SetTls(Tls tls) {
+  absl::MutexLock lock(&mu_);
+  tls_ = std::move(tls);
+  // Calls in flight keep their channel (their context holds it); the next
+  // call to each peer makes a new one, so its handshake shows the new
+  // certificate.
+  stubs_.clear();
 }
 
 std::unique_ptr<grpc::ClientContext> PeerClient::NewContext() const {
@@ -137,17 +146,19 @@ void PeerClient::DiscloseAsync(const haven::v1::Member& holder,
   call->request = std::move(request);
   call->holder = holder.agency_id();
   call->done = std::move(done);
-  StubFor(holder)->async()->Disclose(
-      call->context.get(), &call->request, &call->response,
-      [call](const grpc::Status& s) {
-        std::unique_ptr<Call> owned(call);
-        absl::Status status = FromGrpc(s, owned->holder);
-        if (!status.ok()) {
-          owned->done(status);
-        } else {
-          owned->done(std::move(owned->response));
-        }
-      });
+  // The stub is held across the call: a concurrent SetTls or manifest
+  // change may drop it from the cache meanwhile.
+  std::shared_ptr<haven::v1::PeerService::Stub> stub = StubFor(holder);
+  stub->async()->Disclose(call->context.get(), &call->request, &call->response,
+                          [call](const grpc::Status& s) {
+                            std::unique_ptr<Call> owned(call);
+                            absl::Status status = FromGrpc(s, owned->holder);
+                            if (!status.ok()) {
+                              owned->done(status);
+                            } else {
+                              owned->done(std::move(owned->response));
+                            }
+                          });
 }
 
 template <typename Request, typename Response>
@@ -160,7 +171,7 @@ absl::StatusOr<Response> PeerClient::Call(
   Response response;
   auto context = NewContext();
   HAVEN_RETURN_IF_ERROR(
-      FromGrpc((StubFor(peer)->*method)(context.get(), request, &response),
+      FromGrpc(((*StubFor(peer)).*method)(context.get(), request, &response),
                peer.agency_id()));
   return response;
 }

@@ -1,11 +1,12 @@
 // PeerClient: this node's mutual-TLS connections to the other members.
 //
 // Each channel presents this node's certificate, trusts only the task-force
-// CA and, in the TLS handshake, accepts only the certificate the manifest
-// lists for the member (its name and cert_sha256): a certificate the CA
-// issued to someone else under the same name gets nothing. Channels are
-// made on first use and remade when a member's endpoint changes in the
-// manifest. Thread-safe.
+// CA and, in the TLS handshake, accepts only a certificate the manifest
+// lists for the member (its name and cert_sha256 or next_cert_sha256): a
+// certificate the CA issued to someone else under the same name gets
+// nothing. Channels are made on first use and remade when a member's
+// endpoint or fingerprints change in the manifest, and when this node
+// switches to a new certificate (SetTls). Thread-safe.
 #ifndef HAVEN_SERVER_EXCHANGE_PEER_CLIENT_H_
 #define HAVEN_SERVER_EXCHANGE_PEER_CLIENT_H_
 
@@ -31,7 +32,11 @@ class PeerClient : public DisclosureTransport {
     std::string ca_pem;
   };
   PeerClient(Tls tls, absl::Duration timeout)
-      : tls_(std::move(tls)), timeout_(timeout) {}
+      : timeout_(timeout), tls_(std::move(tls)) {}
+
+  // Presents `tls` from the next call on (a certificate rotation). Calls in
+  // flight finish on the connection they started on.
+  void SetTls(Tls tls);
 
   // `done` runs on one of gRPC's threads.
   void DiscloseAsync(const haven::v1::Member& holder,
@@ -49,7 +54,9 @@ class PeerClient : public DisclosureTransport {
   absl::StatusOr<std::string> GetManifest(const haven::v1::Member& peer);
 
  private:
-  haven::v1::PeerService::Stub* StubFor(const haven::v1::Member& member);
+  // Shared: the cache may drop a stub while a call on it is under way.
+  std::shared_ptr<haven::v1::PeerService::Stub> StubFor(
+      const haven::v1::Member& member);
   std::unique_ptr<grpc::ClientContext> NewContext() const;
   // One unary call to `peer` with the deadline, its status named by peer.
   template <typename Request, typename Response>
@@ -60,13 +67,16 @@ class PeerClient : public DisclosureTransport {
                                                            Response*),
       const Request& request);
 
-  const Tls tls_;
+  // Constant after construction.
   const absl::Duration timeout_;
+
   absl::Mutex mu_;
-  // agency id -> ("<endpoint> <cert_sha256>", stub)
+  // Protected by mu_.
+  Tls tls_ ABSL_GUARDED_BY(mu_);
+  // agency id -> ("<endpoint> <cert_sha256> <next_cert_sha256>", stub)
   std::map<
       std::string,
-      std::pair<std::string, std::unique_ptr<haven::v1::PeerService::Stub>>>
+      std::pair<std::string, std::shared_ptr<haven::v1::PeerService::Stub>>>
       stubs_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -25,6 +25,13 @@ absl::StatusOr<std::string> CertificateFingerprint(const std::string& pem) {
   return crypto::Sha256Hex(der);
 }
 
+bool IsListedCertificate(const haven::v1::Member& member,
+                         const std::string& fingerprint) {
+  if (fingerprint.empty()) return false;
+  return fingerprint == member.cert_sha256() ||
+         fingerprint == member.next_cert_sha256();
+}
+
 absl::StatusOr<haven::v1::Member> IdentifyPeer(const grpc::AuthContext& auth,
                                                const Manifest& manifest) {
   auto pem = auth.FindPropertyValues("x509_pem_cert");
@@ -39,7 +46,7 @@ absl::StatusOr<haven::v1::Member> IdentifyPeer(const grpc::AuthContext& auth,
   if (!fingerprint.ok())
     return absl::UnauthenticatedError("unreadable client certificate");
   const haven::v1::Member* member = manifest.Find(name);
-  if (member == nullptr || member->cert_sha256() != *fingerprint) {
+  if (member == nullptr || !IsListedCertificate(*member, *fingerprint)) {
     return absl::PermissionDeniedError(
         absl::StrCat("certificate for '", name,
                      "' is not the one the federation manifest lists"));

@@ -15,8 +15,15 @@ namespace haven::server::federation {
 // Hex SHA-256 of the DER form of a PEM certificate.
 absl::StatusOr<std::string> CertificateFingerprint(const std::string& pem);
 
+// Whether `fingerprint` (hex SHA-256 of a DER certificate) is one the
+// manifest lists for `member`: its cert_sha256 or, during a rotation
+// window, its next_cert_sha256. An empty fingerprint never is.
+bool IsListedCertificate(const haven::v1::Member& member,
+                         const std::string& fingerprint);
+
 // The manifest member the caller is: the certificate's common name must be a
-// member's agency id and its fingerprint that member's cert_sha256.
+// member's agency id and its fingerprint one the manifest lists for that
+// member (IsListedCertificate).
 // UNAUTHENTICATED without a verified certificate; PERMISSION_DENIED when the
 // certificate is not in the manifest or the member is suspended. Messages
 // name the agency id the certificate claims, nothing else.

@@ -10,6 +10,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
 #include "haven/base/clock.h"
 #include "haven/base/status_macros.h"
@@ -46,6 +48,8 @@
 #include "server/federation/manifest.h"
 #include "server/federation/manifest_update.h"
 #include "server/federation/membership.h"
+#include "server/federation/node_certificate.h"
+#include "server/federation/peer_identity.h"
 #include "server/metrics/metrics_endpoint.h"
 #include "server/metrics/registry.h"
 #include "server/node/event_log.h"
@@ -125,6 +129,8 @@ struct Node::Modules {
   std::unique_ptr<federation::FederationRegistry> federation;
   std::unique_ptr<federation::ManifestUpdater> manifests;
   std::unique_ptr<exchange::ManifestGossip> gossip;
+  // The peer API's and peer calls' certificate, switched at run time.
+  std::unique_ptr<federation::NodeCertificate> certificate;
   std::unique_ptr<services::WorkPool> pool;
   std::unique_ptr<crypto::Ed25519Signer> signer;
   std::unique_ptr<crypto::StateSealer> sealer;
@@ -370,9 +376,33 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   HAVEN_RETURN_IF_ERROR(m->policy_in_force->Bootstrap(
       {c.policy_file(), node->config_.Where("policy_file"), c.data_dir()}));
 
+  {
+    federation::NodeCertificate::Options certificate_options;
+    certificate_options.agency_id = c.agency_id();
+    certificate_options.cert_file = c.tls().cert_file();
+    certificate_options.key_file = c.tls().key_file();
+    certificate_options.ca_pem = m->tls_ca;
+    certificate_options.initial.cert_pem = m->tls_cert;
+    certificate_options.initial.key_pem = m->tls_key;
+    auto fingerprint = federation::CertificateFingerprint(m->tls_cert);
+    if (fingerprint.ok()) {
+      certificate_options.initial.cert_sha256 = *fingerprint;
+    }
+    certificate_options.federation = m->federation.get();
+    certificate_options.audit = m->recorder.get();
+    HAVEN_ASSIGN_OR_RETURN(
+        m->certificate,
+        federation::NodeCertificate::Create(std::move(certificate_options)));
+  }
   m->peers = std::make_unique<exchange::PeerClient>(
       exchange::PeerClient::Tls{m->tls_cert, m->tls_key, m->tls_ca},
       absl::Seconds(10));
+  // After a certificate rotation, calls to peers present the new one.
+  m->certificate->SetInstallListener(
+      [m](const federation::NodeCertificate::Identity& identity) {
+        m->peers->SetTls(exchange::PeerClient::Tls{
+            identity.cert_pem, identity.key_pem, m->tls_ca});
+      });
   m->notices = std::make_unique<exchange::NoticeBoard>();
   m->inbox = std::make_unique<exchange::GranteeInbox>(
       exchange::GranteeInbox::Deps{c.agency_id(), m->handles.get(),
@@ -425,7 +455,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
                     m->desk.get(),
                     m->consents.get(),
                     m->backups.get(),
-                    m->rollback.get()};
+                    m->rollback.get(),
+                    m->certificate.get()};
   services.records = m->desk.get();
   services.consents = m->consents.get();
   services.exchange = {m->requester.get(), m->handles.get(), m->notices.get()};
@@ -584,20 +615,28 @@ absl::Status Node::Start() {
 
   if (!c.peer_listen_address().empty()) {
     // Peer API: mutual TLS, client certificates must chain to the
-    // task-force CA.
-    grpc::SslServerCredentialsOptions peer_tls(
+    // task-force CA (checked in the handshake; who the caller is, is
+    // decided per call from the certificate and the manifest). The node's
+    // own certificate comes from a provider that follows
+    // `havenctl admin reload-certificate`.
+    grpc::experimental::TlsServerCredentialsOptions peer_tls(
+        modules_->certificate->server_provider());
+    peer_tls.watch_root_certs();
+    peer_tls.watch_identity_key_cert_pairs();
+    peer_tls.set_cert_request_type(
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    peer_tls.pem_root_certs = modules_->tls_ca;
-    peer_tls.pem_key_cert_pairs.push_back(
-        {modules_->tls_key, modules_->tls_cert});
+    // Nothing beyond the CA chain in the handshake (as with the SSL
+    // credentials before); set explicitly, as gRPC 1.51 expects a verifier.
+    peer_tls.set_certificate_verifier(
+        std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
     auto peer_services = services::MakePeerServices(modules_->service_modules);
     grpc::ServerBuilder peer_builder;
     peer_builder.experimental().SetInterceptorCreators(
         RpcInterceptors(modules_->metrics.get(), "peer"));
     int peer_port = 0;
-    peer_builder.AddListeningPort(c.peer_listen_address(),
-                                  grpc::SslServerCredentials(peer_tls),
-                                  &peer_port);
+    peer_builder.AddListeningPort(
+        c.peer_listen_address(),
+        grpc::experimental::TlsServerCredentials(peer_tls), &peer_port);
     for (auto& service : peer_services)
       peer_builder.RegisterService(service.get());
     peer_server_ = peer_builder.BuildAndStart();

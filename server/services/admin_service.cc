@@ -39,6 +39,20 @@ absl::Status AdminServiceImpl::DoReloadManifest(
   return absl::OkStatus();
 }
 
+absl::Status AdminServiceImpl::DoReloadCertificate(
+    const auth::Principal& who, const haven::v1::ReloadCertificateRequest&,
+    haven::v1::ReloadCertificateResponse* out) {
+  if (deps_.certificate == nullptr) {
+    return absl::FailedPreconditionError(
+        "this node has no certificate to reload");
+  }
+  HAVEN_ASSIGN_OR_RETURN(federation::NodeCertificate::Reloaded reloaded,
+                         deps_.certificate->Reload(who.name));
+  out->set_cert_sha256(reloaded.cert_sha256);
+  out->set_changed(reloaded.changed);
+  return absl::OkStatus();
+}
+
 absl::Status AdminServiceImpl::DoLoadPolicy(
     const auth::Principal& who, const haven::v1::LoadPolicyRequest& request,
     haven::v1::LoadPolicyResponse* out) {

@@ -13,6 +13,7 @@
 #include "server/consent/policy_in_force.h"
 #include "server/federation/manifest.h"
 #include "server/federation/manifest_update.h"
+#include "server/federation/node_certificate.h"
 #include "server/services/rpc_env.h"
 #include "server/services/rpc_macros.h"
 #include "server/vault/record_desk.h"
@@ -36,6 +37,7 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
     consent::ConsentRegistry* consents = nullptr;
     backup::BackupMaker* backups = nullptr;
     audit::RollbackGuard* rollback = nullptr;
+    federation::NodeCertificate* certificate = nullptr;
   };
   AdminServiceImpl(const RpcEnv& env, Deps deps)
       : env_(env), deps_(std::move(deps)) {}
@@ -48,6 +50,8 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
                   haven::v1::ADMIN);
   HAVEN_UNARY_RPC(GetPolicy, GetPolicyRequest, GetPolicyResponse,
                   haven::v1::ADMIN, haven::v1::AUDITOR);
+  HAVEN_UNARY_RPC(ReloadCertificate, ReloadCertificateRequest,
+                  ReloadCertificateResponse, haven::v1::ADMIN);
   HAVEN_UNARY_RPC(RotateKey, RotateKeyRequest, RotateKeyResponse,
                   haven::v1::ADMIN);
   HAVEN_UNARY_RPC(RetireKey, RetireKeyRequest, RetireKeyResponse,

@@ -523,6 +523,7 @@ class LimitsTest : public ::testing::Test {
         {"haven.v1.AdminService.LoadPolicy", "format: 'textproto'"},
         {"haven.v1.AdminService.GetPolicy", ""},
         {"haven.v1.AdminService.ReloadManifest", ""},
+        {"haven.v1.AdminService.ReloadCertificate", ""},
         {"haven.v1.AdminService.RotateKey", ""},
         {"haven.v1.AdminService.RetireKey", "kek_version: 1"},
         {"haven.v1.AdminService.ExplainDecision",
