@@ -3,17 +3,18 @@
 #ifndef HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 #define HAVEN_SERVER_SERVICES_ADMIN_SERVICE_H_
 
-#include "haven/v1/admin.grpc.pb.h"
-#include "server/services/rpc_macros.h"
 #include "absl/time/time.h"
+#include "haven/v1/admin.grpc.pb.h"
 #include "policy/policy_holder.h"
 #include "server/audit/audit_recorder.h"
 #include "server/audit/rollback_guard.h"
+#include "server/audit/signing_key_store.h"
 #include "server/backup/backup.h"
 #include "server/consent/consent_registry.h"
 #include "server/consent/policy_in_force.h"
 #include "server/federation/manifest.h"
 #include "server/services/rpc_env.h"
+#include "server/services/rpc_macros.h"
 #include "server/vault/record_desk.h"
 
 namespace haven::server::services {
@@ -34,6 +35,7 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
     consent::ConsentRegistry* consents = nullptr;
     backup::BackupMaker* backups = nullptr;
     audit::RollbackGuard* rollback = nullptr;
+    audit::SigningKeyStore* signing_keys = nullptr;
   };
   AdminServiceImpl(const RpcEnv& env, Deps deps)
       : env_(env), deps_(std::move(deps)) {}
@@ -50,6 +52,8 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
                   haven::v1::ADMIN);
   HAVEN_UNARY_RPC(RetireKey, RetireKeyRequest, RetireKeyResponse,
                   haven::v1::ADMIN);
+  HAVEN_UNARY_RPC(RotateSigningKey, RotateSigningKeyRequest,
+                  RotateSigningKeyResponse, haven::v1::ADMIN);
   HAVEN_UNARY_RPC(ExplainDecision, ExplainDecisionRequest,
                   ExplainDecisionResponse, haven::v1::ADMIN,
                   haven::v1::ADVOCATE);
