@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "client/verify/signed_note.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "haven/base/hex.h"
@@ -88,6 +89,20 @@ absl::StatusOr<std::shared_ptr<const Manifest>> Manifest::Parse(
     }
     if (!fingerprints.insert(m.cert_sha256()).second) {
       return bad("cert_sha256", "same certificate as another member");
+    }
+    // During a signing-key rotation peers accept this key too: it must be a
+    // key of this member's log, not one that could pass for another's.
+    if (!m.next_verifier_key().empty()) {
+      auto next = client::ParseVerifierKey(m.next_verifier_key());
+      if (!next.ok()) return bad("next_verifier_key", next.status().ToString());
+      if (next->name != client::LogOrigin(m.agency_id())) {
+        return bad(
+            "next_verifier_key",
+            absl::StrCat("must be named ", client::LogOrigin(m.agency_id())));
+      }
+      if (m.next_verifier_key() == m.verifier_key()) {
+        return bad("next_verifier_key", "same as verifier_key");
+      }
     }
   }
   return std::shared_ptr<const Manifest>(new Manifest(std::move(proto)));
