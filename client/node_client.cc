@@ -170,6 +170,11 @@ absl::StatusOr<v1::ReloadCertificateResponse> NodeClient::ReloadCertificate(
   return Unary(*admin_, &v1::AdminService::Stub::ReloadCertificate, request);
 }
 
+absl::StatusOr<v1::RotateSigningKeyResponse> NodeClient::RotateSigningKey(
+    const v1::RotateSigningKeyRequest& request) const {
+  return Unary(*admin_, &v1::AdminService::Stub::RotateSigningKey, request);
+}
+
 absl::StatusOr<v1::RotateKeyResponse> NodeClient::RotateKey(
     const v1::RotateKeyRequest& request) const {
   return Unary(*admin_, &v1::AdminService::Stub::RotateKey, request);

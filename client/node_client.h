@@ -120,6 +120,8 @@ class NodeClient {
       const v1::ReloadCertificateRequest& request) const;
   absl::StatusOr<v1::RotateKeyResponse> RotateKey(
       const v1::RotateKeyRequest& request) const;
+  absl::StatusOr<v1::RotateSigningKeyResponse> RotateSigningKey(
+      const v1::RotateSigningKeyRequest& request) const;
   absl::StatusOr<v1::RetireKeyResponse> RetireKey(
       const v1::RetireKeyRequest& request) const;
   absl::StatusOr<v1::LoadPolicyResponse> LoadPolicy(

@@ -110,6 +110,29 @@ int RotateKey(const Invocation& in) {
                       PrintRotation);
 }
 
+// What the task force's operator adds to this member's manifest entry.
+void PrintSigningKeyRotation(const v1::RotateSigningKeyResponse& rotation) {
+  std::printf(
+      "new signing key in force (SIGNING_KEY_ROTATED entry %llu)\n"
+      "old verifier key: %s\n"
+      "new verifier key: %s\n"
+      "\n"
+      "Add to this member's entry in the federation manifest (and raise its "
+      "serial):\n"
+      "  next_verifier_key: \"%s\"\n"
+      "Peers accept signatures by either key while both are listed. Once "
+      "every\npeer has it, move the new key into verifier_key and drop "
+      "next_verifier_key.\n",
+      static_cast<unsigned long long>(rotation.audit_index()),
+      rotation.old_verifier_key().c_str(), rotation.new_verifier_key().c_str(),
+      rotation.new_verifier_key().c_str());
+}
+
+int RotateSigningKey(const Invocation& in) {
+  return CallAndPrint(in, &NodeClient::RotateSigningKey,
+                      v1::RotateSigningKeyRequest(), PrintSigningKeyRotation);
+}
+
 int RetireKey(const Invocation& in) {
   uint32_t version = 0;
   if (!absl::SimpleAtoi(in.args.GetOr("version", ""), &version) ||
@@ -158,6 +181,18 @@ std::vector<Command> AdminCommands() {
        "  its old certificate. Logged (KEY_ROTATED).",
        {},
        ReloadCertificate},
+      {"admin",
+       "rotate-signing-key",
+       "make a new node signing key (checkpoints, receipts, answers)",
+       "havenctl admin rotate-signing-key\n"
+       "  The node makes a new Ed25519 signing key, stores it sealed and logs\n"
+       "  the switch (SIGNING_KEY_ROTATED, naming both keys, signed by the\n"
+       "  old one). Everything signed before keeps verifying under the old\n"
+       "  key; `havenctl audit verify` follows the switch. Prints the\n"
+       "  next_verifier_key line to add to the federation manifest: until\n"
+       "  peers have it they refuse what the new key signs.",
+       {},
+       RotateSigningKey},
       {"admin",
        "rotate-key",
        "make a new key-encryption key, re-wrap all data keys",

@@ -16,6 +16,7 @@
 #include "client/cli/trusted_state.h"
 #include "client/paged_reads.h"
 #include "client/verify/cosignature.h"
+#include "client/verify/key_switch.h"
 #include "client/verify/log_replay.h"
 #include "client/verify/merkle.h"
 #include "client/verify/signed_note.h"
@@ -66,7 +67,8 @@ absl::StatusOr<WitnessQuorum> ParseWitnessQuorum(const Args& args) {
 // against the latest checkpoint) start with the tree it names. Returns the
 // exit code.
 int VerifyCosigned(const NodeClient& client, const WitnessQuorum& quorum,
-                   const std::string& vkey, const std::string& origin,
+                   const LogSigningKeys& keys, const std::string& vkey,
+                   const std::string& origin,
                    const std::vector<std::string>& leaves, uint64_t* size) {
   haven::v1::GetCheckpointRequest request;
   request.set_cosigned(true);
@@ -82,16 +84,19 @@ int VerifyCosigned(const NodeClient& client, const WitnessQuorum& quorum,
   if (!s.ok()) return Report(s);
   const haven::v1::GetCheckpointResponse& response = *cosigned;
   const std::string& note = response.checkpoint().note();
-  auto key = ParseVerifierKey(vkey);
+  // Signed by the key the log had at that size (it may predate a
+  // rotation).
+  auto key =
+      ParseVerifierKey(keys.KeyFor(response.checkpoint().tree_size(), vkey));
   if (!key.ok()) return ReportVerifyFailure("verifier key", key.status());
-  if (response.verifier_key() != vkey) {
-    return ReportVerifyFailure(
-        "cosigned checkpoint",
-        absl::DataLossError("it is not signed with the node's key"));
-  }
   auto body = VerifyCheckpoint(note, *key, origin);
   if (!body.ok())
     return ReportVerifyFailure("cosigned checkpoint", body.status());
+  if (body->tree_size != response.checkpoint().tree_size()) {
+    return ReportVerifyFailure(
+        "cosigned checkpoint",
+        absl::DataLossError("its signed size is not the size it claims"));
+  }
   auto count = CountCosignatures(note, quorum.keys);
   if (!count.ok()) return ReportVerifyFailure("cosignatures", count.status());
   if (static_cast<uint64_t>(*count) < quorum.min) {
@@ -125,9 +130,39 @@ int VerifyCosigned(const NodeClient& client, const WitnessQuorum& quorum,
   return kExitOk;
 }
 
+// Position of `vkey` among `chain` (oldest first), or -1.
+int PositionIn(const std::vector<std::string>& chain, const std::string& vkey) {
+  for (size_t i = 0; i < chain.size(); ++i) {
+    if (chain[i] == vkey) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Whether trusting `anchor` lets the auditor trust `signer`: the same key,
+// or (after rotations) one the anchor handed over to, directly or through
+// later keys. Never a key before the anchor: only the log vouches for
+// those, and the anchor has not signed that log yet.
+bool Reaches(const std::vector<std::string>& chain, const std::string& anchor,
+             const std::string& signer) {
+  if (anchor == signer) return true;
+  const int a = PositionIn(chain, anchor);
+  const int s = PositionIn(chain, signer);
+  return a >= 0 && s >= 0 && a <= s;
+}
+
 int Verify(const Invocation& in) {
   auto quorum = ParseWitnessQuorum(in.args);
   if (!quorum.ok()) return UsageError(quorum.status());
+  // --key: the node's keys as the manifest publishes them (verifier_key and
+  // next_verifier_key); without it the key is trusted on first use and
+  // pinned in the state file.
+  const std::vector<std::string> anchors = in.args.GetAll("key");
+  for (const std::string& anchor : anchors) {
+    if (auto key = ParseVerifierKey(anchor); !key.ok()) {
+      return UsageError(absl::InvalidArgumentError(
+          absl::StrCat("--key: ", key.status().message())));
+    }
+  }
   auto client = in.client();
   if (!client.ok()) return Report(client.status());
   auto response = FetchCheckpoint(**client);
@@ -152,13 +187,6 @@ int Verify(const Invocation& in) {
                         "the node's log is '", origin, "' but ", state_path,
                         " trusts '", state.origin, "'")));
     }
-    if (state.verifier_key != vkey) {
-      return ReportVerifyFailure(
-          "verifier key",
-          absl::DataLossError(absl::StrCat(
-              "the node's verifier key changed from the pinned key ",
-              state.verifier_key, " to ", vkey)));
-    }
   }
 
   // The leaf count comes from the signed checkpoint, checked below; fetch
@@ -176,16 +204,64 @@ int Verify(const Invocation& in) {
   input.leaves.reserve(entries->size());
   for (auto& entry : *entries)
     input.leaves.push_back(std::move(*entry.mutable_leaf()));
+
+  // Which key signed which checkpoint: the log's own record of its
+  // signing-key rotations, each signed by the key it replaced. Checked
+  // again by the replay below, which proves these leaves are the log the
+  // latest checkpoint signs.
+  auto keys = LogSigningKeys::FromLeaves(input.leaves, origin);
+  if (!keys.ok()) {
+    return ReportVerifyFailure(absl::StrCat("log ", origin), keys.status());
+  }
+  const std::vector<std::string> chain = keys->Keys();
+  const std::string signer = keys->KeyFor(size, vkey);
+  if (!anchors.empty()) {
+    bool trusted_signer = false;
+    for (const std::string& anchor : anchors) {
+      trusted_signer |= Reaches(chain, anchor, signer);
+    }
+    if (!trusted_signer) {
+      return ReportVerifyFailure(
+          "verifier key",
+          absl::DataLossError(
+              absl::StrCat("the node's checkpoint of ", size,
+                           " entries is signed by ", signer,
+                           ", which is not a --key given nor a key one of them "
+                           "handed over to")));
+    }
+  }
+  if (trusted->has_value() &&
+      !Reaches(chain, (*trusted)->verifier_key, signer)) {
+    return ReportVerifyFailure(
+        "verifier key",
+        absl::DataLossError(absl::StrCat(
+            "the node's verifier key changed from the pinned key ",
+            (*trusted)->verifier_key, " to ", signer,
+            " without a key switch in its log signed by the pinned key")));
+  }
+
   input.checkpoint_note = note;
-  input.verifier_key = vkey;
+  input.verifier_key = signer;
   input.origin = origin;
   uint64_t trusted_size = 0;
   if (trusted->has_value()) {
-    input.trusted_checkpoint_note = (*trusted)->checkpoint_note;
-    auto key = ParseVerifierKey(vkey);
+    const TrustedState& state = **trusted;
+    input.trusted_checkpoint_note = state.checkpoint_note;
+    input.trusted_verifier_key = state.verifier_key;
+    auto key = ParseVerifierKey(state.verifier_key);
     if (key.ok()) {
-      auto body = VerifyCheckpoint((*trusted)->checkpoint_note, *key, origin);
+      auto body = VerifyCheckpoint(state.checkpoint_note, *key, origin);
       if (body.ok()) trusted_size = body->tree_size;
+    }
+    // The log must agree that the pinned key signed at that size.
+    if (keys->KeyFor(trusted_size, signer) != state.verifier_key) {
+      return ReportVerifyFailure(
+          "verifier key",
+          absl::DataLossError(
+              absl::StrCat("the trusted checkpoint of ", trusted_size,
+                           " entries is signed by ", state.verifier_key,
+                           " but the log's key switches say ",
+                           keys->KeyFor(trusted_size, signer), " signed it")));
     }
   }
   input.inclusion_proof = [&client](uint64_t index, uint64_t tree_size)
@@ -201,14 +277,14 @@ int Verify(const Invocation& in) {
   }
   uint64_t cosigned_size = 0;
   if (!quorum->keys.empty()) {
-    if (int code = VerifyCosigned(**client, *quorum, vkey, origin, input.leaves,
-                                  &cosigned_size);
+    if (int code = VerifyCosigned(**client, *quorum, *keys, signer, origin,
+                                  input.leaves, &cosigned_size);
         code != kExitOk) {
       return code;
     }
   }
 
-  TrustedState next{origin, vkey, note};
+  TrustedState next{origin, signer, note};
   if (absl::Status s = WriteState(state_path, next, verified->tree_size);
       !s.ok()) {
     return UsageError(s);
@@ -254,7 +330,9 @@ std::vector<Command> AuditVerifyCommands() {
       {"audit",
        "verify",
        "replay and verify the whole log",
-       "havenctl audit verify [--state FILE] [--witness VKEY]... [--min K]\n"
+       "havenctl audit verify [--key VKEY]... [--state FILE] [--witness "
+       "VKEY]...\n"
+       "                      [--min K]\n"
        "  Fetches the checkpoint and every entry, recomputes every hash, "
        "checks\n"
        "  the checkpoint signature (against the node's key and the key pinned\n"
@@ -262,12 +340,19 @@ std::vector<Command> AuditVerifyCommands() {
        "  there. On success the new checkpoint becomes trusted. Default state\n"
        "  file: $HOME/.haven/audit-<origin>.state. Exit 4 on any failure,\n"
        "  naming the first bad entry or the broken consistency.\n"
+       "  --key (repeatable; the node's verifier_key and next_verifier_key\n"
+       "  from the manifest) requires the checkpoint to be signed by one of\n"
+       "  them or by a key they handed over to; without it the node's key is\n"
+       "  trusted on first use. After a signing-key rotation the log's\n"
+       "  SIGNING_KEY_ROTATED entries (each signed by the key it replaced)\n"
+       "  say which key signed which checkpoint, so checkpoints from before\n"
+       "  and after the switch both verify.\n"
        "  --witness (repeatable; a key from `havenctl audit key --type\n"
        "  witness` on that peer's node) also fetches the node's newest\n"
        "  checkpoint with K cosignatures and checks that at least K (--min,\n"
        "  default all given) are valid by those keys over exactly that\n"
        "  checkpoint, and that the log replayed extends it; exit 4 if not.",
-       {"state", "witness", "min"},
+       {"key", "state", "witness", "min"},
        Verify},
   };
 }

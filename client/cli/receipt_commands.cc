@@ -86,9 +86,16 @@ int VerifyReceipt(const Invocation& in) {
     return UsageError("usage: havenctl consent verify-receipt FILE --key VKEY");
   }
   if (int rc = RequireFlags(in.args, {"key"})) return rc;
-  auto key = ParseVerifierKey(in.args.GetOr("key", ""));
-  if (!key.ok()) {
-    return UsageError(absl::StrCat("--key: ", key.status().message()));
+  // Repeatable: during a signing-key rotation the manifest lists the
+  // agency's verifier_key and next_verifier_key, and either may have
+  // signed.
+  std::vector<NoteVerifierKey> keys;
+  for (const std::string& vkey : in.args.GetAll("key")) {
+    auto key = ParseVerifierKey(vkey);
+    if (!key.ok()) {
+      return UsageError(absl::StrCat("--key: ", key.status().message()));
+    }
+    keys.push_back(*std::move(key));
   }
   const std::string& path = words[2];
   std::error_code error;
@@ -110,13 +117,22 @@ int VerifyReceipt(const Invocation& in) {
     std::printf("FAILED: %s is not a consent receipt (JSON)\n", path.c_str());
     return kExitVerifyFailed;
   }
-  if (absl::Status s = VerifyConsentReceipt(receipt, key->public_key);
-      !s.ok()) {
-    std::printf("FAILED: %s\n", std::string(s.message()).c_str());
+  const NoteVerifierKey* signer = nullptr;
+  absl::Status first_error;
+  for (const NoteVerifierKey& key : keys) {
+    absl::Status s = VerifyConsentReceipt(receipt, key.public_key);
+    if (s.ok()) {
+      signer = &key;
+      break;
+    }
+    if (first_error.ok()) first_error = s;
+  }
+  if (signer == nullptr) {
+    std::printf("FAILED: %s\n", std::string(first_error.message()).c_str());
     return kExitVerifyFailed;
   }
   std::printf("OK: signed by %s's key %s\n\n", receipt.issuer().c_str(),
-              key->name.c_str());
+              signer->name.c_str());
   PrintPlainReceipt(receipt);
   return kExitOk;
 }
@@ -137,11 +153,12 @@ std::vector<Command> ReceiptCommands() {
       {"consent",
        "verify-receipt",
        "check a receipt's signature offline (no node needed)",
-       "havenctl consent verify-receipt FILE --key VKEY\n"
+       "havenctl consent verify-receipt FILE --key VKEY [--key VKEY]\n"
        "  FILE is a receipt as `consent receipt --json` wrote it; VKEY the\n"
        "  agency's key as the federation manifest publishes it (havenctl\n"
-       "  audit key). Exit 0 and the receipt in plain words if the agency\n"
-       "  signed exactly this consent, 4 if not.",
+       "  audit key); during a signing-key rotation give both its\n"
+       "  verifier_key and next_verifier_key. Exit 0 and the receipt in plain\n"
+       "  words if the agency signed exactly this consent, 4 if not.",
        {"key"},
        VerifyReceipt}};
 }

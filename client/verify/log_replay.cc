@@ -48,8 +48,13 @@ absl::StatusOr<CheckpointBody> VerifyLogReplay(const ReplayInput& input) {
   }
   std::optional<CheckpointBody> trusted;
   if (input.trusted_checkpoint_note.has_value()) {
-    absl::StatusOr<CheckpointBody> t =
-        VerifyCheckpoint(*input.trusted_checkpoint_note, *key, input.origin);
+    absl::StatusOr<NoteVerifierKey> trusted_key =
+        input.trusted_verifier_key.empty()
+            ? key
+            : ParseVerifierKey(input.trusted_verifier_key);
+    if (!trusted_key.ok()) return trusted_key.status();
+    absl::StatusOr<CheckpointBody> t = VerifyCheckpoint(
+        *input.trusted_checkpoint_note, *trusted_key, input.origin);
     if (!t.ok()) {
       return absl::Status(
           t.status().code(),

@@ -34,10 +34,13 @@ struct ReplayInput {
   std::string verifier_key;
   // Expected origin; empty accepts any.
   std::string origin;
-  // A checkpoint note verified earlier (same key); the log must extend it.
+  // A checkpoint note verified earlier; the log must extend it.
   std::optional<std::string> trusted_checkpoint_note;
   // Optional, see InclusionProofSource.
   InclusionProofSource inclusion_proof;
+  // The key that signed trusted_checkpoint_note when the node's signing key
+  // was rotated since (client/verify/key_switch.h); empty: verifier_key.
+  std::string trusted_verifier_key;
 };
 
 // Checks run in this order: signatures, leaf count, root (naming the first

@@ -89,6 +89,19 @@ absl::Status CheckMembers(const haven::v1::FederationManifest& proto,
         return bad("next_cert_sha256", "same certificate as another member");
       }
     }
+    // During a signing-key rotation peers accept this key too: it must be a
+    // key of this member's log, not one that could pass for another's.
+    if (!m.next_verifier_key().empty()) {
+      auto next = ParseVerifierKey(m.next_verifier_key());
+      if (!next.ok()) return bad("next_verifier_key", next.status().ToString());
+      if (next->name != LogOrigin(m.agency_id())) {
+        return bad("next_verifier_key",
+                   absl::StrCat("must be named ", LogOrigin(m.agency_id())));
+      }
+      if (m.next_verifier_key() == m.verifier_key()) {
+        return bad("next_verifier_key", "same as verifier_key");
+      }
+    }
   }
   return absl::OkStatus();
 }

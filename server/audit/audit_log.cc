@@ -73,7 +73,7 @@ absl::Status Unavailable() {
 
 }  // namespace
 
-AuditLog::AuditLog(Options options, std::string verifier_key)
+AuditLog::AuditLog(Options options, std::vector<std::string> verifier_keys)
     : origin_(std::move(options.origin)),
       agency_id_(std::move(options.agency_id)),
       signer_(options.signer),
@@ -82,11 +82,7 @@ AuditLog::AuditLog(Options options, std::string verifier_key)
       clock_(options.clock),
       sync_(options.sync),
       max_batch_(std::max<size_t>(1, options.max_batch)),
-      verifier_key_(std::move(verifier_key)),
-      key_id_(client::NoteKeyId(
-          origin_, absl::string_view(reinterpret_cast<const char*>(
-                                         signer_->public_key().data()),
-                                     signer_->public_key().size()))) {
+      verifier_keys_(std::move(verifier_keys)) {
   if (options.metrics != nullptr) {
     entries_appended_ = options.metrics->AddCounter(
         "haven_audit_entries_appended_total",
@@ -109,16 +105,22 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
     return absl::InvalidArgumentError(
         "audit log needs a signer, a sealer, a storage and a clock");
   }
-  std::string public_key(options.signer->public_key().begin(),
-                         options.signer->public_key().end());
-  absl::StatusOr<std::string> vkey =
-      client::FormatVerifierKey(options.origin, public_key);
+  const crypto::Ed25519Signer::PublicKey& pk = options.signer->public_key();
+  absl::StatusOr<std::string> vkey = client::FormatVerifierKey(
+      options.origin, std::string(pk.begin(), pk.end()));
   if (!vkey.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "audit log origin \"", options.origin,
         "\" cannot name a signed-note key: ", vkey.status().message()));
   }
-  std::unique_ptr<AuditLog> log(new AuditLog(std::move(options), *vkey));
+  std::vector<std::string> keys = {*vkey};
+  for (auto it = options.earlier_verifier_keys.rbegin();
+       it != options.earlier_verifier_keys.rend(); ++it) {
+    HAVEN_RETURN_IF_ERROR(client::ParseVerifierKey(*it).status());
+    keys.push_back(*it);
+  }
+  std::unique_ptr<AuditLog> log(
+      new AuditLog(std::move(options), std::move(keys)));
   storage::Storage* storage = log->storage_;
 
   HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> size_value,
@@ -146,11 +148,8 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
 
   v1::Checkpoint checkpoint;
   if (note.has_value()) {
-    absl::StatusOr<client::NoteVerifierKey> key =
-        client::ParseVerifierKey(log->verifier_key_);
-    if (!key.ok()) return key.status();
     absl::StatusOr<client::CheckpointBody> body =
-        client::VerifyCheckpoint(*note, *key, log->origin_);
+        log->VerifyOwnCheckpoint(*note);
     if (!body.ok()) {
       return absl::DataLossError(absl::StrCat(
           "stored audit checkpoint does not verify under this node's key: ",
@@ -237,8 +236,6 @@ absl::Status AuditLog::CheckSavedCheckpoint(uint64_t size,
         ") is missing: a rollback of the log could not be detected. Restore "
         "the data dir, that file included, from a backup"));
   }
-  HAVEN_ASSIGN_OR_RETURN(client::NoteVerifierKey key,
-                         client::ParseVerifierKey(verifier_key_));
   // Two slots, written in turn: a write torn by a crash spoils one, and
   // the other holds the checkpoint before it.
   std::optional<client::CheckpointBody> newest;
@@ -249,8 +246,7 @@ absl::Status AuditLog::CheckSavedCheckpoint(uint64_t size,
                          kCheckpointSlotBytes);
     const size_t end = bytes.find('\0');
     if (end != absl::string_view::npos) bytes = bytes.substr(0, end);
-    absl::StatusOr<client::CheckpointBody> body =
-        client::VerifyCheckpoint(bytes, key, origin_);
+    absl::StatusOr<client::CheckpointBody> body = VerifyOwnCheckpoint(bytes);
     if (body.ok() &&
         (!newest.has_value() || body->tree_size > newest->tree_size)) {
       newest = *std::move(body);
@@ -376,6 +372,31 @@ absl::Status AuditLog::RecoverUnconfirmedCommit() {
   return storage_->RemoveSideFile(kUnconfirmedFile);
 }
 
+std::string AuditLog::VerifierKey() const {
+  absl::MutexLock lock(&mu_);
+  return verifier_keys_.front();
+}
+
+std::vector<std::string> AuditLog::VerifierKeys() const {
+  absl::MutexLock lock(&mu_);
+  return verifier_keys_;
+}
+
+absl::StatusOr<client::CheckpointBody> AuditLog::VerifyOwnCheckpoint(
+    absl::string_view note) const {
+  std::optional<absl::Status> first_error;
+  for (const std::string& vkey : VerifierKeys()) {
+    absl::StatusOr<client::NoteVerifierKey> key =
+        client::ParseVerifierKey(vkey);
+    if (!key.ok()) return key.status();
+    absl::StatusOr<client::CheckpointBody> body =
+        client::VerifyCheckpoint(note, *key, origin_);
+    if (body.ok()) return body;
+    if (!first_error.has_value()) first_error = body.status();
+  }
+  return *first_error;
+}
+
 AuditLog::~AuditLog() {
   {
     absl::MutexLock lock(&mu_);
@@ -460,6 +481,21 @@ absl::Status AuditLog::CommitState(storage::WriteBatch state) {
       .status();
 }
 
+absl::StatusOr<uint64_t> AuditLog::SwitchSigningKey(KeySwitch change) {
+  if (change.entry.kind() != v1::SIGNING_KEY_ROTATED || !change.install) {
+    return absl::InvalidArgumentError(
+        "a key switch needs its SIGNING_KEY_ROTATED entry and its key");
+  }
+  Pending pending;
+  pending.key_switch = std::move(change.entry);
+  pending.state = std::move(change.state);
+  pending.install = std::move(change.install);
+  return Await<absl::StatusOr<uint64_t>>([&](AppendDone done) {
+    pending.done = std::move(done);
+    Enqueue(std::move(pending));
+  });
+}
+
 absl::StatusOr<uint64_t> AuditLog::Commit(Action action) {
   return Await<absl::StatusOr<uint64_t>>([&](AppendDone done) {
     CommitAsync(std::move(action), std::move(done));
@@ -524,13 +560,17 @@ void AuditLog::CommitLoop() {
       size_t leaf_count = 0;
       while (!queue_.empty()) {
         Pending& next = queue_.front();
-        if (!failed && !batch.empty() &&
-            leaf_count + next.leaves.size() > max_batch_) {
+        const size_t leaves =
+            next.leaves.size() + (next.key_switch.has_value() ? 1 : 0);
+        if (!failed && !batch.empty() && leaf_count + leaves > max_batch_) {
           break;
         }
-        leaf_count += next.leaves.size();
+        leaf_count += leaves;
+        const bool ends_batch = next.key_switch.has_value();
         batch.push_back(std::move(next));
         queue_.pop_front();
+        // A key switch's commit is the last its old key signs.
+        if (ends_batch && !failed) break;
       }
     }
     if (failed) {
@@ -554,9 +594,12 @@ std::string AuditLog::SignCheckpoint(uint64_t size,
                                      const std::string& root) const {
   client::CheckpointBody body{origin_, size, root, {}};
   std::string text = client::FormatCheckpointBody(body);
-  return absl::StrCat(text, "\n",
-                      client::FormatSignatureLine(origin_, key_id_,
-                                                  signer_->SignToString(text)));
+  // The key id and the signature from one key, even across a rotation.
+  crypto::Ed25519Signer::Signed sig = signer_->SignWithKey(text);
+  const uint32_t key_id = client::NoteKeyId(
+      origin_, std::string(sig.public_key.begin(), sig.public_key.end()));
+  return absl::StrCat(
+      text, "\n", client::FormatSignatureLine(origin_, key_id, sig.signature));
 }
 
 void AuditLog::Commit(std::vector<Pending> batch) {
@@ -578,8 +621,13 @@ void AuditLog::Commit(std::vector<Pending> batch) {
   storage::WriteBatch tree;
   for (Pending& p : batch) {
     first_index.push_back(index);
-    actions.push_back(
-        {&p.state, index, static_cast<uint32_t>(p.leaves.size())});
+    if (p.key_switch.has_value()) {
+      // The switch names the tree it completes; it is the batch's last leaf.
+      p.key_switch->mutable_key_switch()->set_tree_size(index + 1);
+      p.leaves.push_back(CanonicalLeaf(*p.key_switch));
+    }
+    actions.push_back({&p.state, index, static_cast<uint32_t>(p.leaves.size()),
+                       /*irreversible=*/p.key_switch.has_value()});
     for (std::string& leaf : p.leaves) {
       std::string hash = client::HashLeaf(leaf);
       tree.Put(Family::kAudit, NodeKey(0, index), hash);
@@ -639,6 +687,13 @@ void AuditLog::Commit(std::vector<Pending> batch) {
     if (entries_appended_ != nullptr && new_size > start) {
       entries_appended_->Increment({}, static_cast<double>(new_size - start));
       commit_entries_->Observe({}, static_cast<double>(new_size - start));
+    }
+    // The switch is durable: from the next commit on, the new key signs.
+    for (Pending& p : batch) {
+      if (!p.key_switch.has_value()) continue;
+      p.install();
+      verifier_keys_.insert(verifier_keys_.begin(),
+                            p.key_switch->key_switch().new_verifier_key());
     }
   } else {
     {

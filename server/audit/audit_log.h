@@ -37,6 +37,12 @@
 // the last commit. The side file is rewritten after every commit by a
 // background thread, a few milliseconds behind the commit.
 //
+// Signing-key rotation (SwitchSigningKey): the entry recording the switch
+// is the last of its group commit, whose checkpoint is the last the old key
+// signs; the new key is put in force once that commit is durable, before
+// the next checkpoint is signed. Checkpoints signed by earlier keys still
+// count as the node's own (Options::earlier_verifier_keys).
+//
 // With Options::metrics set, each commit is counted: the entries appended
 // (haven_audit_entries_appended_total), the entries per group commit
 // (haven_audit_commit_entries), and how long its write and sync took
@@ -49,6 +55,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,6 +65,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/verify/signed_note.h"
 #include "haven/base/clock.h"
 #include "haven/base/limits.h"
 #include "haven/v1/audit.pb.h"
@@ -90,6 +98,26 @@ class AuditLog {
     // Where commits are counted (see the class comment); borrowed, must
     // outlive the log. nullptr counts nothing.
     metrics::Registry* metrics = nullptr;
+    // Verifier keys of the signing keys this node used before `signer`'s
+    // (after a rotation), oldest first: checkpoints signed by them still
+    // count as its own (the stored one, the side file's, as peers saw
+    // them).
+    std::vector<std::string> earlier_verifier_keys;
+  };
+
+  // A switch of the node's signing key (SwitchSigningKey).
+  struct KeySwitch {
+    // The SIGNING_KEY_ROTATED entry, stamped, with its key_switch set but
+    // for tree_size, which the log fills in.
+    v1::AuditEntry entry;
+    // The new key as stored (sealed) by its owner: committed with the
+    // entry, in the same write.
+    storage::WriteBatch state;
+    // Puts the new key in force (Ed25519Signer::Replace on the log's
+    // signer). Runs on the commit thread once the entry and `state` are
+    // durable, before any later checkpoint is signed; must not block or
+    // fail.
+    absl::AnyInvocable<void()> install;
   };
 
   // What Open found and did about a commit whose sync had failed.
@@ -144,6 +172,15 @@ class AuditLog {
   absl::StatusOr<uint64_t> AppendBatch(
       const std::vector<v1::AuditEntry>& entries);
 
+  // Commits `change` as the last entry of a group commit: that commit's
+  // checkpoint (of key_switch.tree_size entries, this one the last) is the
+  // last the old key signs; every later one is signed by the new key.
+  // Waits; returns the entry's index, or UNAVAILABLE as Commit. After
+  // UNAVAILABLE the old key stays in force in this process; if the write
+  // reached the disk anyway, the next start loads the new key and the log
+  // keeps the switch rather than undo it (StateGuard::ActionState).
+  absl::StatusOr<uint64_t> SwitchSigningKey(KeySwitch change);
+
   // Commits what is queued, then stops the commit thread.
   ~AuditLog();
 
@@ -161,8 +198,16 @@ class AuditLog {
   uint64_t Size() const;
   // The latest signed checkpoint (note text verbatim plus parsed fields).
   v1::Checkpoint LatestCheckpoint() const;
-  // "<origin>+<key id>+<base64(0x01 || public key)>".
-  const std::string& VerifierKey() const { return verifier_key_; }
+  // "<origin>+<key id>+<base64(0x01 || public key)>" of the key in force.
+  std::string VerifierKey() const;
+  // Every key this node signed its checkpoints with: the one in force
+  // first, then earlier ones, newest first.
+  std::vector<std::string> VerifierKeys() const;
+  // Verifies `note` as a checkpoint of this log signed by one of
+  // VerifierKeys(); the error is the one under the key in force when none
+  // signed it.
+  absl::StatusOr<client::CheckpointBody> VerifyOwnCheckpoint(
+      absl::string_view note) const;
   const std::string& origin() const { return origin_; }
 
   // Entries from `start` on: at most `count`, and at most
@@ -210,9 +255,13 @@ class AuditLog {
     std::vector<std::string> leaves;
     storage::WriteBatch state;
     AppendDone done;
+    // A key switch (SwitchSigningKey): its entry, serialized once its index
+    // is known, and what puts the new key in force. It ends its batch.
+    std::optional<v1::AuditEntry> key_switch;
+    absl::AnyInvocable<void()> install;
   };
 
-  AuditLog(Options options, std::string verifier_key);
+  AuditLog(Options options, std::vector<std::string> verifier_keys);
 
   void Enqueue(Pending pending);
   // The Open checks that need the tree (see the class comment).
@@ -257,8 +306,6 @@ class AuditLog {
   const Clock* const clock_;
   const bool sync_;
   const size_t max_batch_;
-  const std::string verifier_key_;
-  const uint32_t key_id_;
   // Null without Options::metrics.
   metrics::Counter* entries_appended_ = nullptr;
   metrics::Histogram* commit_entries_ = nullptr;
@@ -267,6 +314,8 @@ class AuditLog {
   mutable absl::Mutex mu_;
   // Protected by mu_.
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  // VerifierKeys(): the key in force first. Changes on the commit thread.
+  std::vector<std::string> verifier_keys_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Size, frontier and checkpoint change only on the commit thread, which
   // alone writes keys at or beyond size_.

@@ -118,9 +118,9 @@ bool RollbackGuard::OnPeerAnswered(const std::string& peer,
       return false;
     }
     const AuditLog& log = *deps_.recorder->log();
-    auto key = client::ParseVerifierKey(log.VerifierKey());
-    if (!key.ok()) return false;
-    auto body = client::VerifyCheckpoint(witnessed->note(), *key, log.origin());
+    // Signed by any key this node had: a peer may have witnessed it
+    // before a signing-key rotation.
+    auto body = log.VerifyOwnCheckpoint(witnessed->note());
     if (!body.ok()) return false;
     bool acknowledged = false;
     {

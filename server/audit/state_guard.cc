@@ -98,7 +98,8 @@ absl::StatusOr<std::string> StateGuard::Prepare(
         haven::v1::UndoOp* u = undo_action->add_ops();
         u->set_family(static_cast<uint32_t>(op.family));
         u->set_key(op.key);
-        if (op.family == Family::kVault && !op.value.has_value()) {
+        if (action.irreversible ||
+            (op.family == Family::kVault && !op.value.has_value())) {
           u->set_irreversible(true);
         } else if (before.has_value()) {
           u->set_value(*before);

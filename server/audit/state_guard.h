@@ -42,6 +42,10 @@ class StateGuard {
     const storage::WriteBatch* state;
     uint64_t first_index;
     uint32_t entry_count;
+    // Kept like an erasure if its commit fails (a signing-key switch: the
+    // node loads its key before the log undoes anything, so the new key
+    // stays in force and the switch stays true).
+    bool irreversible = false;
   };
   // The restore operations of a commit's undo record, and the entries whose
   // actions are kept (their undo is irreversible).

@@ -29,8 +29,11 @@ haven::v1::ConsentReceipt SignReceipt(const haven::v1::Consent& consent,
   haven::v1::ConsentReceipt receipt;
   *receipt.mutable_consent() = consent;
   receipt.set_issuer(std::string(issuer));
-  receipt.set_key_id(KeyId(signer.public_key()));
-  receipt.set_signature(signer.SignToString(ReceiptMessage(consent)));
+  // Key id and signature from one key, even across a rotation.
+  crypto::Ed25519Signer::Signed sig =
+      signer.SignWithKey(ReceiptMessage(consent));
+  receipt.set_key_id(KeyId(sig.public_key));
+  receipt.set_signature(std::move(sig.signature));
   return receipt;
 }
 

@@ -9,6 +9,7 @@
 #include "client/verify/signed_note.h"
 #include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
+#include "server/exchange/signing.h"
 
 namespace haven::server::exchange {
 namespace {
@@ -32,8 +33,6 @@ absl::Status CosignatureStore::Accept(const haven::v1::Member& peer,
                                       uint64_t tree_size,
                                       absl::string_view cosigned_note) {
   const audit::AuditLog& log = *deps_.own_log;
-  auto own_key = client::ParseVerifierKey(log.VerifierKey());
-  if (!own_key.ok()) return own_key.status();
   auto parsed = client::ParseNote(cosigned_note);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
@@ -41,14 +40,24 @@ absl::Status CosignatureStore::Accept(const haven::v1::Member& peer,
   }
   // Is this a checkpoint this node signed, of the log it has now? The key
   // alone is not enough: a data dir started afresh keeps the key.
+  // Signed by the key in force or an earlier one: a signing-key rotation
+  // may fall between the round's send and its answer.
   std::optional<client::NoteSignature> own_line;
-  for (const client::NoteSignature& sig : parsed->signatures) {
-    if (sig.name == own_key->name && sig.key_id == own_key->key_id) {
-      own_line = sig;
-      break;
+  absl::StatusOr<client::CheckpointBody> body =
+      absl::FailedPreconditionError("not signed by this node");
+  for (const std::string& vkey : log.VerifierKeys()) {
+    auto own_key = client::ParseVerifierKey(vkey);
+    if (!own_key.ok()) return own_key.status();
+    body = client::VerifyCheckpoint(cosigned_note, *own_key, log.origin());
+    if (!body.ok()) continue;
+    for (const client::NoteSignature& sig : parsed->signatures) {
+      if (sig.name == own_key->name && sig.key_id == own_key->key_id) {
+        own_line = sig;
+        break;
+      }
     }
+    break;
   }
-  auto body = client::VerifyCheckpoint(cosigned_note, *own_key, log.origin());
   if (!own_line.has_value() || !body.ok() || body->tree_size != tree_size ||
       tree_size > log.Size() || !body->extensions.empty()) {
     return absl::FailedPreconditionError(
@@ -60,15 +69,24 @@ absl::Status CosignatureStore::Accept(const haven::v1::Member& peer,
         "cosigned_note is not a checkpoint of this node's current log");
   }
 
-  auto peer_key = client::ParseVerifierKey(peer.verifier_key());
-  if (!peer_key.ok()) {
-    return absl::FailedPreconditionError(
-        "the manifest has no valid signing key for the caller");
+  // The peer cosigns with its signing key: either of its manifest keys
+  // during a rotation.
+  std::vector<client::NoteVerifierKey> witnesses;
+  for (const std::string& vkey : MemberVerifierKeys(peer)) {
+    auto peer_key = client::ParseVerifierKey(vkey);
+    if (!peer_key.ok()) {
+      return absl::FailedPreconditionError(
+          "the manifest has no valid signing key for the caller");
+    }
+    witnesses.push_back(client::CosignatureKeyFor(*peer_key));
   }
-  const client::NoteVerifierKey witness = client::CosignatureKeyFor(*peer_key);
   std::optional<std::string> line;
   for (const client::NoteSignature& sig : parsed->signatures) {
-    auto time = client::VerifyCosignature(parsed->text, sig, witness);
+    absl::StatusOr<uint64_t> time = absl::NotFoundError("no key");
+    for (const client::NoteVerifierKey& witness : witnesses) {
+      time = client::VerifyCosignature(parsed->text, sig, witness);
+      if (time.status().code() != absl::StatusCode::kNotFound) break;
+    }
     if (time.status().code() == absl::StatusCode::kNotFound) continue;
     if (!time.ok()) {
       return absl::InvalidArgumentError(

@@ -112,9 +112,9 @@ absl::Status GranteeInbox::KeepHandle(
     const haven::v1::Member& peer,
     const haven::v1::OfferHandleRequest& request) {
   HAVEN_RETURN_IF_ERROR(CheckOfferBounds(request));
-  HAVEN_RETURN_IF_ERROR(VerifySigned(peer.verifier_key(), kHandleContext,
-                                     Deterministic(request.handle()),
-                                     request.signature(), peer.agency_id()));
+  HAVEN_RETURN_IF_ERROR(VerifySignedBy(peer, kHandleContext,
+                                       Deterministic(request.handle()),
+                                       request.signature()));
   const haven::v1::SubjectHandle& handle = request.handle();
   if (handle.holder_agency_id() != peer.agency_id() ||
       handle.grantee_agency_id() != deps_.agency_id) {
@@ -153,9 +153,9 @@ absl::Status GranteeInbox::KeepNotice(
     const haven::v1::Member& peer,
     const haven::v1::NotifyRevocationRequest& request) {
   HAVEN_RETURN_IF_ERROR(CheckNoticeBounds(request));
-  HAVEN_RETURN_IF_ERROR(VerifySigned(peer.verifier_key(), kNoticeContext,
-                                     Deterministic(request.notice()),
-                                     request.signature(), peer.agency_id()));
+  HAVEN_RETURN_IF_ERROR(VerifySignedBy(peer, kNoticeContext,
+                                       Deterministic(request.notice()),
+                                       request.signature()));
   const haven::v1::RevocationNotice& notice = request.notice();
   if (notice.holder_agency_id() != peer.agency_id()) {
     return absl::PermissionDeniedError("notice is not from the calling agency");

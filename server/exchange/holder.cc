@@ -139,10 +139,15 @@ void Holder::DiscloseAsync(const haven::v1::Member& peer,
   if (request.signature().size() != kPeerSignatureBytes) {
     return RefuseBatch(peer, PeerRefusal::kMalformed, std::move(done));
   }
-  if (absl::Status signed_ok = client::VerifyBatchSignature(
-          peer.verifier_key(), client::kRequestBatchContext,
-          client::BatchDigests(request.requests()), request.signature(),
-          peer.agency_id());
+  const std::vector<std::string> digests =
+      client::BatchDigests(request.requests());
+  if (absl::Status signed_ok =
+          VerifyByMember(peer,
+                         [&](const std::string& key) {
+                           return client::VerifyBatchSignature(
+                               key, client::kRequestBatchContext, digests,
+                               request.signature(), peer.agency_id());
+                         });
       !signed_ok.ok()) {
     return RefuseBatch(peer, PeerRefusal::kBadSignature, std::move(done));
   }

@@ -72,6 +72,12 @@ absl::Status FromRefusal(const haven::v1::RequestRefusal& refusal,
       absl::StrCat("peer '", holder_id, "': ", refusal.message()));
 }
 
+// The member's keys as one cache key: a manifest changing either one
+// invalidates a checkpoint verified under the old pair.
+std::string KeysOf(const haven::v1::Member& member) {
+  return absl::StrCat(member.verifier_key(), " ", member.next_verifier_key());
+}
+
 }  // namespace
 
 void Requester::RequestAsync(const std::string& principal,
@@ -218,9 +224,13 @@ void Requester::OnBatchAnswered(
   }
   if (batch_status.ok()) {
     digests = client::BatchDigests(answers->answers());
-    if (absl::Status signed_ok = client::VerifyBatchSignature(
-            holder.verifier_key(), client::kAnswerBatchContext, digests,
-            answers->signature(), holder.agency_id());
+    if (absl::Status signed_ok =
+            VerifyByMember(holder,
+                           [&](const std::string& key) {
+                             return client::VerifyBatchSignature(
+                                 key, client::kAnswerBatchContext, digests,
+                                 answers->signature(), holder.agency_id());
+                           });
         !signed_ok.ok()) {
       batch_status = absl::DataLossError(absl::StrCat(
           "holder's answers are not signed by it: ", signed_ok.message()));
@@ -339,19 +349,25 @@ absl::StatusOr<client::CheckpointBody> Requester::VerifyHolderCheckpoint(
   {
     absl::MutexLock lock(&checkpoints_mu_);
     auto it = checkpoints_.find(holder.agency_id());
-    if (it != checkpoints_.end() &&
-        it->second.verifier_key == holder.verifier_key() &&
+    if (it != checkpoints_.end() && it->second.verifier_key == KeysOf(holder) &&
         it->second.note == note) {
       return it->second.body;
     }
   }
-  HAVEN_ASSIGN_OR_RETURN(client::NoteVerifierKey key,
-                         client::ParseVerifierKey(holder.verifier_key()));
-  HAVEN_ASSIGN_OR_RETURN(client::CheckpointBody body,
-                         client::VerifyCheckpoint(
-                             note, key, client::LogOrigin(holder.agency_id())));
+  // By either of the holder's keys: its checkpoints before a signing-key
+  // rotation are the old key's, after it the next key's.
+  HAVEN_ASSIGN_OR_RETURN(
+      client::CheckpointBody body,
+      VerifyByMember(holder,
+                     [&](const std::string& vkey)
+                         -> absl::StatusOr<client::CheckpointBody> {
+                       HAVEN_ASSIGN_OR_RETURN(client::NoteVerifierKey key,
+                                              client::ParseVerifierKey(vkey));
+                       return client::VerifyCheckpoint(
+                           note, key, client::LogOrigin(holder.agency_id()));
+                     }));
   absl::MutexLock lock(&checkpoints_mu_);
-  checkpoints_[holder.agency_id()] = {holder.verifier_key(), note, body};
+  checkpoints_[holder.agency_id()] = {KeysOf(holder), note, body};
   return body;
 }
 

@@ -116,7 +116,7 @@ class Requester {
   // checkpoint, so most answers carry a note already checked; a
   // byte-identical note under the same key needs no second check.
   struct VerifiedCheckpoint {
-    std::string verifier_key;
+    std::string verifier_key;  // the member's keys when it was verified
     std::string note;
     client::CheckpointBody body;
   };

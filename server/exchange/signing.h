@@ -7,6 +7,7 @@
 #define HAVEN_SERVER_EXCHANGE_SIGNING_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,7 @@
 #include "client/verify/signed_batch.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "haven/base/deterministic.h"
+#include "haven/v1/federation.pb.h"
 #include "server/crypto/ed25519_signer.h"
 
 namespace haven::server::exchange {
@@ -35,6 +37,43 @@ inline std::string SignBatch(
     const google::protobuf::RepeatedPtrField<std::string>& items) {
   return signer.SignToString(
       client::BatchMessage(context, client::BatchDigests(items)));
+}
+
+// The keys a member's signatures verify under: its verifier_key and,
+// during a signing-key rotation, its next_verifier_key (the manifest checked
+// both parse and name the member's log).
+inline std::vector<std::string> MemberVerifierKeys(
+    const haven::v1::Member& member) {
+  std::vector<std::string> keys = {member.verifier_key()};
+  if (!member.next_verifier_key().empty()) {
+    keys.push_back(member.next_verifier_key());
+  }
+  return keys;
+}
+
+// The first OK of `verify(key)` over MemberVerifierKeys(member), else the
+// error under verifier_key (the key most verifiers know the member by).
+template <typename Verify>
+auto VerifyByMember(const haven::v1::Member& member, Verify verify)
+    -> decltype(verify(member.verifier_key())) {
+  auto result = verify(member.verifier_key());
+  if (result.ok() || member.next_verifier_key().empty()) return result;
+  auto next = verify(member.next_verifier_key());
+  if (next.ok()) return next;
+  return result;
+}
+
+// OK if `signature` is `member`'s signature (by either key) of
+// context || bytes.
+inline absl::Status VerifySignedBy(const haven::v1::Member& member,
+                                   absl::string_view context,
+                                   absl::string_view bytes,
+                                   absl::string_view signature) {
+  const std::string message = absl::StrCat(context, bytes);
+  return VerifyByMember(member, [&](const std::string& key) {
+    return client::VerifyManifestSignature(key, message, signature,
+                                           member.agency_id());
+  });
 }
 
 // OK if `signature` is `verifier_key`'s signature of context || bytes.

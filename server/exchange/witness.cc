@@ -11,6 +11,7 @@
 #include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
 #include "server/exchange/requester.h"
+#include "server/exchange/signing.h"
 
 namespace haven::server::exchange {
 namespace {
@@ -36,8 +37,16 @@ absl::StatusOr<client::CheckpointBody> Witness::Check(
     return absl::FailedPreconditionError(absl::StrCat(
         "manifest has no valid signing key for '", peer.agency_id(), "'"));
   }
-  auto body = client::VerifyCheckpoint(answer.checkpoint().note(), *key_or,
-                                       client::LogOrigin(peer.agency_id()));
+  // By either of the peer's keys: during a rotation the manifest lists the
+  // next one too.
+  auto body = VerifyByMember(
+      peer,
+      [&](const std::string& vkey) -> absl::StatusOr<client::CheckpointBody> {
+        auto key = client::ParseVerifierKey(vkey);
+        if (!key.ok()) return key.status();
+        return client::VerifyCheckpoint(answer.checkpoint().note(), *key,
+                                        client::LogOrigin(peer.agency_id()));
+      });
   if (!body.ok()) {
     *failure = {
         WitnessFailure::BAD_SIGNATURE,
@@ -72,14 +81,13 @@ absl::StatusOr<client::CheckpointBody> Witness::Check(
 
 std::string Witness::Cosign(absl::string_view checkpoint_text) const {
   const std::string& name = deps_.own_log->origin();
-  const auto& pk = deps_.signer->public_key();
-  const std::string public_key(reinterpret_cast<const char*>(pk.data()),
-                               pk.size());
   const uint64_t now = static_cast<uint64_t>(deps_.clock->NowUnix());
+  // Key id and signature from one key, even across a rotation.
+  crypto::Ed25519Signer::Signed sig =
+      deps_.signer->SignWithKey(client::CosignedMessage(checkpoint_text, now));
+  const std::string public_key(sig.public_key.begin(), sig.public_key.end());
   return client::FormatCosignatureLine(
-      name, client::CosignatureKeyId(name, public_key), now,
-      deps_.signer->SignToString(
-          client::CosignedMessage(checkpoint_text, now)));
+      name, client::CosignatureKeyId(name, public_key), now, sig.signature);
 }
 
 Witness::Witness(Deps deps) : deps_(std::move(deps)) {

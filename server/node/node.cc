@@ -20,6 +20,7 @@
 #include "server/audit/audit_recorder.h"
 #include "server/audit/break_glass_reviews.h"
 #include "server/audit/rollback_guard.h"
+#include "server/audit/signing_key_store.h"
 #include "server/auth/authenticator.h"
 #include "server/backup/backup.h"
 #include "server/consent/consent_registry.h"
@@ -132,8 +133,9 @@ struct Node::Modules {
   // The peer API's and peer calls' certificate, switched at run time.
   std::unique_ptr<federation::NodeCertificate> certificate;
   std::unique_ptr<services::WorkPool> pool;
-  std::unique_ptr<crypto::Ed25519Signer> signer;
   std::unique_ptr<crypto::StateSealer> sealer;
+  // The node's signing key (rotated by an admin); modules borrow its signer.
+  std::unique_ptr<audit::SigningKeyStore> signing_keys;
   crypto::SecretBytes pseudonym_key;
   std::unique_ptr<vault::RecordVault> vault;
   std::unique_ptr<vault::RecordDesk> desk;
@@ -217,10 +219,6 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
     raw_node->OnFailStop();
   });
 
-  HAVEN_ASSIGN_OR_RETURN(crypto::SecretBytes signing_seed,
-                         crypto::DeriveSigningSeed(*master_key));
-  HAVEN_ASSIGN_OR_RETURN(m->signer,
-                         crypto::Ed25519Signer::FromSeed(signing_seed));
   HAVEN_ASSIGN_OR_RETURN(m->pseudonym_key,
                          crypto::DerivePseudonymKey(*master_key));
   HAVEN_ASSIGN_OR_RETURN(m->sealer, crypto::StateSealer::Create(*master_key));
@@ -229,6 +227,13 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
     return absl::Status(
         s.code(), absl::StrCat(s.message(), " (data dir ", c.data_dir(), ")"));
   };
+  // Before the log opens: a rotation whose commit failed is kept, not
+  // undone, so the key loaded here is the one the log's last commit left.
+  auto signing_keys = audit::SigningKeyStore::Open(
+      {m->storage.get(), m->sealer.get(), client::LogOrigin(c.agency_id())},
+      *master_key);
+  if (!signing_keys.ok()) return in_data_dir(signing_keys.status());
+  m->signing_keys = *std::move(signing_keys);
   vault::RecordVault::Options vault_options;
   vault_options.storage = m->storage.get();
   vault_options.master_key = *std::move(master_key);
@@ -245,7 +250,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   audit::AuditLog::Options log_options;
   log_options.origin = client::LogOrigin(c.agency_id());
   log_options.agency_id = c.agency_id();
-  log_options.signer = m->signer.get();
+  log_options.signer = m->signing_keys->signer();
+  log_options.earlier_verifier_keys = m->signing_keys->EarlierVerifierKeys();
   log_options.sealer = m->sealer.get();
   log_options.storage = m->storage.get();
   log_options.clock = clock;
@@ -319,7 +325,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
       m->storage.get(), m->sealer.get(), m->audit_log.get());
   m->fanout =
       std::make_unique<exchange::ConsentFanout>(exchange::ConsentFanout::Deps{
-          c.agency_id(), clock, m->signer.get(), m->federation.get(),
+          c.agency_id(), clock, m->signing_keys->signer(), m->federation.get(),
           m->handles.get(), m->outbox.get(), m->recorder.get(),
           [m] { m->deliver_soon(); }});
 
@@ -328,7 +334,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   consent_options.audit = m->recorder.get();
   consent_options.sealer = m->sealer.get();
   consent_options.clock = clock;
-  consent_options.signer = m->signer.get();
+  consent_options.signer = m->signing_keys->signer();
   consent_options.observer = m->fanout.get();
   consent_options.issuer = c.agency_id();
   consent_options.check_grantee = [m, self = c.agency_id()](
@@ -408,16 +414,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
       exchange::GranteeInbox::Deps{c.agency_id(), m->handles.get(),
                                    m->notices.get(), m->recorder.get()});
   m->holder = std::make_unique<exchange::Holder>(exchange::Holder::Deps{
-      c.agency_id(), clock, m->signer.get(), m->replay.get(), m->handles.get(),
-      m->policy.get(), m->consents.get(), m->vault.get(), m->recorder.get(),
-      m->metrics.get()});
+      c.agency_id(), clock, m->signing_keys->signer(), m->replay.get(),
+      m->handles.get(), m->policy.get(), m->consents.get(), m->vault.get(),
+      m->recorder.get(), m->metrics.get()});
   m->requester =
       std::make_unique<exchange::Requester>(exchange::Requester::Deps{
-          c.agency_id(), clock, m->signer.get(), m->federation.get(),
+          c.agency_id(), clock, m->signing_keys->signer(), m->federation.get(),
           m->peers.get(), m->recorder.get()});
   m->witness = std::make_unique<exchange::Witness>(exchange::Witness::Deps{
       c.agency_id(), m->storage.get(), m->federation.get(), m->peers.get(),
-      m->audit_log.get(), clock, m->signer.get(), m->recorder.get(),
+      m->audit_log.get(), clock, m->signing_keys->signer(), m->recorder.get(),
       [m](const haven::v1::Member& peer,
           const haven::v1::ExchangeCheckpointResponse& answer) {
         m->rollback->OnPeerAnswered(peer.agency_id(),
@@ -456,7 +462,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
                     m->consents.get(),
                     m->backups.get(),
                     m->rollback.get(),
-                    m->certificate.get()};
+                    m->certificate.get(),
+                    m->signing_keys.get()};
   services.records = m->desk.get();
   services.consents = m->consents.get();
   services.exchange = {m->requester.get(), m->handles.get(), m->notices.get()};
@@ -674,7 +681,7 @@ absl::Status Node::Start() {
   return absl::OkStatus();
 }
 
-const std::string& Node::verifier_key() const {
+std::string Node::verifier_key() const {
   return modules_->audit_log->VerifierKey();
 }
 

@@ -67,7 +67,7 @@ class Node {
   // Empty when metrics are off.
   const std::string& metrics_address() const { return metrics_address_; }
   // The node's signed-note verifier key (for the federation manifest).
-  const std::string& verifier_key() const;
+  std::string verifier_key() const;
 
  private:
   explicit Node(LoadedConfig config);

@@ -97,6 +97,17 @@ absl::Status AdminServiceImpl::DoRetireKey(
   return deps_.desk->RetireKek(who.name, request.kek_version());
 }
 
+absl::Status AdminServiceImpl::DoRotateSigningKey(
+    const auth::Principal& who, const haven::v1::RotateSigningKeyRequest&,
+    haven::v1::RotateSigningKeyResponse* out) {
+  HAVEN_ASSIGN_OR_RETURN(audit::SigningKeyStore::Rotated rotated,
+                         deps_.signing_keys->Rotate(*deps_.audit, who.name));
+  out->set_old_verifier_key(std::move(rotated.old_verifier_key));
+  out->set_new_verifier_key(std::move(rotated.new_verifier_key));
+  out->set_audit_index(rotated.audit_index);
+  return absl::OkStatus();
+}
+
 absl::Status AdminServiceImpl::DoExplainDecision(
     const auth::Principal& who,
     const haven::v1::ExplainDecisionRequest& request,

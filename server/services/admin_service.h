@@ -8,6 +8,7 @@
 #include "policy/policy_holder.h"
 #include "server/audit/audit_recorder.h"
 #include "server/audit/rollback_guard.h"
+#include "server/audit/signing_key_store.h"
 #include "server/backup/backup.h"
 #include "server/consent/consent_registry.h"
 #include "server/consent/policy_in_force.h"
@@ -38,6 +39,7 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
     backup::BackupMaker* backups = nullptr;
     audit::RollbackGuard* rollback = nullptr;
     federation::NodeCertificate* certificate = nullptr;
+    audit::SigningKeyStore* signing_keys = nullptr;
   };
   AdminServiceImpl(const RpcEnv& env, Deps deps)
       : env_(env), deps_(std::move(deps)) {}
@@ -56,6 +58,8 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
                   haven::v1::ADMIN);
   HAVEN_UNARY_RPC(RetireKey, RetireKeyRequest, RetireKeyResponse,
                   haven::v1::ADMIN);
+  HAVEN_UNARY_RPC(RotateSigningKey, RotateSigningKeyRequest,
+                  RotateSigningKeyResponse, haven::v1::ADMIN);
   HAVEN_UNARY_RPC(ExplainDecision, ExplainDecisionRequest,
                   ExplainDecisionResponse, haven::v1::ADMIN,
                   haven::v1::ADVOCATE);

@@ -526,6 +526,7 @@ class LimitsTest : public ::testing::Test {
         {"haven.v1.AdminService.ReloadCertificate", ""},
         {"haven.v1.AdminService.RotateKey", ""},
         {"haven.v1.AdminService.RetireKey", "kek_version: 1"},
+        {"haven.v1.AdminService.RotateSigningKey", ""},
         {"haven.v1.AdminService.ExplainDecision",
          "subject_id: '$SUBJECT' requester_agency_id: 'legal-aid' purpose: "
          "LEGAL_REPRESENTATION categories: CONTACT"},
