@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/verify/signed_manifest.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -133,7 +134,8 @@ TEST_F(ManifestUpdateTest,
             haven::v1::MEMBER_SUSPENDED);
 }
 
-TEST_F(ManifestUpdateTest, EachRefusedManifestIsLoggedWithItsReason) {
+TEST_F(ManifestUpdateTest,
+       EachRefusedManifestIsLoggedWithItsReasonWhetherReloadedOrRelayed) {
   TestOperatorKey mallory("op-mallory");
   const std::string serial2 = Text(2, {{"safe-harbor"}});
   std::string flipped = BothSign(serial2);
@@ -154,20 +156,26 @@ TEST_F(ManifestUpdateTest, EachRefusedManifestIsLoggedWithItsReason) {
        "manifest serial 1 is not above the serial in force (1)"},
       {serial2, "is not a signed manifest"},
   };
-  for (const auto& c : kCases) {
-    SCOPED_TRACE(c.reason);
-    Write(c.note);
-    const uint64_t before = log_->log().Size();
-    EXPECT_THAT(
-        updater_->ReloadFile("admin"),
-        StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(c.reason)));
-    std::vector<haven::v1::AuditEntry> logged = EntriesSince(before);
-    ASSERT_THAT(logged, ElementsAre(EntryIs(haven::v1::MANIFEST_REFUSED,
-                                            "safe-harbor")));
-    EXPECT_THAT(logged[0].detail(), HasSubstr(c.reason));
-    EXPECT_EQ(logged[0].principal(), "admin");
-    EXPECT_EQ(registry_->current()->serial(), 1u);
-    EXPECT_EQ(registry_->current()->proto().members_size(), 3);
+  // Each by an admin's reload of the file, then as a peer relayed it.
+  for (const bool relayed : {false, true}) {
+    for (const auto& c : kCases) {
+      SCOPED_TRACE(
+          absl::StrCat(relayed ? "relayed: " : "reloaded: ", c.reason));
+      Write(c.note);
+      const uint64_t before = log_->log().Size();
+      EXPECT_THAT(
+          relayed ? updater_->OfferFromPeer("legal-aid", c.note)
+                  : updater_->ReloadFile("admin"),
+          StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(c.reason)));
+      std::vector<haven::v1::AuditEntry> logged = EntriesSince(before);
+      ASSERT_THAT(logged,
+                  ElementsAre(EntryIs(haven::v1::MANIFEST_REFUSED,
+                                      relayed ? "legal-aid" : "safe-harbor")));
+      EXPECT_THAT(logged[0].detail(), HasSubstr(c.reason));
+      EXPECT_EQ(logged[0].principal(), relayed ? "havend" : "admin");
+      EXPECT_EQ(registry_->current()->serial(), 1u);
+      EXPECT_EQ(registry_->current()->proto().members_size(), 3);
+    }
   }
   EXPECT_TRUE(installed_.empty());
 }
