@@ -7,9 +7,9 @@
 # A target is one of tests/fuzz/<target>_fuzz.cc (policy_loader,
 # signed_note, merkle_proofs, signed_batch, holder_disclose, grantee_inbox,
 # manifest, signed_manifest, node_config, consent_receipt, proof_bundle);
-# `all` runs each in turn. Each runs for `seconds` (default 600) on a copy of its seed corpus in
-# build-fuzz/corpus/<target>, so what the fuzzer adds stays out of the
-# repository (and is kept for the next run). Crashing inputs go to
+# `all` runs each in turn. Each runs for `seconds` (default 600) on a copy
+# of its seed corpus in build-fuzz/corpus/<target>, so what the fuzzer adds
+# stays out of the repository (and is kept for the next run). Crashing inputs go to
 # build-fuzz/crashes/<target>/, full logs to build-fuzz/logs/. Reproduce a
 # crash with build-fuzz/tests/fuzz/<target>_libfuzzer <crash file>.
 #
