@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "client/cli/commands.h"
+#include "client/cli/decision_output.h"
 #include "client/cli/local_file.h"
 #include "client/verify/crypto.h"
 #include "client/verify/signed_manifest.h"
@@ -125,11 +126,6 @@ std::string Positional(const Invocation& in, size_t i) {
   return words.size() > 2 + i ? words[2 + i] : "";
 }
 
-int Usage(const char* message) {
-  std::fprintf(stderr, "havenctl: %s\n", message);
-  return kExitUsage;
-}
-
 absl::StatusOr<std::string> ReadManifestFile(const std::string& path) {
   return ReadLocalFile(path, limits::kMaxManifestNoteBytes,
                        "a signed manifest");
@@ -139,7 +135,8 @@ int Keygen(const Invocation& in) {
   const std::string name = in.args.GetOr("name", "");
   const std::string out = in.args.GetOr("out", "");
   if (!IsValidNoteName(name) || out.empty()) {
-    return Usage("--name NAME (no spaces, no '+') and --out FILE are required");
+    return UsageError(
+        "--name NAME (no spaces, no '+') and --out FILE are required");
   }
   if (sodium_init() < 0) return Report(absl::InternalError("libsodium"));
   auto key = OperatorKey::Generate(name);
@@ -163,7 +160,7 @@ int Sign(const Invocation& in) {
   const std::string key_path = in.args.GetOr("key", "");
   const std::string input = Positional(in, 0);
   if (key_path.empty() || input.empty()) {
-    return Usage("usage: havenctl federation sign --key KEYFILE MANIFEST");
+    return UsageError("usage: havenctl federation sign --key KEYFILE MANIFEST");
   }
   if (sodium_init() < 0) return Report(absl::InternalError("libsodium"));
   auto key_text = ReadLocalFile(key_path, kMaxKeyFileBytes, "a key file");
@@ -216,7 +213,7 @@ int Verify(const Invocation& in) {
   if (input.empty() || keys.empty() ||
       (in.args.Has("required") &&
        !absl::SimpleAtoi(in.args.GetOr("required", ""), &required))) {
-    return Usage(
+    return UsageError(
         "usage: havenctl federation verify --key VKEY [--key VKEY ...] "
         "[--required K] MANIFEST");
   }
@@ -267,7 +264,8 @@ void PrintMembers(const v1::FederationManifest& manifest) {
 
 int Show(const Invocation& in) {
   const std::string input = Positional(in, 0);
-  if (input.empty()) return Usage("usage: havenctl federation show MANIFEST");
+  if (input.empty())
+    return UsageError("usage: havenctl federation show MANIFEST");
   std::vector<std::string> signers;
   auto manifest = ReadAnyManifest(input, &signers);
   if (!manifest.ok()) return Report(manifest.status());
@@ -294,7 +292,7 @@ int Show(const Invocation& in) {
 int Members(const Invocation& in) {
   const std::string input = Positional(in, 0);
   if (input.empty()) {
-    return Usage("usage: havenctl federation members MANIFEST");
+    return UsageError("usage: havenctl federation members MANIFEST");
   }
   auto manifest = ReadAnyManifest(input, nullptr);
   if (!manifest.ok()) return Report(manifest.status());
@@ -306,7 +304,7 @@ int Diff(const Invocation& in) {
   const std::string old_path = Positional(in, 0);
   const std::string new_path = Positional(in, 1);
   if (old_path.empty() || new_path.empty()) {
-    return Usage("usage: havenctl federation diff OLD NEW");
+    return UsageError("usage: havenctl federation diff OLD NEW");
   }
   auto before = ReadAnyManifest(old_path, nullptr);
   if (!before.ok()) return Report(before.status());

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <set>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "haven/base/limits.h"
 #include "haven/base/status_macros.h"
@@ -139,17 +140,15 @@ absl::StatusOr<std::shared_ptr<const Manifest>> FederationRegistry::Load()
 
 std::vector<std::string> ChangedMembers(const Manifest& before,
                                         const Manifest& after) {
+  // Every change but one that leaves the sector alone (an endpoint, a
+  // certificate, a key) moves handles.
   std::set<std::string> changed;
-  for (const haven::v1::Member& old : before.proto().members()) {
-    const haven::v1::Member* now = after.Find(old.agency_id());
-    if (now == nullptr || now->sector() != old.sector() ||
-        now->status() != old.status()) {
-      changed.insert(old.agency_id());
+  for (const client::MemberChange& change :
+       client::DiffManifests(&before.proto(), after.proto())) {
+    if (change.kind != client::MemberChange::Kind::kChanged ||
+        absl::c_linear_search(change.fields, "sector")) {
+      changed.insert(change.agency_id);
     }
-  }
-  for (const haven::v1::Member& now : after.proto().members()) {
-    if (before.Find(now.agency_id()) == nullptr)
-      changed.insert(now.agency_id());
   }
   return std::vector<std::string>(changed.begin(), changed.end());
 }
