@@ -224,6 +224,30 @@ TEST_F(ManifestUpdateTest,
   EXPECT_TRUE(installed_.empty());
 }
 
+// A disk whose sync fails after the bytes reached it: the caller was told
+// the manifest was not applied, so a restart must not start from it. The
+// log voids the commit and puts back the manifest kept before.
+TEST_F(ManifestUpdateTest, ManifestWhoseSyncFailedIsNotKeptAfterARestart) {
+  Write(BothSign(Text(2, {{"safe-harbor"}, {"legal-aid"}})));
+  auto serial2 = updater_->ReloadFile("admin");
+  ASSERT_THAT(serial2, IsOk());
+
+  Write(BothSign(Text(3, {{"safe-harbor"}})));
+  log_->storage().FailSyncAt(log_->storage().writes());
+  EXPECT_THAT(updater_->ReloadFile("admin"), Not(IsOk()));
+  EXPECT_EQ(registry_->current()->serial(), 2u);
+
+  ASSERT_THAT(
+      log_->Restart(haven::testing::FaultInjectingStorage::Unsynced::kKeep),
+      IsOk());
+  EXPECT_TRUE(log_->log().recovery().unconfirmed_commit);
+  // The file goes back to serial 1, so only what the node kept can say 3.
+  Write(BothSign(Text(1, {{"safe-harbor"}, {"legal-aid"}, {"metro-pd"}})));
+  OpenRegistry();
+  EXPECT_EQ(registry_->current()->serial(), 2u);
+  EXPECT_EQ(registry_->current()->note_sha256(), (*serial2)->note_sha256());
+}
+
 TEST_F(ManifestUpdateTest, FirstStartLogsEveryMemberAsJoinedOnce) {
   uint64_t before = log_->log().Size();
   ASSERT_THAT(updater_->RecordStart(), IsOk());
