@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "client/verify/signed_manifest.h"
 #include "gmock/gmock.h"
@@ -139,9 +140,19 @@ TEST_F(ManifestUpdateTest,
   TestOperatorKey mallory("op-mallory");
   const std::string serial2 = Text(2, {{"safe-harbor"}});
   std::string flipped = BothSign(serial2);
-  // One bit of alice's signature (the line ends "=\n"; flip before that).
-  const size_t alice_line = flipped.find("— op-alice ");
-  flipped[flipped.find('\n', alice_line) - 3] ^= 0x01;
+  // One bit of alice's signature, flipped in the decoded bytes: flipping a
+  // base64 character instead can make it no base64 at all, which is a
+  // different refusal.
+  {
+    const std::string prefix = "— op-alice ";
+    const size_t start = flipped.find(prefix) + prefix.size();
+    const size_t end = flipped.find('\n', start);
+    std::string raw;
+    ASSERT_TRUE(
+        absl::Base64Unescape(flipped.substr(start, end - start), &raw));
+    raw[raw.size() / 2] ^= 0x01;  // past the 4-byte key hash
+    flipped.replace(start, end - start, absl::Base64Escape(raw));
+  }
   const struct {
     std::string note;
     std::string reason;
