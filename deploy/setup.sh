@@ -27,6 +27,8 @@ PACKAGES=(
   python3-prometheus-client
   # Go's reference signed-note reader, for the cosigned-checkpoint test
   golang-go golang-golang-x-mod-dev
+  # the console: QR codes for TOTP enrolment, and its browser tests
+  libqrencode-dev chromium chromium-driver python3-selenium
   "$@"
 )
 
