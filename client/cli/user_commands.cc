@@ -46,13 +46,14 @@ void PrintEnrolment(const Response& response, const char* what) {
   std::printf(
       "%s %s (%s).\n"
       "Enrolment code: %s\n"
-      "Valid until %s. Hand it to the person yourself (not by e-mail or\n"
+      "Valid until %s. Hand it over in person (not by e-mail, phone or\n"
       "chat): with it they choose a password and set up their\n"
-      "authenticator app.\n",
+      "authenticator app (havenctl account enrol %s).\n",
       what, response.account().name().c_str(),
       v1::Role_Name(response.account().role()).c_str(),
       response.enrolment_code().c_str(),
-      FormatUnix(response.enrolment_expires_unix()).c_str());
+      FormatUnix(response.enrolment_expires_unix()).c_str(),
+      response.account().name().c_str());
 }
 
 // The NAME after "admin user <verb>".
