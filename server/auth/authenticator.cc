@@ -8,9 +8,10 @@
 
 namespace haven::server::auth {
 
-Authenticator::Authenticator(
-    const google::protobuf::RepeatedPtrField<haven::v1::LocalPrincipal>&
-        principals) {
+Authenticator::Authenticator(const google::protobuf::RepeatedPtrField<
+                                 haven::v1::LocalPrincipal>& principals,
+                             SessionTable* sessions)
+    : sessions_(sessions) {
   for (const auto& p : principals) {
     entries_.push_back(
         {p.name(), p.role(), absl::HexStringToBytes(p.token_sha256())});
@@ -37,10 +38,26 @@ absl::StatusOr<Principal> Authenticator::Authenticate(
   for (const Entry& entry : entries_) {
     if (crypto::ConstantTimeEquals(digest, entry.token_sha256)) match = &entry;
   }
-  if (match == nullptr) {
-    return absl::UnauthenticatedError("unknown or revoked token");
+  if (match != nullptr) {
+    Principal machine;
+    machine.name = match->name;
+    machine.role = match->role;
+    return machine;
   }
-  return Principal{match->name, match->role};
+  if (sessions_ != nullptr) {
+    if (std::optional<SessionTable::Session> session =
+            sessions_->Touch(digest)) {
+      Principal person;
+      person.name = session->name;
+      person.role = session->role;
+      person.session_sha256 = digest;
+      person.idle_expires_unix = session->idle_expires_unix;
+      person.absolute_expires_unix = session->absolute_expires_unix;
+      return person;
+    }
+  }
+  return absl::UnauthenticatedError(
+      "unknown, expired or revoked token: sign in again");
 }
 
 absl::StatusOr<Principal> Authenticator::Require(

@@ -6,6 +6,7 @@
 #define HAVEN_BASE_LIMITS_H_
 
 #include <cstddef>
+#include <cstdint>
 
 namespace haven::limits {
 
@@ -90,6 +91,39 @@ inline constexpr size_t kMaxHandlesPerHolder = 100000;
 // Revocation notices a node keeps in memory for its local watchers; older
 // ones are dropped (their audit entries are the durable record).
 inline constexpr size_t kNoticesKept = 1024;
+
+// Personal accounts (auth.proto, server/auth/accounts.h).
+//
+// An account name: 1 to this many bytes of [a-z0-9._-], starting with a
+// letter or digit (server/auth/accounts.h, IsValidAccountName).
+inline constexpr size_t kMaxAccountNameBytes = 64;
+// Accounts one node holds (AddUser beyond: RESOURCE_EXHAUSTED).
+inline constexpr size_t kMaxAccounts = 10000;
+// How long an enrolment code (AddUser, ResetUser) stays valid.
+inline constexpr int64_t kEnrolmentCodeSeconds = 72 * 3600;
+// What a caller may type as an enrolment code or a TOTP code; anything
+// longer is refused before any lookup.
+inline constexpr size_t kMaxEnrolmentCodeBytes = 64;
+inline constexpr size_t kMaxTotpCodeBytes = 16;
+// A password: at least kMinPasswordBytes, at most kMaxPasswordBytes (so
+// that nothing large reaches Argon2id).
+inline constexpr size_t kMinPasswordBytes = 12;
+inline constexpr size_t kMaxPasswordBytes = 256;
+// Consecutive failed sign-ins of one account. From the
+// kSignInFailuresBeforeBackoff-th on, the account backs off: no sign-in
+// is tried for kSignInBackoffFirstSeconds, doubling with each further
+// failure up to kSignInBackoffMaxSeconds. At kMaxFailedSignIns it is
+// LOCKED until an admin resets it.
+inline constexpr uint32_t kSignInFailuresBeforeBackoff = 5;
+inline constexpr int64_t kSignInBackoffFirstSeconds = 30;
+inline constexpr int64_t kSignInBackoffMaxSeconds = 15 * 60;
+inline constexpr uint32_t kMaxFailedSignIns = 20;
+// Personal sessions held in memory at once (SignIn beyond, once expired
+// ones are dropped: RESOURCE_EXHAUSTED).
+inline constexpr size_t kMaxSessions = 10000;
+// A subject's case reference (CreateSubjectRequest.case_reference):
+// printable ASCII, 1 to this many bytes.
+inline constexpr size_t kMaxCaseReferenceBytes = 64;
 
 // Reads. A page of any read API stops before kMaxReadBytes of serialized
 // items, well under gRPC's default 4 MiB message limit, but always holds
