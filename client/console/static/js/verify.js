@@ -302,3 +302,54 @@ export async function verifyConsistency(size1, size2, proof, root1, root2) {
     fail('the log does not extend the checkpoint seen before (new root differs)');
   }
 }
+
+// ---- the logged entry -------------------------------------------------------
+
+// Reads the plain fields of an AuditEntry (audit.proto) from the leaf bytes
+// as logged, with a minimal protobuf wire-format reader, so that the page
+// can check that the entry it shows is the one the proof covers. Returns
+// {kind (number), timeUnixNanos (BigInt), agencyId, principal,
+// subjectPseudonym, requestId, detail, justification}; absent fields are
+// 0 / 0n / ''.
+export function readLoggedEntry(leaf) {
+  const out = {kind: 0, timeUnixNanos: 0n, agencyId: '', principal: '',
+               subjectPseudonym: '', requestId: '', detail: '', justification: ''};
+  const strings = {3: 'agencyId', 4: 'principal', 5: 'subjectPseudonym',
+                   12: 'justification', 13: 'requestId', 14: 'detail'};
+  const dec = new TextDecoder('utf-8', {fatal: true});
+  let at = 0;
+  const varint = () => {
+    let v = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (at >= leaf.length) fail('the logged entry is cut short');
+      const b = leaf[at++];
+      v |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return v;
+    }
+    fail('the logged entry holds a malformed number');
+  };
+  while (at < leaf.length) {
+    const tag = varint();
+    const field = Number(tag >> 3n);
+    const wire = Number(tag & 7n);
+    if (wire === 0) {
+      const v = varint();
+      if (field === 1) out.kind = Number(v);
+      if (field === 2) out.timeUnixNanos = BigInt.asIntN(64, v);
+    } else if (wire === 2) {
+      const n = Number(varint());
+      if (n > leaf.length - at) fail('the logged entry is cut short');
+      const bytes = leaf.subarray(at, at + n);
+      at += n;
+      if (strings[field]) out[strings[field]] = dec.decode(bytes);
+    } else if (wire === 1) {
+      at += 8;
+    } else if (wire === 5) {
+      at += 4;
+    } else {
+      fail('the logged entry is not a protobuf message');
+    }
+  }
+  if (at !== leaf.length) fail('the logged entry is cut short');
+  return out;
+}
