@@ -1,8 +1,8 @@
 // The auditor's page: browse the log, open an entry, and verify it in this
 // browser with verify.js (WebCrypto only; no code shared with the node).
-import {call, getJson} from './api.js';
-import {el, clear} from './dom.js';
-import {mountHeader} from './header.js';
+import {call, plainMessage, verifierKeys} from './api.js';
+import {clear, el, say} from './dom.js';
+import {startPage} from './header.js';
 import * as v from './verify.js';
 import {KINDS, KIND_NUMBER, categoryWords, kindWords, purposeWords, reasonWords,
         whenNanos} from './words.js';
@@ -124,7 +124,7 @@ async function list() {
     }
   } catch (e) {
     showRows([]);
-    status('Could not read the log: ' + e.message);
+    status('Could not read the log: ' + plainMessage(e));
   }
 }
 
@@ -140,7 +140,7 @@ async function turn(older) {
     state.logStart = start;
     await showLogPage();
   } catch (e) {
-    status('Could not read the log: ' + e.message);
+    status('Could not read the log: ' + plainMessage(e));
   }
 }
 
@@ -178,8 +178,7 @@ function openEntry(item) {
   term(dl, 'Request', e.requestId);
   term(dl, 'Detail', e.detail);
   if (!item.entry) term(dl, 'Note', 'too large to show; it can still be verified');
-  $('verify-result').textContent = '';
-  $('verify-result').className = '';
+  $('verify-result').hidden = true;
   clear($('verify-steps'));
   $('entry').hidden = false;
   $('entry').scrollIntoView();
@@ -241,14 +240,13 @@ async function verifyCurrent() {
   const item = state.current;
   const result = $('verify-result');
   clear($('verify-steps'));
-  result.className = '';
-  result.textContent = 'Verifying…';
+  say(result, 'info', 'Verifying…');
   try {
     const index = BigInt(item.index || '0');
     const leaf = v.b64decode(item.leaf || '');
     checkShownEntry(item, leaf);
 
-    const pinned = (await getJson('/api/verifier-keys')).keys || [];
+    const pinned = await verifierKeys();
     step('verifier key pinned by the console\'s operator: ' +
          (pinned.length ? pinned.join(', ') : 'none'));
     const got = await call(AUDIT, 'GetCheckpoint', {});
@@ -296,16 +294,15 @@ async function verifyCurrent() {
       step('first checkpoint this browser sees of this log: kept to compare next time');
     }
     if (!seen || BigInt(seen.treeSize) <= cp.treeSize) saveSeen(cp);
-    result.className = 'ok';
-    result.textContent = 'Verified in this browser.';
+    say(result, 'ok', 'Verified in this browser.');
   } catch (e) {
-    result.className = 'failed';
-    result.textContent = 'Verification failed: ' + (e.message || String(e));
+    say(result, 'error', 'Verification failed: ' +
+        (e instanceof v.VerifyError ? e.message : plainMessage(e)));
   }
 }
 
-function init() {
-  mountHeader();
+async function init() {
+  if (!await startPage(['AUDITOR', 'ADMIN'])) return;
   const select = $('filter-kind');
   for (const k of KINDS) select.append(el('option', {value: k}, kindWords(k)));
   $('filter').addEventListener('submit', (ev) => {

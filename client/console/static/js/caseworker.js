@@ -2,11 +2,11 @@
 // request to one holder, and its answer: the fields that came (as text)
 // and, per category withheld, why not. Nothing of the answer is stored in
 // the browser; it lives only in this page until it is left.
-import {call} from './api.js';
-import {el, clear} from './dom.js';
-import {mountHeader} from './header.js';
-import {CATEGORIES, PURPOSES, categoryWords, purposeWords, reasonWords,
-        whenSeconds} from './words.js';
+import {call, plainMessage} from './api.js';
+import {clear, el, formatTime, say} from './dom.js';
+import {startPage} from './header.js';
+import {CATEGORIES, PURPOSES, categoryWords, purposeWords,
+        reasonWords} from './words.js';
 
 const EXCHANGE = 'haven.v1.ExchangeService';
 const $ = (id) => document.getElementById(id);
@@ -29,7 +29,7 @@ async function loadHandles(more) {
       ask.addEventListener('click', () => choose(h));
       body.append(el('tr', {},
           el('td', {}, h.holderAgencyId || ''),
-          el('td', {}, whenSeconds(h.issuedUnix)),
+          el('td', {}, formatTime(h.issuedUnix)),
           el('td', {}, el('code', {}, h.handle || '')),
           el('td', {}, ask)));
     }
@@ -38,7 +38,7 @@ async function loadHandles(more) {
     $('handles-status').textContent =
         body.rows.length === 0 ? 'No partner agency has given this agency a handle yet.' : '';
   } catch (e) {
-    $('handles-status').textContent = 'Could not list handles: ' + e.message;
+    $('handles-status').textContent = 'Could not list handles: ' + plainMessage(e);
   }
 }
 
@@ -118,18 +118,18 @@ async function ask(ev) {
   $('ask-status').textContent = 'Asking ' + chosen.holderAgencyId + '…';
   try {
     const resp = await call(EXCHANGE, 'RequestDisclosure', req);
-    $('ask-status').textContent = 'Answered.';
+    say($('ask-status'), 'ok', 'Answered.');
     showAnswer(resp);
   } catch (e) {
     $('answer').hidden = true;
-    $('ask-status').textContent = 'The request was refused: ' + e.message;
+    say($('ask-status'), 'error', 'The request was refused: ' + plainMessage(e));
   } finally {
     $('ask-send').disabled = false;
   }
 }
 
-function init() {
-  mountHeader();
+async function init() {
+  if (!await startPage(['CASEWORKER'])) return;
   const purpose = $('ask-purpose');
   for (const p of PURPOSES) purpose.append(el('option', {value: p}, purposeWords(p)));
   const box = $('ask-categories');

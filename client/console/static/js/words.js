@@ -1,3 +1,5 @@
+import {formatTime} from './dom.js';
+
 // Plain-language names for the wire contract's enums (proto/haven/v1), for
 // pages that show them to people. Unknown names fall back to the name in
 // lower case, so a newer node's values still read as words.
@@ -153,13 +155,9 @@ export const CATEGORIES = Object.keys(CATEGORY);
 export const PURPOSES = Object.keys(PURPOSE);
 export const KINDS = Object.keys(KIND);
 
-// Unix nanoseconds or seconds (int64 as a string, as proto3 JSON sends
-// it) as a local date and time.
+// Unix nanoseconds (int64 as a string, as proto3 JSON sends it) as a
+// local date and time.
 export function whenNanos(nanos) {
-  if (!nanos) return 'unknown time';
-  return new Date(Number(BigInt(nanos) / 1000000n)).toLocaleString();
-}
-export function whenSeconds(seconds) {
-  if (!seconds) return 'unknown time';
-  return new Date(Number(seconds) * 1000).toLocaleString();
+  if (!nanos || nanos === '0') return 'unknown time';
+  return formatTime(Number(BigInt(nanos) / 1000000000n));
 }
