@@ -90,8 +90,10 @@ async function run() {
   await refuses('checkpoint with its signature altered', () =>
       v.verifyCheckpoint(good.checkpoint.slice(0, sigAt) + (c === 'A' ? 'B' : 'A') +
                          good.checkpoint.slice(sigAt + 1), keys));
-  await refuses('verifier key whose id does not match',
-                () => v.parseVerifierKey(good.verifier_key.replace(/\+[0-9a-f]/, '+g')));
+  const [vName, vId, ...vRest] = good.verifier_key.split('+');
+  const otherId = vId.slice(0, 7) + (vId[7] === '0' ? '1' : '0');
+  await refuses('verifier key whose id does not match its key', () =>
+      v.parseVerifierKey([vName, otherId, ...vRest].join('+')));
   await refuses('no pinned key', () => v.verifyCheckpoint(good.checkpoint, []));
 
   let inclusionOk = 0;
@@ -132,6 +134,18 @@ async function run() {
       v.verifyInclusion(17n, BigInt(p17.tree_size),
                         await v.leafHash(flipBit(v.b64decode(good.leaves[17]), 3, 0)),
                         path17, cp.rootHash));
+
+  // The fixture logs agency-b's requests: every fifth refused.
+  for (const i of [0, 17]) {
+    const e = v.readLoggedEntry(v.b64decode(good.leaves[i]));
+    record(e.kind === (i % 5 === 0 ? 2 : 1) && e.agencyId === 'agency-b' &&
+           e.principal === 'caseworker-1' && e.requestId === 'req-' + i &&
+           e.timeUnixNanos === 1700000000000000000n + BigInt(i * 1000),
+           'logged entry ' + i + ' reads back: kind ' + e.kind + ', ' +
+           e.agencyId + ', ' + e.principal + ', ' + e.requestId);
+  }
+  await refuses('a leaf cut short', () =>
+      v.readLoggedEntry(v.b64decode(good.leaves[0]).slice(0, 10)));
 
   const t17 = await v.leafHash(v.b64decode(tampered.leaves[17]));
   await refuses('altered stored leaf 17 (haven_audit_fixture --tamper-leaf 17)',
