@@ -1,11 +1,18 @@
 // The auditor's page: browse the log, open an entry, and verify it in this
 // browser with verify.js (WebCrypto only; no code shared with the node).
 import {call, plainMessage, verifierKeys} from './api.js';
-import {clear, el, say} from './dom.js';
+import {clear, el, formatTime, say} from './dom.js';
 import {startPage} from './header.js';
 import * as v from './verify.js';
-import {KINDS, KIND_NUMBER, categoryWords, kindWords, purposeWords, reasonWords,
-        whenNanos} from './words.js';
+import {CATEGORY_WORDS, KIND_NUMBER, KIND_WORDS, PURPOSE_WORDS, REASON_WORDS,
+        nanosToMillis, words} from './words.js';
+
+const KINDS = Object.keys(KIND_WORDS);
+const kindWords = (k) => words(KIND_WORDS, k);
+const categoryWords = (c) => words(CATEGORY_WORDS, c);
+const purposeWords = (p) => words(PURPOSE_WORDS, p);
+const reasonWords = (r) => words(REASON_WORDS, r);
+const whenNanos = (n) => formatTime(nanosToMillis(n) / 1000) || 'unknown time';
 
 const AUDIT = 'haven.v1.AuditService';
 const PAGE = 25;

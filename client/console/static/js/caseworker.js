@@ -5,8 +5,13 @@
 import {call, plainMessage} from './api.js';
 import {clear, el, formatTime, say} from './dom.js';
 import {startPage} from './header.js';
-import {CATEGORIES, PURPOSES, categoryWords, purposeWords,
-        reasonWords} from './words.js';
+import {CATEGORY_WORDS, PURPOSE_WORDS, REASON_WORDS, words} from './words.js';
+
+const CATEGORIES = Object.keys(CATEGORY_WORDS);
+const PURPOSES = Object.keys(PURPOSE_WORDS);
+const categoryWords = (c) => words(CATEGORY_WORDS, c);
+const purposeWords = (p) => words(PURPOSE_WORDS, p);
+const reasonWords = (r) => words(REASON_WORDS, r);
 
 const EXCHANGE = 'haven.v1.ExchangeService';
 const $ = (id) => document.getElementById(id);
