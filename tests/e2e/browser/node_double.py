@@ -11,12 +11,17 @@ can tamper with two answers:
                       would)
   --mode none         everything passed through
 
+With --mode-file, the mode is read from that file at each call (its first
+line; --mode while it is missing or empty), so that one double serves a
+test's scenarios in turn.
+
 Every other call (its metadata, bearer token included) is forwarded to the
 node unchanged, as raw bytes. Serves TLS with the node's own certificate
 on 127.0.0.1 and prints "LISTENING <port>" once it serves; stops on SIGTERM.
 
   node_double.py --stubs DIR --node HOST:PORT --ca CA --server-name NAME
-                 --cert CRT --key KEY --mode MODE [--port N]
+                 --cert CRT --key KEY --mode MODE [--mode-file FILE]
+                 [--port N]
 """
 
 import argparse
@@ -31,6 +36,7 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+MODES = ("none", "flip-proof", "other-key")
 STREAMS = {"/haven.v1.AuditService/Follow",
            "/haven.v1.ExchangeService/WatchNotices"}
 
@@ -51,17 +57,30 @@ def resign(note, key):
 
 
 class Proxy(grpc.GenericRpcHandler):
-    def __init__(self, channel, mode, audit_pb2):
+    def __init__(self, channel, mode, mode_file, audit_pb2):
         self.channel = channel
-        self.mode = mode
+        self.default_mode = mode
+        self.mode_file = mode_file
         self.audit_pb2 = audit_pb2
         self.other_key = Ed25519PrivateKey.generate()
         self.lock = threading.Lock()
         self.tampered = 0
 
+    def mode(self):
+        if self.mode_file:
+            try:
+                with open(self.mode_file, encoding="utf-8") as f:
+                    mode = f.readline().strip()
+                if mode in MODES:
+                    return mode
+            except OSError:
+                pass
+        return self.default_mode
+
     def tamper(self, method, raw):
         pb = self.audit_pb2
-        if self.mode == "flip-proof" and method == "/haven.v1.AuditService/GetInclusionProof":
+        mode = self.mode()
+        if mode == "flip-proof" and method == "/haven.v1.AuditService/GetInclusionProof":
             resp = pb.GetInclusionProofResponse.FromString(raw)
             if resp.proof.hashes:
                 h = bytearray(resp.proof.hashes[0])
@@ -71,7 +90,7 @@ class Proxy(grpc.GenericRpcHandler):
                 h = bytearray(resp.proof.leaf_hash)
                 h[0] ^= 0x01
                 resp.proof.leaf_hash = bytes(h)
-        elif self.mode == "other-key" and method == "/haven.v1.AuditService/GetCheckpoint":
+        elif mode == "other-key" and method == "/haven.v1.AuditService/GetCheckpoint":
             resp = pb.GetCheckpointResponse.FromString(raw)
             note, vkey = resign(resp.checkpoint.note, self.other_key)
             resp.checkpoint.note = note
@@ -116,8 +135,8 @@ def main():
     ap.add_argument("--server-name", required=True)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
-    ap.add_argument("--mode", choices=("none", "flip-proof", "other-key"),
-                    required=True)
+    ap.add_argument("--mode", choices=MODES, required=True)
+    ap.add_argument("--mode-file", default="")
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
     sys.path.insert(0, args.stubs)
@@ -133,7 +152,7 @@ def main():
         args.node, grpc.ssl_channel_credentials(root_certificates=ca),
         options=[("grpc.ssl_target_name_override", args.server_name)])
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    server.add_generic_rpc_handlers((Proxy(channel, args.mode, audit_pb2),))
+    server.add_generic_rpc_handlers((Proxy(channel, args.mode, args.mode_file, audit_pb2),))
     port = server.add_secure_port(
         "127.0.0.1:%d" % args.port,
         grpc.ssl_server_credentials([(key, cert)]))
