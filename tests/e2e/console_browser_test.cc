@@ -203,7 +203,7 @@ class ConsoleBrowserTest : public ::testing::Test {
     const std::string code = AddAdvocate(name);
     const std::string reference = "CASE-" + name;
     AddSubject(reference, "private note of the holder");
-    AddSubject(kHostileCaseReference, "<script>window.__havenXss=9</script>");
+    AddSubject(kHostileCaseReference, "<script>window.__havenXss++</script>");
     const std::string config = dir_.Join(name + ".json");
     const std::vector<std::string> grantee_ctl = {
         HavenctlPath(),
