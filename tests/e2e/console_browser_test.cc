@@ -331,10 +331,12 @@ TEST_F(ConsoleBrowserTest, ConsoleRunsAsAnotherUserWithoutNodeSecrets) {
   }
   const std::vector<std::string> as_nobody = {
       kSetpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"};
-  // The console's key belongs to its user; nothing of the node's does.
-  ASSERT_EQ(chown((console_dir_ + "/pki/haven-console/node.key").c_str(), 65534,
-                  65534),
-            0);
+  // The console's certificate and key belong to its user; nothing of the
+  // node's does.
+  for (const char* file :
+       {"/pki/haven-console/node.crt", "/pki/haven-console/node.key"}) {
+    ASSERT_EQ(chown((console_dir_ + file).c_str(), 65534, 65534), 0) << file;
+  }
   for (const std::string& secret :
        {holder().dir() + "/data", holder().dir() + "/master.key",
         federation_->pki_dir() + "/" + kHolder + "/node.key",
