@@ -3,7 +3,7 @@
 browser, and says verification failed when the node lies.
 
 Config (JSON, written by tests/e2e/console_browser_test.cc):
-  console_url          haven-console in front of the holder's real node
+  base_url             haven-console in front of the holder's real node
   double_console_url   haven-console in front of tests/e2e/browser/
                        node_double.py, which proxies the same node
   double_mode_file     the double's mode file (none, flip-proof, other-key)
@@ -79,7 +79,7 @@ def main(config, driver, screens):
     set_mode(config, "none")
 
     # 1. The real node: verified, and again against the checkpoint kept.
-    base = config["console_url"]
+    base = config["base_url"]
     secret = cb.enrol_and_sign_in(driver, screens, base, account["name"],
                                   account["enrolment_code"],
                                   account["password"], used)
