@@ -239,6 +239,20 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& text,
     }
   }
 
+  // Personal sessions (auth.proto): 0 takes the default.
+  {
+    const uint32_t idle =
+        c.session_idle_seconds() > 0 ? c.session_idle_seconds() : 900;
+    const uint32_t max =
+        c.session_max_seconds() > 0 ? c.session_max_seconds() : 28800;
+    if (idle > max) {
+      return invalid("session_idle_seconds",
+                     absl::StrCat("an idle limit of ", idle,
+                                  " s is longer than the session's maximum (",
+                                  max, " s, session_max_seconds)"));
+    }
+  }
+
   // Resolve paths relative to the config file.
   fs::path base = absolute_path.parent_path();
   c.set_data_dir(Absolute(base, c.data_dir()));

@@ -21,7 +21,9 @@
 #include "server/audit/break_glass_reviews.h"
 #include "server/audit/rollback_guard.h"
 #include "server/audit/signing_key_store.h"
+#include "server/auth/accounts.h"
 #include "server/auth/authenticator.h"
+#include "server/auth/session_table.h"
 #include "server/backup/backup.h"
 #include "server/consent/consent_registry.h"
 #include "server/consent/policy_in_force.h"
@@ -126,6 +128,9 @@ struct Node::Modules {
   // metrics are off.
   std::unique_ptr<metrics::Registry> metrics;
   std::unique_ptr<storage::Storage> storage;
+  // Personal sessions (memory only) and the accounts they sign in to.
+  std::unique_ptr<auth::SessionTable> sessions;
+  std::unique_ptr<auth::Accounts> accounts;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<federation::FederationRegistry> federation;
   std::unique_ptr<federation::ManifestUpdater> manifests;
@@ -138,6 +143,7 @@ struct Node::Modules {
   std::unique_ptr<audit::SigningKeyStore> signing_keys;
   crypto::SecretBytes pseudonym_key;
   std::unique_ptr<vault::RecordVault> vault;
+  std::unique_ptr<vault::CaseReferences> case_references;
   std::unique_ptr<vault::RecordDesk> desk;
   std::unique_ptr<audit::AuditLog> audit_log;
   std::unique_ptr<audit::AuditRecorder> recorder;
@@ -396,9 +402,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
     }
     certificate_options.federation = m->federation.get();
     certificate_options.audit = m->recorder.get();
-    HAVEN_ASSIGN_OR_RETURN(
-        m->certificate,
-        federation::NodeCertificate::Create(std::move(certificate_options)));
+    HAVEN_ASSIGN_OR_RETURN(m->certificate, federation::NodeCertificate::Create(
+                                               std::move(certificate_options)));
   }
   m->peers = std::make_unique<exchange::PeerClient>(
       exchange::PeerClient::Tls{m->tls_cert, m->tls_key, m->tls_ca},
@@ -444,12 +449,36 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
       exchange::FederationRound::Deps{m->federation.get(), m->witness.get(),
                                       m->consents.get(), m->outbox.get(),
                                       m->sender->AsSender()});
-  m->authenticator = std::make_unique<auth::Authenticator>(c.principals());
+  m->sessions =
+      std::make_unique<auth::SessionTable>(auth::SessionTable::Options{
+          clock,
+          c.session_idle_seconds() > 0 ? int64_t{c.session_idle_seconds()}
+                                       : 900,
+          c.session_max_seconds() > 0 ? int64_t{c.session_max_seconds()}
+                                      : 28800});
+  {
+    auth::Accounts::Options account_options;
+    account_options.storage = m->storage.get();
+    account_options.sealer = m->sealer.get();
+    account_options.audit = m->recorder.get();
+    account_options.clock = clock;
+    account_options.sessions = m->sessions.get();
+    for (const auto& principal : c.principals()) {
+      account_options.reserved_names.insert(principal.name());
+    }
+    account_options.issuer = c.agency_id();
+    HAVEN_ASSIGN_OR_RETURN(m->accounts,
+                           auth::Accounts::Create(std::move(account_options)));
+  }
+  m->authenticator =
+      std::make_unique<auth::Authenticator>(c.principals(), m->sessions.get());
   services::Modules& services = m->service_modules;
   services.env = {m->authenticator.get(), m->pool.get(), m->storage.get(),
                   m->federation.get(), m->rollback.get()};
-  m->desk =
-      std::make_unique<vault::RecordDesk>(m->vault.get(), m->recorder.get());
+  m->case_references = std::make_unique<vault::CaseReferences>(m->storage.get(),
+                                                               m->sealer.get());
+  m->desk = std::make_unique<vault::RecordDesk>(
+      m->vault.get(), m->recorder.get(), m->case_references.get());
   services.admin = {c.agency_id(),
                     HAVEN_VERSION_STRING,
                     absl::FromUnixSeconds(clock->NowUnix()),
@@ -466,6 +495,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
                     m->signing_keys.get()};
   services.records = m->desk.get();
   services.consents = m->consents.get();
+  services.accounts = m->accounts.get();
   services.exchange = {m->requester.get(), m->handles.get(), m->notices.get()};
   m->reviews = std::make_unique<audit::BreakGlassReviews>(m->recorder.get());
   services.audit = {m->recorder.get(), m->witness.get(), m->cosignatures.get(),

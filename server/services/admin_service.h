@@ -45,7 +45,8 @@ class AdminServiceImpl final : public haven::v1::AdminService::CallbackService {
       : env_(env), deps_(std::move(deps)) {}
 
   HAVEN_UNARY_RPC(GetStatus, GetStatusRequest, GetStatusResponse,
-                  haven::v1::ADMIN, haven::v1::AUDITOR);
+                  haven::v1::CASEWORKER, haven::v1::ADVOCATE,
+                  haven::v1::AUDITOR, haven::v1::ADMIN);
   HAVEN_UNARY_RPC(ReloadManifest, ReloadManifestRequest, ReloadManifestResponse,
                   haven::v1::ADMIN);
   HAVEN_UNARY_RPC(LoadPolicy, LoadPolicyRequest, LoadPolicyResponse,

@@ -4,12 +4,12 @@
 #define HAVEN_SERVER_SERVICES_AUDIT_SERVICE_H_
 
 #include "haven/v1/audit.grpc.pb.h"
-#include "server/services/rpc_macros.h"
 #include "server/audit/audit_recorder.h"
 #include "server/audit/break_glass_reviews.h"
 #include "server/exchange/cosignature_store.h"
 #include "server/exchange/witness.h"
 #include "server/services/rpc_env.h"
+#include "server/services/rpc_macros.h"
 
 namespace haven::server::services {
 
@@ -40,7 +40,8 @@ class AuditServiceImpl final : public haven::v1::AuditService::CallbackService {
                   SubjectAccessReportResponse, haven::v1::ADVOCATE,
                   haven::v1::AUDITOR);
   HAVEN_UNARY_RPC(GetWitnessed, GetWitnessedRequest, GetWitnessedResponse,
-                  haven::v1::AUDITOR);
+                  haven::v1::CASEWORKER, haven::v1::ADVOCATE,
+                  haven::v1::AUDITOR, haven::v1::ADMIN);
   HAVEN_UNARY_RPC(ListBreakGlassReviews, ListBreakGlassReviewsRequest,
                   ListBreakGlassReviewsResponse, haven::v1::AUDITOR);
   HAVEN_UNARY_RPC(SignOffBreakGlass, SignOffBreakGlassRequest,

@@ -8,10 +8,20 @@ namespace haven::server::services {
 // from RPCs to it.
 
 absl::Status RecordServiceImpl::DoCreateSubject(
-    const auth::Principal& who, const haven::v1::CreateSubjectRequest&,
+    const auth::Principal& who, const haven::v1::CreateSubjectRequest& request,
     haven::v1::CreateSubjectResponse* response) {
-  HAVEN_ASSIGN_OR_RETURN(*response->mutable_subject_id(),
-                         desk_->CreateSubject(who.name));
+  HAVEN_ASSIGN_OR_RETURN(
+      *response->mutable_subject_id(),
+      desk_->CreateSubject(who.name, request.case_reference()));
+  return absl::OkStatus();
+}
+
+absl::Status RecordServiceImpl::DoFindSubject(
+    const auth::Principal& who, const haven::v1::FindSubjectRequest& request,
+    haven::v1::FindSubjectResponse* response) {
+  HAVEN_ASSIGN_OR_RETURN(
+      *response->mutable_subject_id(),
+      desk_->FindSubject(who.name, request.case_reference()));
   return absl::OkStatus();
 }
 

@@ -1,12 +1,13 @@
 // RecordService: the agency's own records, encrypted in the vault.
-// Caseworkers only: advocates and auditors never read content. Every read
+// Caseworkers only (advocates may find a subject by its case reference):
+// advocates and auditors never read content. Every read
 // and write is logged (without content) before it happens.
 #ifndef HAVEN_SERVER_SERVICES_RECORD_SERVICE_H_
 #define HAVEN_SERVER_SERVICES_RECORD_SERVICE_H_
 
 #include "haven/v1/records.grpc.pb.h"
-#include "server/services/rpc_macros.h"
 #include "server/services/rpc_env.h"
+#include "server/services/rpc_macros.h"
 #include "server/vault/record_desk.h"
 
 namespace haven::server::services {
@@ -26,6 +27,8 @@ class RecordServiceImpl final
                   haven::v1::CASEWORKER);
   HAVEN_UNARY_RPC(ListRecords, ListRecordsRequest, ListRecordsResponse,
                   haven::v1::CASEWORKER);
+  HAVEN_UNARY_RPC(FindSubject, FindSubjectRequest, FindSubjectResponse,
+                  haven::v1::CASEWORKER, haven::v1::ADVOCATE);
   HAVEN_UNARY_RPC(EraseSubject, EraseSubjectRequest, EraseSubjectResponse,
                   haven::v1::CASEWORKER, haven::v1::ADMIN);
 

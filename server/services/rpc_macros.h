@@ -43,4 +43,22 @@
                   haven::v1::Response* response,                             \
                   ::haven::server::services::FinishRpc finish)
 
+// HAVEN_OPEN_UNARY_RPC: the same as HAVEN_UNARY_RPC for an RPC that takes
+// no token (RunOpenUnary); `who` is empty. Only AuthService's sign-in and
+// enrolment use it.
+#define HAVEN_OPEN_UNARY_RPC(Method, Request, Response)                      \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* call,        \
+                                   const haven::v1::Request* request,        \
+                                   haven::v1::Response* response) override { \
+    return ::haven::server::services::RunOpenUnary(                          \
+        call, env_,                                                          \
+        [this, request,                                                      \
+         response](const ::haven::server::auth::Principal& who) {            \
+          return Do##Method(who, *request, response);                        \
+        });                                                                  \
+  }                                                                          \
+  absl::Status Do##Method(const ::haven::server::auth::Principal& who,       \
+                          const haven::v1::Request& request,                 \
+                          haven::v1::Response* response)
+
 #endif  // HAVEN_SERVER_SERVICES_RPC_MACROS_H_

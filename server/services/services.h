@@ -13,6 +13,7 @@
 #include "grpcpp/impl/codegen/service_type.h"
 #include "server/services/admin_service.h"
 #include "server/services/audit_service.h"
+#include "server/services/auth_service.h"
 #include "server/services/consent_service.h"
 #include "server/services/exchange_service.h"
 #include "server/services/peer_service.h"
@@ -27,13 +28,15 @@ struct Modules {
   RpcEnv env;
   vault::RecordDesk* records = nullptr;
   consent::ConsentRegistry* consents = nullptr;
+  auth::Accounts* accounts = nullptr;
   ExchangeServiceImpl::Deps exchange;
   AuditServiceImpl::Deps audit;
   AdminServiceImpl::Deps admin;
   PeerServiceImpl::Deps peer;
 };
 
-// RecordService, ConsentService, ExchangeService, AuditService, AdminService.
+// RecordService, ConsentService, ExchangeService, AuditService, AdminService,
+// AuthService.
 std::vector<std::unique_ptr<grpc::Service>> MakeLocalServices(
     const Modules& modules);
 

@@ -21,8 +21,8 @@
 #include "absl/functional/any_invocable.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
-#include "server/auth/authenticator.h"
 #include "haven/base/grpc_status.h"
+#include "server/auth/authenticator.h"
 #include "server/services/rpc_env.h"
 #include "server/services/work_pool.h"
 #include "server/storage/storage.h"
@@ -43,8 +43,8 @@ inline FinishRpc Finisher(grpc::ServerUnaryReactor* reactor) {
 template <typename Response>
 absl::AnyInvocable<void(absl::StatusOr<Response>)> FillThenFinish(
     Response* response, FinishRpc finish) {
-  return [response, finish = std::move(finish)](
-             absl::StatusOr<Response> answer) mutable {
+  return [response,
+          finish = std::move(finish)](absl::StatusOr<Response> answer) mutable {
     absl::Status status = answer.status();
     if (status.ok()) *response = *std::move(answer);
     finish(std::move(status));
@@ -77,8 +77,7 @@ inline grpc::ServerUnaryReactor* RunAsyncUnary(
     grpc::CallbackServerContext* context, const RpcEnv& env,
     std::initializer_list<haven::v1::Role> roles, AsyncUnaryBody body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<auth::Principal> principal =
-      Authenticate(context, env, roles);
+  absl::StatusOr<auth::Principal> principal = Authenticate(context, env, roles);
   if (!principal.ok()) {
     reactor->Finish(ToGrpcStatus(principal.status()));
     return reactor;
@@ -101,6 +100,23 @@ inline grpc::ServerUnaryReactor* RunUnary(
             [who, body = std::move(body),
              finish = std::move(finish)]() mutable { finish(body(who)); });
       });
+}
+
+// For the few RPCs a caller makes before it has a token (signing in,
+// enrolling): no authentication, an empty principal; the body checks what
+// the request proves. Everything else as RunUnary.
+inline grpc::ServerUnaryReactor* RunOpenUnary(
+    grpc::CallbackServerContext* context, const RpcEnv& env, UnaryBody body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status serving = CheckServing(env); !serving.ok()) {
+    reactor->Finish(ToGrpcStatus(serving));
+    return reactor;
+  }
+  env.pool->Schedule(
+      [body = std::move(body), finish = Finisher(reactor)]() mutable {
+        finish(body(auth::Principal{}));
+      });
+  return reactor;
 }
 
 }  // namespace haven::server::services

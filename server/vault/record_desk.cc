@@ -44,13 +44,50 @@ absl::Status RecordDesk::CommitWith(const std::string& principal,
 }
 
 absl::StatusOr<std::string> RecordDesk::CreateSubject(
-    const std::string& principal) {
+    const std::string& principal, const std::string& case_reference) {
+  if (case_reference.empty()) {
+    return vault_->CreateSubject(
+        [&](storage::WriteBatch state, const std::string& id) {
+          AuditEntry entry = Entry(haven::v1::RECORD_WRITTEN);
+          entry.set_detail("subject created");
+          return CommitWith(principal, id, std::move(entry), std::move(state));
+        });
+  }
+  HAVEN_RETURN_IF_ERROR(CaseReferences::Check(case_reference));
+  if (references_ == nullptr) {
+    return absl::FailedPreconditionError("this node keeps no case references");
+  }
+  absl::MutexLock lock(&references_->mutex());
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> taken,
+                         references_->Find(case_reference));
+  if (taken.has_value()) {
+    return absl::AlreadyExistsError(
+        "a subject with this case reference already exists");
+  }
   return vault_->CreateSubject(
       [&](storage::WriteBatch state, const std::string& id) {
+        references_->Add(case_reference, id, &state);
         AuditEntry entry = Entry(haven::v1::RECORD_WRITTEN);
-        entry.set_detail("subject created");
+        entry.set_detail("subject created, with a case reference");
         return CommitWith(principal, id, std::move(entry), std::move(state));
       });
+}
+
+absl::StatusOr<std::string> RecordDesk::FindSubject(
+    const std::string& principal, const std::string& case_reference) {
+  HAVEN_RETURN_IF_ERROR(CaseReferences::Check(case_reference));
+  if (references_ == nullptr) {
+    return absl::FailedPreconditionError("this node keeps no case references");
+  }
+  HAVEN_ASSIGN_OR_RETURN(std::optional<std::string> subject_id,
+                         references_->Find(case_reference));
+  if (!subject_id.has_value()) {
+    return absl::NotFoundError("no subject has this case reference");
+  }
+  AuditEntry entry = Entry(haven::v1::RECORD_READ);
+  entry.set_detail("found by case reference");
+  HAVEN_RETURN_IF_ERROR(audit_->Record(entry, principal, *subject_id).status());
+  return *subject_id;
 }
 
 absl::StatusOr<RecordVault::PutResult> RecordDesk::Put(
@@ -62,9 +99,9 @@ absl::StatusOr<RecordVault::PutResult> RecordDesk::Put(
       [&](storage::WriteBatch state, const RecordVault::PutResult& put) {
         AuditEntry entry = Entry(haven::v1::RECORD_WRITTEN);
         AddCategories(fields, &entry);
-        entry.set_detail(
-            absl::StrCat(put.version == 1 ? "record created" : "record replaced",
-                         ", version ", put.version));
+        entry.set_detail(absl::StrCat(
+            put.version == 1 ? "record created" : "record replaced",
+            ", version ", put.version));
         return CommitWith(principal, subject_id, std::move(entry),
                           std::move(state));
       });
@@ -99,6 +136,9 @@ absl::StatusOr<uint64_t> RecordDesk::Erase(const std::string& principal,
                                        /*required=*/true));
   return vault_->Erase(
       subject_id, [&](storage::WriteBatch state, uint64_t records) {
+        if (references_ != nullptr) {
+          HAVEN_RETURN_IF_ERROR(references_->Remove(subject_id, &state));
+        }
         AuditEntry entry = Entry(haven::v1::SUBJECT_ERASED);
         entry.set_justification(reason);
         entry.set_detail(absl::StrCat(records, " records erased"));

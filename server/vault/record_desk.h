@@ -15,17 +15,28 @@
 
 #include "absl/status/statusor.h"
 #include "server/audit/audit_recorder.h"
+#include "server/vault/case_references.h"
 #include "server/vault/record_vault.h"
 
 namespace haven::server::vault {
 
 class RecordDesk {
  public:
-  RecordDesk(RecordVault* vault, const audit::AuditRecorder* audit)
-      : vault_(vault), audit_(audit) {}
+  // `references` may be null (no case references: CreateSubject with one
+  // and FindSubject get FAILED_PRECONDITION).
+  RecordDesk(RecordVault* vault, const audit::AuditRecorder* audit,
+             const CaseReferences* references = nullptr)
+      : vault_(vault), audit_(audit), references_(references) {}
 
-  // Errors as RecordVault's, or the commit's.
-  absl::StatusOr<std::string> CreateSubject(const std::string& principal);
+  // Errors as RecordVault's, or the commit's. With a `case_reference`
+  // (CaseReferences::Check), the subject and its reference are committed
+  // together; ALREADY_EXISTS if another subject has it.
+  absl::StatusOr<std::string> CreateSubject(
+      const std::string& principal, const std::string& case_reference = "");
+  // The subject with `case_reference`; NOT_FOUND if none. Logged
+  // (RECORD_READ, "found by case reference") when found.
+  absl::StatusOr<std::string> FindSubject(const std::string& principal,
+                                          const std::string& case_reference);
   absl::StatusOr<RecordVault::PutResult> Put(
       const std::string& principal, const std::string& subject_id,
       const std::string& record_id,
@@ -36,7 +47,8 @@ class RecordDesk {
   absl::StatusOr<std::vector<haven::v1::Record>> List(
       const std::string& principal, const std::string& subject_id);
   // `reason` is required plain text (INVALID_ARGUMENT otherwise); returns
-  // how many records became unreadable.
+  // how many records became unreadable. The subject's case reference goes
+  // in the same commit.
   absl::StatusOr<uint64_t> Erase(const std::string& principal,
                                  const std::string& subject_id,
                                  const std::string& reason);
@@ -61,6 +73,7 @@ class RecordDesk {
 
   RecordVault* const vault_;
   const audit::AuditRecorder* const audit_;
+  const CaseReferences* const references_;
 };
 
 }  // namespace haven::server::vault

@@ -79,6 +79,10 @@ const std::map<std::string, size_t>& Limits() {
       {"haven.v1.ListRecordsRequest.subject_id", limits::kNodeIdChars},
       {"haven.v1.EraseSubjectRequest.subject_id", limits::kNodeIdChars},
       {"haven.v1.EraseSubjectRequest.reason", limits::kMaxReasonBytes},
+      {"haven.v1.CreateSubjectRequest.case_reference",
+       limits::kMaxCaseReferenceBytes},
+      {"haven.v1.FindSubjectRequest.case_reference",
+       limits::kMaxCaseReferenceBytes},
       // consent.proto
       {"haven.v1.Consent.consent_id", limits::kNodeIdChars},
       {"haven.v1.Consent.subject_id", limits::kNodeIdChars},
@@ -502,6 +506,7 @@ class LimitsTest : public ::testing::Test {
         {"haven.v1.RecordService.GetRecord",
          "subject_id: '$SUBJECT' record_id: '$RECORD'"},
         {"haven.v1.RecordService.ListRecords", "subject_id: '$SUBJECT'"},
+        {"haven.v1.RecordService.FindSubject", "case_reference: 'SH-1'"},
         {"haven.v1.RecordService.EraseSubject",
          "subject_id: '$SUBJECT' reason: 'survivor withdrew'"},
         {"haven.v1.ConsentService.RecordConsent",

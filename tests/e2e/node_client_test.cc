@@ -100,7 +100,8 @@ TEST_F(NodeClientTest, WrongTokenIsUnauthenticatedWithAClearMessage) {
 }
 
 TEST_F(NodeClientTest, RoleWithoutTheRightIsPermissionDenied) {
-  auto status = ClientAs("caseworker")->GetStatus(v1::GetStatusRequest());
+  auto status =
+      ClientAs("caseworker")->ReloadManifest(v1::ReloadManifestRequest());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.status().code(), absl::StatusCode::kPermissionDenied);
 }
@@ -155,8 +156,8 @@ TEST_F(NodeClientTest, FetchEntriesReturnsExactlyTheRange) {
 // next page forever).
 TEST_F(NodeClientTest, FetchEntriesToTheEndStopsAtTheLogsEnd) {
   WriteRecords(3);
-  auto entries = client::FetchEntries(*ClientAs("auditor"), 0,
-                                      client::EntryPager::kToEnd);
+  auto entries =
+      client::FetchEntries(*ClientAs("auditor"), 0, client::EntryPager::kToEnd);
   ASSERT_TRUE(entries.ok()) << entries.status();
   ASSERT_GE(entries->size(), 4u);
   for (size_t i = 0; i < entries->size(); ++i) {
