@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -134,46 +135,71 @@ class ConsoleBrowserTest : public ::testing::Test {
   // Starts haven-console in front of the holder, with `prefix` before its
   // argv (e.g. setpriv to run it as another user); fills base_url_.
   void StartConsole(const std::vector<std::string>& prefix) {
+    StartConsoleFor(prefix, holder().local_address(), kHolder,
+                    federation_->verifier_key(kHolder), &console_, &base_url_,
+                    "console");
+  }
+
+  // Starts haven-console in front of the node at `node_address` (whose
+  // certificate names `node_name`; `verifier_key` pinned), as `*console`;
+  // fills `*base_url`. Its output goes to <name>.out and <name>.err.
+  void StartConsoleFor(const std::vector<std::string>& prefix,
+                       const std::string& node_address,
+                       const std::string& node_name,
+                       const std::string& verifier_key,
+                       std::unique_ptr<Subprocess>* console,
+                       std::string* base_url, const std::string& name) {
     std::vector<std::string> argv = prefix;
     const std::string cert = console_dir_ + "/pki/haven-console/node.crt";
     const std::string key = console_dir_ + "/pki/haven-console/node.key";
     for (const std::string& arg :
          {std::string(HAVEN_CONSOLE_PATH), std::string("--listen"),
           std::string("127.0.0.1:0"), std::string("--tls-cert"), cert,
-          std::string("--tls-key"), key, std::string("--node"),
-          holder().local_address(), std::string("--node-ca"),
-          console_dir_ + "/node-ca.crt", std::string("--node-name"),
-          std::string(kHolder), std::string("--node-verifier-key"),
-          federation_->verifier_key(kHolder), std::string("--static-dir"),
+          std::string("--tls-key"), key, std::string("--node"), node_address,
+          std::string("--node-ca"), console_dir_ + "/node-ca.crt",
+          std::string("--node-name"), node_name,
+          std::string("--node-verifier-key"), verifier_key,
+          std::string("--static-dir"),
           SourceDir() + "/client/console/static"}) {
       argv.push_back(arg);
     }
-    console_out_ = dir_.Join("console.out");
-    console_err_ = dir_.Join("console.err");
-    console_ = std::make_unique<Subprocess>(argv, console_out_, console_err_);
+    const std::string out_path = dir_.Join(name + ".out");
+    const std::string err_path = dir_.Join(name + ".err");
+    if (console == &console_) {
+      console_out_ = out_path;
+      console_err_ = err_path;
+    }
+    *console = std::make_unique<Subprocess>(argv, out_path, err_path);
     const std::string marker = "listening on https://";
     for (int i = 0; i < 200; ++i) {
-      const std::string out = ReadFileOrEmpty(console_out_);
+      const std::string out = ReadFileOrEmpty(out_path);
       const size_t at = out.find(marker);
       if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
-        base_url_ = "https://" + Trimmed(out.substr(at + marker.size()));
-        base_url_ = base_url_.substr(0, base_url_.find('\n'));
+        *base_url = "https://" + Trimmed(out.substr(at + marker.size()));
+        *base_url = base_url->substr(0, base_url->find('\n'));
         return;
       }
-      if (!console_->running()) break;
+      if (!(*console)->running()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     FAIL() << "haven-console did not start:\n"
-           << ReadFileOrEmpty(console_out_) << ReadFileOrEmpty(console_err_);
+           << ReadFileOrEmpty(out_path) << ReadFileOrEmpty(err_path);
   }
 
   // An advocate account at the holder, added with `havenctl admin user add`
   // (or, on a havenctl without that command, with AuthService.AddUser
   // itself); returns its enrolment code.
   std::string AddAdvocate(const std::string& name) {
+    return AddAccount(holder(), name, "advocate");
+  }
+
+  // An account with `role` (havenctl's role name) at `node`; returns its
+  // enrolment code.
+  std::string AddAccount(TestNode& node, const std::string& name,
+                         const std::string& role) {
     std::string out;
-    const int rc = holder().Havenctl(
-        "admin", {"admin", "user", "add", name, "--role", "advocate", "--json"},
+    const int rc = node.Havenctl(
+        "admin", {"admin", "user", "add", name, "--role", role, "--json"},
         &out);
     if (rc == 2) {
       std::printf(
@@ -181,12 +207,14 @@ class ConsoleBrowserTest : public ::testing::Test {
           "AuthService.AddUser directly\n");
       haven::v1::AddUserRequest request;
       request.set_name(name);
-      request.set_role(haven::v1::ADVOCATE);
+      haven::v1::Role parsed;
+      EXPECT_TRUE(haven::v1::Role_Parse(absl::AsciiStrToUpper(role), &parsed))
+          << role;
+      request.set_role(parsed);
       haven::v1::AddUserResponse response;
       grpc::Status status =
-          haven::v1::AuthService::NewStub(holder().LocalChannel())
-              ->AddUser(holder().ClientContext("admin").get(), request,
-                        &response);
+          haven::v1::AuthService::NewStub(node.LocalChannel())
+              ->AddUser(node.ClientContext("admin").get(), request, &response);
       EXPECT_TRUE(status.ok()) << status.error_message();
       return response.enrolment_code();
     }
@@ -199,8 +227,10 @@ class ConsoleBrowserTest : public ::testing::Test {
 
   // A subject with `reference` (havenctl records create-subject
   // --case-reference, or RecordService.CreateSubject on a havenctl without
-  // that flag) and one record with a contact field and a note.
-  void AddSubject(const std::string& reference, const std::string& note) {
+  // that flag) and one record with a contact field and a note; its id in
+  // `*subject_id` if given.
+  void AddSubject(const std::string& reference, const std::string& note,
+                  std::string* subject_id = nullptr) {
     std::string out;
     std::string subject;
     const int rc = holder().Havenctl(
@@ -220,6 +250,7 @@ class ConsoleBrowserTest : public ::testing::Test {
       ASSERT_EQ(rc, 0) << out;
       subject = Trimmed(out);
     }
+    if (subject_id != nullptr) *subject_id = subject;
     ASSERT_EQ(
         holder().Havenctl("caseworker",
                           {"records", "put", "--subject", subject, "--field",
@@ -287,6 +318,112 @@ class ConsoleBrowserTest : public ::testing::Test {
     return rc;
   }
 
+  // A real disclosure between the two nodes: the holder's advocate records
+  // a consent (contact, for legal representation) for a new subject, the
+  // grantee receives a handle and its caseworker asks (havenctl) for
+  // contact and case notes: contact is given, the notes withheld. Returns
+  // the handle.
+  std::string MakeDisclosure(const std::string& reference) {
+    std::string subject;
+    AddSubject(reference, "private note of the holder", &subject);
+    EXPECT_FALSE(subject.empty());
+    std::string out;
+    EXPECT_EQ(holder().Havenctl("advocate",
+                                {"consent", "record", "--subject", subject,
+                                 "--grantee-agency", kGrantee, "--purpose",
+                                 "LEGAL_REPRESENTATION", "--category",
+                                 "CONTACT", "--until", "+90d"},
+                                &out),
+              0)
+        << out;
+    std::string handle;
+    for (int i = 0; i < 300 && handle.empty(); ++i) {  // bounded: 30 s
+      if (grantee().Havenctl("caseworker", {"exchange", "handles", "--json"},
+                             &out) == 0) {
+        handle = JsonField(out, "handle");
+      }
+      if (handle.empty()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    EXPECT_FALSE(handle.empty()) << "the grantee never received a handle";
+    EXPECT_EQ(grantee().Havenctl(
+                  "caseworker",
+                  {"exchange", "request", "--holder", kHolder, "--handle",
+                   handle, "--purpose", "LEGAL_REPRESENTATION", "--category",
+                   "CONTACT", "--category", "CASE_NOTES", "--json"},
+                  &out),
+              0)
+        << out;
+    EXPECT_THAT(out, HasSubstr("CONTACT"));
+    return handle;
+  }
+
+  // Starts tests/e2e/browser/node_double.py in front of the holder's local
+  // API (TLS with the holder's certificate, on 127.0.0.1); it tampers as
+  // `mode_file` says. Returns its address.
+  std::string StartNodeDouble(const std::string& mode_file) {
+    const std::string pki = federation_->pki_dir() + "/" + kHolder;
+    const std::string out_path = dir_.Join("node_double.out");
+    double_ = std::make_unique<Subprocess>(
+        std::vector<std::string>{
+            HAVEN_SYSTEM_PYTHON,
+            SourceDir() + "/tests/e2e/browser/node_double.py", "--stubs",
+            HAVEN_PYTHON_STUBS, "--node", holder().local_address(), "--ca",
+            holder().ca_file(), "--server-name", kHolder, "--cert",
+            pki + "/node.crt", "--key", pki + "/node.key", "--mode", "none",
+            "--mode-file", mode_file},
+        out_path, dir_.Join("node_double.err"));
+    for (int i = 0; i < 300; ++i) {  // bounded: 30 s
+      const std::string out = ReadFileOrEmpty(out_path);
+      const size_t at = out.find("LISTENING ");
+      if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
+        return "127.0.0.1:" + Trimmed(out.substr(at + 10));
+      }
+      if (!double_->running()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "node_double.py did not start:\n"
+                  << ReadFileOrEmpty(out_path)
+                  << ReadFileOrEmpty(dir_.Join("node_double.err"));
+    return "";
+  }
+
+  // Runs a scenario of tests/e2e/browser/ with the config `json` (the
+  // fields common to every scenario are added); returns its exit code.
+  int RunScenario(const std::string& script, const std::string& name,
+                  const std::string& screenshots, const std::string& json) {
+    const std::string config = dir_.Join(name + ".json");
+    std::ofstream(config) << "{\n"
+                          << "  \"screenshot_dir\": " << JsonString(screenshots)
+                          << ",\n"
+                          << "  \"profile_dir\": "
+                          << JsonString(dir_.Join(name + "-profile")) << ",\n"
+                          << "  \"chromium\": " << JsonString(kChromium)
+                          << ",\n"
+                          << "  \"chromedriver\": " << JsonString(kChromedriver)
+                          << ",\n"
+                          << json << "}\n";
+    std::string out;
+    const auto started = std::chrono::steady_clock::now();
+    const int rc =
+        RunCommand({HAVEN_SYSTEM_PYTHON,
+                    SourceDir() + "/tests/e2e/browser/" + script, config},
+                   &out, std::chrono::seconds(400));
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::steady_clock::now() - started)
+                             .count();
+    std::printf("---- %s as %s (%lld s, exit %d) ----\n%s\n", script.c_str(),
+                name.c_str(), static_cast<long long>(seconds), rc, out.c_str());
+    return rc;
+  }
+
+  std::string Account(const std::string& name, const std::string& code) {
+    return absl::StrCat("{\"name\": ", JsonString(name),
+                        ", \"enrolment_code\": ", JsonString(code),
+                        ", \"password\": \"correct horse battery staple\"}");
+  }
+
   TempDir dir_;
   std::unique_ptr<TestFederation> federation_;
   std::string console_dir_;
@@ -294,6 +431,9 @@ class ConsoleBrowserTest : public ::testing::Test {
   std::string console_out_;
   std::string console_err_;
   std::string base_url_;
+  // The auditor's test: a second console, in front of the node double.
+  std::unique_ptr<Subprocess> double_;
+  std::unique_ptr<Subprocess> double_console_;
 };
 
 std::string ScreenshotDir(const std::string& name) {
@@ -352,6 +492,66 @@ TEST_F(ConsoleBrowserTest, ConsoleRunsAsAnotherUserWithoutNodeSecrets) {
   EXPECT_EQ(RunAdvocateScenario("bo.advocate",
                                 ScreenshotDir("advocate-as-other-user")),
             0);
+}
+
+// Acceptance 2: an auditor opens a disclosure entry and the page verifies
+// it in the browser; through a node double that flips one bit of the
+// inclusion proof, or signs the checkpoint with another key, the page
+// says verification failed.
+TEST_F(ConsoleBrowserTest, AuditorVerifiesAnEntryInTheBrowser) {
+  if (!HasPersonalAccounts()) {
+    GTEST_SKIP() << "this build has no personal accounts (havenctl admin "
+                    "user): nobody can sign in to the console";
+  }
+  MakeDisclosure("CASE-audited");
+  const std::string code = AddAccount(holder(), "ida.auditor", "auditor");
+  ASSERT_NO_FATAL_FAILURE(StartConsole({}));
+  const std::string mode_file = dir_.Join("double.mode");
+  std::ofstream(mode_file) << "none\n";
+  const std::string double_address = StartNodeDouble(mode_file);
+  ASSERT_FALSE(double_address.empty());
+  std::string double_url;
+  ASSERT_NO_FATAL_FAILURE(StartConsoleFor(
+      {}, double_address, kHolder, federation_->verifier_key(kHolder),
+      &double_console_, &double_url, "double-console"));
+  const int rc = RunScenario(
+      "auditor_browser.py", "ida.auditor", ScreenshotDir("auditor"),
+      absl::StrCat("  \"base_url\": ", JsonString(base_url_), ",\n",
+                   "  \"double_console_url\": ", JsonString(double_url), ",\n",
+                   "  \"double_mode_file\": ", JsonString(mode_file), ",\n",
+                   "  \"auditor\": ", Account("ida.auditor", code), "\n"));
+  EXPECT_EQ(rc, 0);
+  const std::string tampered = ReadFileOrEmpty(dir_.Join("node_double.out"));
+  std::printf("---- node_double.py ----\n%s\n", tampered.c_str());
+  EXPECT_THAT(tampered,
+              HasSubstr("TAMPERED /haven.v1.AuditService/GetInclusionProof"));
+  EXPECT_THAT(tampered,
+              HasSubstr("TAMPERED /haven.v1.AuditService/GetCheckpoint"));
+}
+
+// The caseworker's page at the grantee: the handle received, a request to
+// the holder, the field that came and why the other category did not.
+TEST_F(ConsoleBrowserTest, CaseworkerAsksAndSeesWhatCameAndWhyNot) {
+  if (!HasPersonalAccounts()) {
+    GTEST_SKIP() << "this build has no personal accounts (havenctl admin "
+                    "user): nobody can sign in to the console";
+  }
+  MakeDisclosure("CASE-asked");
+  const std::string code = AddAccount(grantee(), "cy.caseworker", "caseworker");
+  std::string url;
+  ASSERT_NO_FATAL_FAILURE(StartConsoleFor(
+      {}, grantee().local_address(), kGrantee,
+      federation_->verifier_key(kGrantee), &console_, &url, "console"));
+  EXPECT_EQ(
+      RunScenario(
+          "caseworker_browser.py", "cy.caseworker", ScreenshotDir("caseworker"),
+          absl::StrCat("  \"base_url\": ", JsonString(url), ",\n",
+                       "  \"caseworker\": ", Account("cy.caseworker", code),
+                       ",\n", "  \"holder\": ", JsonString(kHolder), ",\n",
+                       "  \"purpose\": \"LEGAL_REPRESENTATION\",\n",
+                       "  \"given\": {\"CONTACT\": ", JsonString(kContactValue),
+                       "},\n", "  \"withheld\": [\"CASE_NOTES\"]\n")),
+      0);
 }
 
 }  // namespace

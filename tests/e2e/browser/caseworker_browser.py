@@ -4,7 +4,7 @@ gave her agency, asks the holder for a disclosure, and sees what came and,
 per category withheld, why not.
 
 Config (JSON, written by tests/e2e/console_browser_test.cc):
-  console_url    haven-console in front of the grantee's node
+  base_url       haven-console in front of the grantee's node
   caseworker     {name, enrolment_code, password}: a caseworker account on
                  the grantee's node, not yet enrolled
   holder         the holder's agency id
@@ -22,7 +22,7 @@ import console_browser as cb
 
 def main(config, driver, screens):
     account = config["caseworker"]
-    base = config["console_url"]
+    base = config["base_url"]
     cb.enrol_and_sign_in(driver, screens, base, account["name"],
                          account["enrolment_code"], account["password"], set())
     driver.get(base + "/caseworker.html")
