@@ -489,6 +489,11 @@ TEST_F(ConsoleBrowserTest, ConsoleRunsAsAnotherUserWithoutNodeSecrets) {
     std::printf("as nobody, access(%s, R_OK) refused\n", secret.c_str());
   }
   ASSERT_NO_FATAL_FAILURE(StartConsole(as_nobody));
+  // setpriv execs haven-console in place: the process runs as nobody.
+  const std::string status =
+      ReadFileOrEmpty(absl::StrCat("/proc/", console_->pid(), "/status"));
+  EXPECT_THAT(status, HasSubstr("Uid:\t65534\t65534\t65534"));
+  EXPECT_THAT(status, HasSubstr("haven-console"));
   EXPECT_EQ(RunAdvocateScenario("bo.advocate",
                                 ScreenshotDir("advocate-as-other-user")),
             0);
