@@ -1,10 +1,14 @@
 # Install rules and the Debian package (deploy/package.sh builds it):
-# havend and havenctl, the systemd unit, the system user, a sample config
+# havend, havenctl and haven-console with its pages, the systemd unit, the system user, a sample config
 # and the documentation. Runtime dependencies come from dpkg-shlibdeps, so
 # they are Debian's runtime library packages, never the -dev ones.
 include(GNUInstallDirs)
 
-install(TARGETS havend havenctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS havend havenctl haven-console
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The console's pages, beside the binary (haven-console --static-dir).
+install(DIRECTORY client/console/static/
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/haven/console)
 install(FILES deploy/systemd/havend.service DESTINATION lib/systemd/system)
 install(FILES deploy/package/haven.sysusers DESTINATION lib/sysusers.d
         RENAME haven.conf)

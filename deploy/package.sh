@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds haven_<version>_amd64.deb into build-package/: havend and havenctl
+# Builds haven_<version>_amd64.deb into build-package/: havend, havenctl
+# and haven-console with its pages
 # (Release, stripped), the systemd unit, the system user and a sample
 # config. Installs what it needs first (deploy/setup.sh, with dpkg-dev for
 # dpkg-shlibdeps).
@@ -13,6 +14,6 @@ JOBS="${HAVEN_JOBS:-2}"
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
   -DHAVEN_BUILD_TESTS=OFF -DHAVEN_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX=/usr
-cmake --build "$BUILD" -j"$JOBS" --target havend havenctl
+cmake --build "$BUILD" -j"$JOBS" --target havend havenctl haven-console
 (cd "$BUILD" && cpack -G DEB)
 ls -l "$BUILD"/haven_*.deb
