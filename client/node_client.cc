@@ -20,6 +20,7 @@ NodeClient::NodeClient(std::unique_ptr<Connection> connection)
       exchange_(v1::ExchangeService::NewStub(connection_->channel())),
       audit_(v1::AuditService::NewStub(connection_->channel())),
       admin_(v1::AdminService::NewStub(connection_->channel())),
+      auth_(v1::AuthService::NewStub(connection_->channel())),
       health_(grpc::health::v1::Health::NewStub(connection_->channel())) {}
 
 absl::StatusOr<v1::CreateSubjectResponse> NodeClient::CreateSubject(
@@ -154,6 +155,27 @@ absl::StatusOr<v1::SignOffBreakGlassResponse> NodeClient::SignOffBreakGlass(
     const v1::SignOffBreakGlassRequest& request) const {
   return Unary(*audit_, &v1::AuditService::Stub::SignOffBreakGlass, request);
 }
+
+absl::StatusOr<v1::FindSubjectResponse> NodeClient::FindSubject(
+    const v1::FindSubjectRequest& request) const {
+  return Unary(*records_, &v1::RecordService::Stub::FindSubject, request);
+}
+
+#define HAVEN_AUTH_CALL(Method)                                    \
+  absl::StatusOr<v1::Method##Response> NodeClient::Method(         \
+      const v1::Method##Request& request) const {                  \
+    return Unary(*auth_, &v1::AuthService::Stub::Method, request); \
+  }
+HAVEN_AUTH_CALL(SignIn)
+HAVEN_AUTH_CALL(BeginEnrolment)
+HAVEN_AUTH_CALL(ConfirmEnrolment)
+HAVEN_AUTH_CALL(SignOut)
+HAVEN_AUTH_CALL(WhoAmI)
+HAVEN_AUTH_CALL(AddUser)
+HAVEN_AUTH_CALL(DisableUser)
+HAVEN_AUTH_CALL(ListUsers)
+HAVEN_AUTH_CALL(ResetUser)
+#undef HAVEN_AUTH_CALL
 
 absl::StatusOr<v1::GetStatusResponse> NodeClient::GetStatus(
     const v1::GetStatusRequest& request) const {

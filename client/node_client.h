@@ -23,6 +23,7 @@
 #include "haven/base/grpc_status.h"
 #include "haven/v1/admin.grpc.pb.h"
 #include "haven/v1/audit.grpc.pb.h"
+#include "haven/v1/auth.grpc.pb.h"
 #include "haven/v1/consent.grpc.pb.h"
 #include "haven/v1/exchange.grpc.pb.h"
 #include "haven/v1/records.grpc.pb.h"
@@ -52,6 +53,9 @@ class NodeClient {
       const v1::ListRecordsRequest& request) const;
   absl::StatusOr<v1::EraseSubjectResponse> EraseSubject(
       const v1::EraseSubjectRequest& request) const;
+  // Also advocate role.
+  absl::StatusOr<v1::FindSubjectResponse> FindSubject(
+      const v1::FindSubjectRequest& request) const;
 
   // Consent and refusal (advocate role).
   absl::StatusOr<v1::RecordConsentResponse> RecordConsent(
@@ -135,6 +139,27 @@ class NodeClient {
   absl::StatusOr<v1::AcknowledgeRollbackResponse> AcknowledgeRollback(
       const v1::AcknowledgeRollbackRequest& request) const;
 
+  // Personal accounts and sessions (auth.proto). SignIn, BeginEnrolment
+  // and ConfirmEnrolment need no token; the user calls need the admin
+  // role.
+  absl::StatusOr<v1::SignInResponse> SignIn(
+      const v1::SignInRequest& request) const;
+  absl::StatusOr<v1::BeginEnrolmentResponse> BeginEnrolment(
+      const v1::BeginEnrolmentRequest& request) const;
+  absl::StatusOr<v1::ConfirmEnrolmentResponse> ConfirmEnrolment(
+      const v1::ConfirmEnrolmentRequest& request) const;
+  absl::StatusOr<v1::SignOutResponse> SignOut(
+      const v1::SignOutRequest& request) const;
+  absl::StatusOr<v1::WhoAmIResponse> WhoAmI(
+      const v1::WhoAmIRequest& request) const;
+  absl::StatusOr<v1::AddUserResponse> AddUser(
+      const v1::AddUserRequest& request) const;
+  absl::StatusOr<v1::DisableUserResponse> DisableUser(
+      const v1::DisableUserRequest& request) const;
+  absl::StatusOr<v1::ListUsersResponse> ListUsers(
+      const v1::ListUsersRequest& request) const;
+  absl::StatusOr<v1::ResetUserResponse> ResetUser(
+      const v1::ResetUserRequest& request) const;
   // The standard gRPC health service (no token needed).
   absl::StatusOr<grpc::health::v1::HealthCheckResponse> CheckHealth(
       const grpc::health::v1::HealthCheckRequest& request) const;
@@ -165,6 +190,7 @@ class NodeClient {
   std::unique_ptr<v1::ExchangeService::Stub> exchange_;
   std::unique_ptr<v1::AuditService::Stub> audit_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
+  std::unique_ptr<v1::AuthService::Stub> auth_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 

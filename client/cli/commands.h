@@ -12,6 +12,10 @@ std::vector<Command> HealthCommands();
 std::vector<Command> WitnessCommands();
 std::vector<Command> RecordsCommands();
 std::vector<Command> AdminCommands();
+// admin user …: people's accounts.
+std::vector<Command> UserCommands();
+// account …: a person's own enrolment and sign-in.
+std::vector<Command> AccountCommands();
 std::vector<Command> AuditCommands();
 // Parts of AuditCommands() kept in their own files, listed there in help
 // order: audit proof and consistency, audit verify, audit export.

@@ -44,10 +44,11 @@ Exit codes: 0 ok, 1 the node refused or failed, 2 usage error,
 
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
-  for (auto group : {HealthCommands, WitnessCommands, RecordsCommands,
-                     AdminCommands, AuditCommands, ReportCommands,
-                     BundleCommands, ConsentCommands, ReceiptCommands,
-                     ExchangeCommands, PolicyCommands, FederationCommands}) {
+  for (auto group :
+       {HealthCommands, WitnessCommands, RecordsCommands, AdminCommands,
+        UserCommands, AccountCommands, AuditCommands, ReportCommands,
+        BundleCommands, ConsentCommands, ReceiptCommands, ExchangeCommands,
+        PolicyCommands, FederationCommands}) {
     for (auto& command : group()) all.push_back(std::move(command));
   }
   return all;

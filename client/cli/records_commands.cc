@@ -42,11 +42,20 @@ void PrintRecord(const haven::v1::Record& record) {
 }
 
 int CreateSubject(const Invocation& in) {
-  return CallAndPrint(in, &NodeClient::CreateSubject,
-                      v1::CreateSubjectRequest(),
+  v1::CreateSubjectRequest request;
+  request.set_case_reference(in.args.GetOr("case-reference", ""));
+  return CallAndPrint(in, &NodeClient::CreateSubject, request,
                       [](const v1::CreateSubjectResponse& response) {
                         std::puts(response.subject_id().c_str());
                       });
+}
+
+int FindSubject(const Invocation& in) {
+  return CallWithFlags(in, &NodeClient::FindSubject,
+                       {{"case-reference", "case_reference"}},
+                       [](const v1::FindSubjectResponse& response) {
+                         std::puts(response.subject_id().c_str());
+                       });
 }
 
 int Put(const Invocation& in) {
@@ -102,9 +111,19 @@ std::vector<Command> RecordsCommands() {
       {"records",
        "create-subject",
        "make a new subject (opaque random id)",
-       "havenctl records create-subject",
-       {},
+       "havenctl records create-subject [--case-reference REF]\n"
+       "  REF: the agency's own case reference (printable ASCII, at most 64\n"
+       "  characters, unique in the node), kept only as a keyed hash so the\n"
+       "  subject can be found by it (records find-subject).",
+       {"case-reference"},
        CreateSubject},
+      {"records",
+       "find-subject",
+       "find a subject's id by its case reference",
+       "havenctl records find-subject --case-reference REF\n"
+       "  Caseworker or advocate role. The lookup is logged.",
+       {"case-reference"},
+       FindSubject},
       {"records",
        "put",
        "store a record for a subject",
