@@ -19,7 +19,8 @@ import time
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -115,8 +116,12 @@ def otpauth_secret(uri):
 
 def wait_for(driver, condition, what, timeout=DEFAULT_WAIT):
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
-            lambda d: condition(d))
+        # A page that re-renders a list replaces its elements: an element
+        # gone stale is looked up again on the next poll.
+        return WebDriverWait(
+            driver, timeout, poll_frequency=0.2,
+            ignored_exceptions=[StaleElementReferenceException]).until(
+                lambda d: condition(d))
     except TimeoutException:
         raise AssertionError("timed out waiting for " + what +
                              "; page text:\n" + page_text(driver)[:3000])
