@@ -501,7 +501,8 @@ TEST_F(ConsoleBrowserTest, ConsoleRunsAsAnotherUserWithoutNodeSecrets) {
 
 // Acceptance 2: an auditor opens a disclosure entry and the page verifies
 // it in the browser; through a node double that flips one bit of the
-// inclusion proof, or signs the checkpoint with another key, the page
+// inclusion proof, signs the checkpoint with another key, or bends the
+// proof that the log extends the checkpoint the browser kept, the page
 // says verification failed.
 TEST_F(ConsoleBrowserTest, AuditorVerifiesAnEntryInTheBrowser) {
   if (!HasPersonalAccounts()) {
@@ -532,6 +533,8 @@ TEST_F(ConsoleBrowserTest, AuditorVerifiesAnEntryInTheBrowser) {
               HasSubstr("TAMPERED /haven.v1.AuditService/GetInclusionProof"));
   EXPECT_THAT(tampered,
               HasSubstr("TAMPERED /haven.v1.AuditService/GetCheckpoint"));
+  EXPECT_THAT(tampered,
+              HasSubstr("TAMPERED /haven.v1.AuditService/GetConsistencyProof"));
 }
 
 // The caseworker's page at the grantee: the handle received, a request to

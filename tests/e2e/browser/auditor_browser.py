@@ -6,12 +6,15 @@ Config (JSON, written by tests/e2e/console_browser_test.cc):
   base_url             haven-console in front of the holder's real node
   double_console_url   haven-console in front of tests/e2e/browser/
                        node_double.py, which proxies the same node
-  double_mode_file     the double's mode file (none, flip-proof, other-key)
+  double_mode_file     the double's mode file (none, flip-proof, other-key,
+                       flip-consistency)
   auditor              {name, enrolment_code, password}: an auditor account
                        on the holder's node, not yet enrolled
   screenshot_dir, chromium, chromedriver, cert_spki, profile_dir
 The holder has already disclosed data to a peer (a DISCLOSURE entry).
 """
+
+import json
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -131,6 +134,23 @@ def main(config, driver, screens):
     assert "not signed by the pinned key" in result, result
     screens.shot("auditor-other-key")
     print("double, checkpoint signed by another key: " + result)
+
+    # The log grows (the node logs one failed sign-in of the auditor, far
+    # below its back-off); the double then bends the proof that the log
+    # extends the checkpoint this browser kept at the first check through it.
+    answer = cb.fetch(driver, "POST", "/api/sign-in",
+                      json.dumps({"name": account["name"],
+                                  "password": "not the password",
+                                  "totpCode": "000000"}),
+                      {"Content-Type": "application/json"})
+    print("one failed sign-in, logged: %r" % answer)
+    assert answer["status"] == 401, answer
+    set_mode(config, "flip-consistency")
+    result = verify(driver)
+    assert result.startswith("Verification failed"), result
+    assert "does not extend the checkpoint seen before" in result, result
+    screens.shot("auditor-inconsistent")
+    print("double, consistency proof bent: " + result)
     set_mode(config, "none")
 
 

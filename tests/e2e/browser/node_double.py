@@ -9,6 +9,8 @@ can tamper with two answers:
                       fresh Ed25519 key under the log's name (and that key
                       given as the response's verifier_key, as a lying node
                       would)
+  --mode flip-consistency
+                      GetConsistencyProof: one bit of the first hash flipped
   --mode none         everything passed through
 
 With --mode-file, the mode is read from that file at each call (its first
@@ -36,7 +38,7 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-MODES = ("none", "flip-proof", "other-key")
+MODES = ("none", "flip-proof", "other-key", "flip-consistency")
 STREAMS = {"/haven.v1.AuditService/Follow",
            "/haven.v1.ExchangeService/WatchNotices"}
 
@@ -95,6 +97,13 @@ class Proxy(grpc.GenericRpcHandler):
             note, vkey = resign(resp.checkpoint.note, self.other_key)
             resp.checkpoint.note = note
             resp.verifier_key = vkey
+        elif mode == "flip-consistency" and method == "/haven.v1.AuditService/GetConsistencyProof":
+            resp = pb.GetConsistencyProofResponse.FromString(raw)
+            if not resp.proof.hashes:
+                return raw
+            h = bytearray(resp.proof.hashes[0])
+            h[0] ^= 0x01
+            resp.proof.hashes[0] = bytes(h)
         else:
             return raw
         with self.lock:

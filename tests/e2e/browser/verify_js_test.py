@@ -22,13 +22,12 @@ import threading
 import time
 
 try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-except ImportError:
-    webdriver = None
+    import console_browser as cb
+except ImportError:  # python3-selenium is missing
+    cb = None
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -47,7 +46,7 @@ def main():
     ap.add_argument("--source", required=True)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    if (webdriver is None or not os.access(CHROMIUM, os.X_OK)
+    if (cb is None or not os.access(CHROMIUM, os.X_OK)
             or not os.access(CHROMEDRIVER, os.X_OK)):
         print("SKIP: chromium, chromedriver or python3-selenium missing")
         return 77
@@ -70,14 +69,8 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = "http://127.0.0.1:%d/verify_js_check.html" % server.server_port
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
-              "--disable-dev-shm-usage", "--no-first-run"):
-        opts.add_argument(a)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver = cb.make_driver({"chromium": CHROMIUM, "chromedriver": CHROMEDRIVER})
     try:
-        driver.set_page_load_timeout(30)
         driver.get(url)
         deadline = time.monotonic() + 60
         while driver.title not in ("PASS", "FAIL"):

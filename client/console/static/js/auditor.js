@@ -105,7 +105,8 @@ function showMatchPage() {
   $('page-where').textContent = 'page ' + (state.page + 1) + ' of ' + pages;
   $('page-newer').disabled = state.page === 0;
   $('page-older').disabled = state.page + 1 >= pages;
-  let text = state.matches.length + ' matching entries.';
+  let text = state.matches.length === 1 ? '1 matching entry.' :
+      state.matches.length + ' matching entries.';
   if (state.matches.length === 0) text = 'No entry matches.';
   if (state.matches.length >= FIND_LIMIT) {
     text = 'The first ' + FIND_LIMIT + ' matching entries; narrow the dates to see later ones.';
@@ -153,9 +154,11 @@ async function turn(older) {
 
 // ---- one entry --------------------------------------------------------------
 
+// Adds one term; the console's JSON has every field, zeros included, so
+// empty and zero values are left out.
 function term(dl, name, value) {
-  if (value === undefined || value === null || value === '' ||
-      (Array.isArray(value) && value.length === 0)) {
+  if (value === undefined || value === null || value === '' || value === 0 ||
+      value === '0' || (Array.isArray(value) && value.length === 0)) {
     return;
   }
   dl.append(el('dt', {}, name), el('dd', {}, String(value)));
@@ -166,7 +169,7 @@ function openEntry(item) {
   const e = item.entry || {};
   const dl = $('entry-fields');
   clear(dl);
-  term(dl, 'Entry', item.index || '0');
+  dl.append(el('dt', {}, 'Entry'), el('dd', {}, String(item.index || '0')));
   term(dl, 'What happened', kindWords(e.kind));
   term(dl, 'When', whenNanos(e.timeUnixNanos));
   term(dl, 'Agency', e.agencyId);
