@@ -38,6 +38,11 @@ constexpr char kHolder[] = "safe-harbor";
 constexpr char kGrantee[] = "legal-aid";
 constexpr int kSessionIdleSeconds = 12;
 constexpr char kContactValue[] = "555-0199 (safe after 6pm)";
+// A record field carrying every payload: the caseworker's page must show
+// it as text (caseworker_browser.py checks that no script ran).
+constexpr char kHostileContactValue[] =
+    "555-0142 <script>window.__havenXss=1</script><img src=x "
+    "onerror=window.__havenXss=2>\"><svg onload=window.__havenXss=3>";
 // Printable ASCII of at most 64 bytes, as a case reference must be; the
 // revocation reason carries every payload (advocate_test.py).
 constexpr char kHostileCaseReference[] =
@@ -121,17 +126,6 @@ class ConsoleBrowserTest : public ::testing::Test {
   TestNode& holder() { return federation_->node(kHolder); }
   TestNode& grantee() { return federation_->node(kGrantee); }
 
-  // Whether the node has personal accounts (AuthService), which the
-  // console needs to sign anyone in.
-  bool HasPersonalAccounts() {
-    haven::v1::WhoAmIResponse response;
-    grpc::Status status =
-        haven::v1::AuthService::NewStub(holder().LocalChannel())
-            ->WhoAmI(holder().ClientContext("admin").get(),
-                     haven::v1::WhoAmIRequest(), &response);
-    return status.error_code() != grpc::StatusCode::UNIMPLEMENTED;
-  }
-
   // Starts haven-console in front of the holder, with `prefix` before its
   // argv (e.g. setpriv to run it as another user); fills base_url_.
   void StartConsole(const std::vector<std::string>& prefix) {
@@ -186,9 +180,8 @@ class ConsoleBrowserTest : public ::testing::Test {
            << ReadFileOrEmpty(out_path) << ReadFileOrEmpty(err_path);
   }
 
-  // An advocate account at the holder, added with `havenctl admin user add`
-  // (or, on a havenctl without that command, with AuthService.AddUser
-  // itself); returns its enrolment code.
+  // An advocate account at the holder, added with `havenctl admin user add`;
+  // returns its enrolment code.
   std::string AddAdvocate(const std::string& name) {
     return AddAccount(holder(), name, "advocate");
   }
@@ -201,23 +194,6 @@ class ConsoleBrowserTest : public ::testing::Test {
     const int rc = node.Havenctl(
         "admin", {"admin", "user", "add", name, "--role", role, "--json"},
         &out);
-    if (rc == 2) {
-      std::printf(
-          "havenctl has no `admin user add` here; calling "
-          "AuthService.AddUser directly\n");
-      haven::v1::AddUserRequest request;
-      request.set_name(name);
-      haven::v1::Role parsed;
-      EXPECT_TRUE(haven::v1::Role_Parse(absl::AsciiStrToUpper(role), &parsed))
-          << role;
-      request.set_role(parsed);
-      haven::v1::AddUserResponse response;
-      grpc::Status status =
-          haven::v1::AuthService::NewStub(node.LocalChannel())
-              ->AddUser(node.ClientContext("admin").get(), request, &response);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      return response.enrolment_code();
-    }
     EXPECT_EQ(rc, 0) << out;
     std::string code = JsonField(out, "enrolment_code");
     if (code.empty()) code = JsonField(out, "enrolmentCode");
@@ -226,36 +202,26 @@ class ConsoleBrowserTest : public ::testing::Test {
   }
 
   // A subject with `reference` (havenctl records create-subject
-  // --case-reference, or RecordService.CreateSubject on a havenctl without
-  // that flag) and one record with a contact field and a note; its id in
-  // `*subject_id` if given.
+  // --case-reference) and one record with a contact field and a note; its
+  // id in `*subject_id` if given.
   void AddSubject(const std::string& reference, const std::string& note,
-                  std::string* subject_id = nullptr) {
+                  std::string* subject_id = nullptr,
+                  const std::string& contact = kContactValue) {
     std::string out;
     std::string subject;
-    const int rc = holder().Havenctl(
-        "caseworker",
-        {"records", "create-subject", "--case-reference", reference}, &out);
-    if (rc == 2) {
-      haven::v1::CreateSubjectRequest request;
-      request.set_case_reference(reference);
-      haven::v1::CreateSubjectResponse response;
-      grpc::Status status =
-          haven::v1::RecordService::NewStub(holder().LocalChannel())
-              ->CreateSubject(holder().ClientContext("caseworker").get(),
-                              request, &response);
-      ASSERT_TRUE(status.ok()) << status.error_message();
-      subject = response.subject_id();
-    } else {
-      ASSERT_EQ(rc, 0) << out;
-      subject = Trimmed(out);
-    }
+    ASSERT_EQ(
+        holder().Havenctl(
+            "caseworker",
+            {"records", "create-subject", "--case-reference", reference}, &out),
+        0)
+        << out;
+    subject = Trimmed(out);
     if (subject_id != nullptr) *subject_id = subject;
     ASSERT_EQ(
         holder().Havenctl("caseworker",
                           {"records", "put", "--subject", subject, "--field",
-                           absl::StrCat("phone:CONTACT=", kContactValue),
-                           "--field", absl::StrCat("notes:CASE_NOTES=", note)},
+                           absl::StrCat("phone:CONTACT=", contact), "--field",
+                           absl::StrCat("notes:CASE_NOTES=", note)},
                           &out),
         0)
         << out;
@@ -323,9 +289,10 @@ class ConsoleBrowserTest : public ::testing::Test {
   // grantee receives a handle and its caseworker asks (havenctl) for
   // contact and case notes: contact is given, the notes withheld. Returns
   // the handle.
-  std::string MakeDisclosure(const std::string& reference) {
+  std::string MakeDisclosure(const std::string& reference,
+                             const std::string& contact = kContactValue) {
     std::string subject;
-    AddSubject(reference, "private note of the holder", &subject);
+    AddSubject(reference, "private note of the holder", &subject, contact);
     EXPECT_FALSE(subject.empty());
     std::string out;
     EXPECT_EQ(holder().Havenctl("advocate",
@@ -444,10 +411,6 @@ std::string ScreenshotDir(const std::string& name) {
 // withdraw, the grantee refused, the access report; hostile content as
 // text; CSRF, origin, expired and signed-out sessions refused.
 TEST_F(ConsoleBrowserTest, AdvocateRecordsAndWithdrawsConsentSafely) {
-  if (!HasPersonalAccounts()) {
-    GTEST_SKIP() << "this node has no AuthService: nobody can sign in to "
-                    "the console";
-  }
   ASSERT_NO_FATAL_FAILURE(StartConsole({}));
   EXPECT_EQ(RunAdvocateScenario("ada.advocate", ScreenshotDir("advocate")), 0);
   // The console never logs a session token or a cookie.
@@ -465,10 +428,6 @@ TEST_F(ConsoleBrowserTest, ConsoleRunsAsAnotherUserWithoutNodeSecrets) {
                     "here (CI runs this test as root)";
   }
   ASSERT_EQ(access(kSetpriv, X_OK), 0) << "setpriv (util-linux) is missing";
-  if (!HasPersonalAccounts()) {
-    GTEST_SKIP() << "this node has no AuthService: nobody can sign in to "
-                    "the console";
-  }
   const std::vector<std::string> as_nobody = {
       kSetpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"};
   // The console's certificate and key belong to its user; nothing of the
@@ -505,10 +464,6 @@ TEST_F(ConsoleBrowserTest, ConsoleRunsAsAnotherUserWithoutNodeSecrets) {
 // proof that the log extends the checkpoint the browser kept, the page
 // says verification failed.
 TEST_F(ConsoleBrowserTest, AuditorVerifiesAnEntryInTheBrowser) {
-  if (!HasPersonalAccounts()) {
-    GTEST_SKIP() << "this build has no personal accounts (havenctl admin "
-                    "user): nobody can sign in to the console";
-  }
   MakeDisclosure("CASE-audited");
   const std::string code = AddAccount(holder(), "ida.auditor", "auditor");
   ASSERT_NO_FATAL_FAILURE(StartConsole({}));
@@ -540,11 +495,7 @@ TEST_F(ConsoleBrowserTest, AuditorVerifiesAnEntryInTheBrowser) {
 // The caseworker's page at the grantee: the handle received, a request to
 // the holder, the field that came and why the other category did not.
 TEST_F(ConsoleBrowserTest, CaseworkerAsksAndSeesWhatCameAndWhyNot) {
-  if (!HasPersonalAccounts()) {
-    GTEST_SKIP() << "this build has no personal accounts (havenctl admin "
-                    "user): nobody can sign in to the console";
-  }
-  MakeDisclosure("CASE-asked");
+  MakeDisclosure("CASE-asked", kHostileContactValue);
   const std::string code = AddAccount(grantee(), "cy.caseworker", "caseworker");
   std::string url;
   ASSERT_NO_FATAL_FAILURE(StartConsoleFor(
@@ -553,12 +504,13 @@ TEST_F(ConsoleBrowserTest, CaseworkerAsksAndSeesWhatCameAndWhyNot) {
   EXPECT_EQ(
       RunScenario(
           "caseworker_browser.py", "cy.caseworker", ScreenshotDir("caseworker"),
-          absl::StrCat("  \"base_url\": ", JsonString(url), ",\n",
-                       "  \"caseworker\": ", Account("cy.caseworker", code),
-                       ",\n", "  \"holder\": ", JsonString(kHolder), ",\n",
-                       "  \"purpose\": \"LEGAL_REPRESENTATION\",\n",
-                       "  \"given\": {\"CONTACT\": ", JsonString(kContactValue),
-                       "},\n", "  \"withheld\": [\"CASE_NOTES\"]\n")),
+          absl::StrCat(
+              "  \"base_url\": ", JsonString(url), ",\n",
+              "  \"caseworker\": ", Account("cy.caseworker", code), ",\n",
+              "  \"holder\": ", JsonString(kHolder), ",\n",
+              "  \"purpose\": \"LEGAL_REPRESENTATION\",\n",
+              "  \"given\": {\"CONTACT\": ", JsonString(kHostileContactValue),
+              "},\n", "  \"withheld\": [\"CASE_NOTES\"]\n")),
       0);
 }
 

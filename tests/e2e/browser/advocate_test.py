@@ -38,13 +38,6 @@ EXPECTED_HEADERS = {
 }
 
 
-def no_script_ran(driver):
-    flag = driver.execute_script("return window.__havenXss === undefined")
-    title = driver.title
-    assert flag, "a payload ran: window.__havenXss is set"
-    assert "pwned" not in title, "a payload ran: title is " + title
-
-
 def grantee_ctl(config, *args, timeout=60):
     argv = list(config["grantee_ctl"]) + list(args)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
@@ -200,7 +193,7 @@ def scenario_b(config, driver, screens, used, secret):
     find_subject(driver, hostile_reference)
     status = cb.element(driver, "#find-status").text
     assert hostile_reference in status, (hostile_reference, status)
-    no_script_ran(driver)
+    cb.no_script_ran(driver)
 
     fill_consent(driver, config["grantee"], ["LEGAL_REPRESENTATION"], ["CONTACT"])
     cb.click(driver, "#save-consent-button")
@@ -218,7 +211,7 @@ def scenario_b(config, driver, screens, used, secret):
     assert "Reason given: " + reason in cb.element(driver, "#report").text
     # Nothing was parsed as markup: no element from a payload exists.
     assert not driver.find_elements(By.CSS_SELECTOR, "main img, main svg[onload], main script")
-    no_script_ran(driver)
+    cb.no_script_ran(driver)
     screens.shot("hostile-content-as-text")
 
     # Security headers on a page and on the API; the session cookie's flags.

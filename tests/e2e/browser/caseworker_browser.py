@@ -52,6 +52,7 @@ def main(config, driver, screens):
     assert len(withheld) == len(config["withheld"]), decisions
     given = [d for d in decisions if ": given" in d]
     assert len(given) == len(config["given"]), decisions
+    cb.no_script_ran(driver)
     screens.shot("caseworker-answer")
     print("fields shown:\n" + fields)
     print("decisions:\n" + "\n".join(decisions))

@@ -168,6 +168,14 @@ def click(driver, css):
     return e
 
 
+def no_script_ran(driver):
+    """Asserts that no hostile payload the tests plant ran on the page."""
+    flag = driver.execute_script("return window.__havenXss === undefined")
+    title = driver.title
+    assert flag, "a payload ran: window.__havenXss is set"
+    assert "pwned" not in title, "a payload ran: title is " + title
+
+
 def fetch(driver, method, path, body=None, headers=None):
     """A fetch() from inside the page (same origin, with its cookie):
     returns {status, text}. For checks of the console's own refusals."""
