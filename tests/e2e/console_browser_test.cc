@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "haven/v1/auth.grpc.pb.h"
 #include "haven/v1/records.grpc.pb.h"
+#include "tests/testing/federation_calls.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_federation.h"
@@ -418,6 +420,34 @@ TEST_F(ConsoleBrowserTest, AdvocateRecordsAndWithdrawsConsentSafely) {
   EXPECT_THAT(log, HasSubstr("POST /api/sign-in 200"));
   EXPECT_THAT(log, Not(HasSubstr("haven-session")));
   EXPECT_THAT(log, Not(HasSubstr("Bearer")));
+
+  // The holder's log names the person, not a role, for what she did
+  // through the console: her sign-in and sign-out, and each consent change.
+  FederationCalls calls(kHolder);
+  calls.set_federation(federation_.get());
+  calls.Connect(kHolder);
+  std::map<haven::v1::EntryKind, int> by_her;
+  for (const haven::v1::IndexedEntry& indexed : calls.Entries(kHolder)) {
+    const haven::v1::AuditEntry& entry = indexed.entry();
+    switch (entry.kind()) {
+      case haven::v1::SIGN_IN:
+      case haven::v1::SIGN_OUT:
+      case haven::v1::CONSENT_RECORDED:
+      case haven::v1::CONSENT_REVOKED:
+        EXPECT_EQ(entry.principal(), "ada.advocate")
+            << haven::v1::EntryKind_Name(entry.kind()) << " at "
+            << indexed.index();
+        ++by_her[entry.kind()];
+        break;
+      default:
+        break;
+    }
+  }
+  for (haven::v1::EntryKind kind :
+       {haven::v1::SIGN_IN, haven::v1::SIGN_OUT, haven::v1::CONSENT_RECORDED,
+        haven::v1::CONSENT_REVOKED}) {
+    EXPECT_GE(by_her[kind], 1) << haven::v1::EntryKind_Name(kind);
+  }
 }
 
 // Acceptance 6: haven-console as another user, unable to read the node's
