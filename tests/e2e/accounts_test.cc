@@ -21,6 +21,7 @@
 #include "haven/v1/auth.grpc.pb.h"
 #include "haven/v1/consent.grpc.pb.h"
 #include "server/crypto/totp.h"
+#include "tests/testing/otpauth_secret.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_node.h"
@@ -33,22 +34,6 @@ using ::testing::Not;
 namespace v1 = ::haven::v1;
 
 constexpr char kPassword[] = "correct horse battery staple";
-
-std::string Base32Decode(const std::string& text) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    int value = c >= 'A' && c <= 'Z' ? c - 'A' : c - '2' + 26;
-    buffer = (buffer << 5) | value;
-    bits += 5;
-    if (bits >= 8) {
-      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 // The six digits an authenticator app shows `delta` steps from now.
 std::string TotpCode(const std::string& secret, int64_t delta = 0) {
@@ -106,13 +91,11 @@ class AccountsE2eTest : public ::testing::Test {
     grpc::Status status = auth_->BeginEnrolment(Context().get(), begin, &totp);
     EXPECT_TRUE(status.ok()) << status.error_message();
     const std::string& uri = totp.totp().otpauth_uri();
-    const size_t at = uri.find("secret=");
-    if (at == std::string::npos) {
+    const std::string secret = OtpauthSecret(uri);
+    if (secret.empty()) {
       ADD_FAILURE() << "no secret in the otpauth URI";
       return "";
     }
-    const std::string secret =
-        Base32Decode(uri.substr(at + 7, uri.find('&', at) - at - 7));
     EXPECT_EQ(totp.totp().qr_modules().size(),
               size_t{totp.totp().qr_size()} * totp.totp().qr_size());
     v1::ConfirmEnrolmentRequest confirm;

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "server/crypto/digest.h"
 #include "server/crypto/totp.h"
+#include "tests/testing/otpauth_secret.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_log.h"
 
@@ -28,28 +29,7 @@ namespace v1 = ::haven::v1;
 
 constexpr char kPassword[] = "a long passphrase, 2026";
 
-std::string Base32Decode(absl::string_view text) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    int value = c >= 'A' && c <= 'Z' ? c - 'A' : c - '2' + 26;
-    buffer = (buffer << 5) | value;
-    bits += 5;
-    if (bits >= 8) {
-      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
 // The secret= parameter of an otpauth URI.
-std::string SecretOf(const std::string& uri) {
-  size_t start = uri.find("secret=") + 7;
-  return uri.substr(start, uri.find('&', start) - start);
-}
-
 class AccountsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -101,7 +81,7 @@ class AccountsTest : public ::testing::Test {
     EXPECT_GT(totp->qr_size(), 20u);
     EXPECT_EQ(totp->qr_modules().size(),
               size_t{totp->qr_size()} * totp->qr_size());
-    std::string secret = Base32Decode(SecretOf(totp->otpauth_uri()));
+    std::string secret = haven::testing::OtpauthSecret(totp->otpauth_uri());
     EXPECT_EQ(secret.size(), crypto::kTotpSecretBytes);
     auto confirmed =
         accounts_->ConfirmEnrolment(name, added->code, Code(secret, -1));
@@ -268,7 +248,7 @@ TEST_F(AccountsTest, BackoffDoublesAndTheAccountLocksUntilAnAdminResets) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
   auto totp = accounts_->BeginEnrolment("maria.k", reset->code, kPassword);
   ASSERT_THAT(totp, IsOk());
-  const std::string fresh = Base32Decode(SecretOf(totp->otpauth_uri()));
+  const std::string fresh = haven::testing::OtpauthSecret(totp->otpauth_uri());
   EXPECT_NE(fresh, secret);
   ASSERT_THAT(accounts_->ConfirmEnrolment("maria.k", reset->code, Code(fresh)),
               IsOk());
